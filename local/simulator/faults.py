@@ -1,0 +1,77 @@
+"""Thread-safe registry of injected faults."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+
+from .config import DOWNLOAD_ONLY_KINDS, Fault
+
+
+def _matches(fault: Fault, route: str, project_id: str | None) -> bool:
+    """Whether ``fault`` applies to a request on ``route`` about ``project_id``."""
+    if fault.route not in ("any", route):
+        return False
+    if fault.kind in DOWNLOAD_ONLY_KINDS and route != "download":
+        return False
+    return fault.project_id is None or fault.project_id == project_id
+
+
+class FaultBook:
+    """Holds faults in injection order and hands them out, consuming their ``times``."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._faults: list[Fault] = []
+
+    def add(self, fault: Fault) -> None:
+        """Register a copy of ``fault``."""
+        with self._lock:
+            self._faults.append(dataclasses.replace(fault))
+
+    def clear(self) -> None:
+        """Remove every fault."""
+        with self._lock:
+            self._faults.clear()
+
+    def list(self) -> list[Fault]:
+        """Copies of the pending faults."""
+        with self._lock:
+            return [dataclasses.replace(f) for f in self._faults]
+
+    def take_request_fault(self, route: str, project_id: str | None) -> Fault | None:
+        """The first request fault matching this request, with one use consumed."""
+        with self._lock:
+            for fault in self._faults:
+                if not fault.is_state_fault and _matches(fault, route, project_id):
+                    return self._consume(fault)
+        return None
+
+    def consume(self, fault: Fault) -> None:
+        """Use up one ``times`` of a registered fault (identified by identity)."""
+        with self._lock:
+            for registered in self._faults:
+                if registered is fault:
+                    self._consume(registered)
+                    return
+
+    def state_faults(self, project_id: str | None = None) -> list[Fault]:
+        """The registered state fault objects themselves that apply to ``project_id``.
+
+        ``project_id=None`` returns every state fault. Pass a returned object to ``consume`` once it
+        has been bound to a render.
+        """
+        with self._lock:
+            return [
+                f
+                for f in self._faults
+                if f.is_state_fault and (project_id is None or f.project_id in (None, project_id))
+            ]
+
+    def _consume(self, fault: Fault) -> Fault:
+        """Decrement ``times`` (lock held) and drop the fault once exhausted; return a copy."""
+        if fault.times is not None:
+            fault.times -= 1
+            if fault.times <= 0:
+                self._faults.remove(fault)
+        return dataclasses.replace(fault)

@@ -1,0 +1,55 @@
+"""AI Studios credentials: a Secrets Manager secret {"appId", "userKey"}, or the environment locally."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import ConfigurationError, PermanentUpstreamError
+from .settings import Settings
+
+SECRET_MAX_AGE_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class Credentials:
+    app_id: str
+    user_key: str = field(repr=False)
+
+
+def load_credentials(settings: Settings, *, force_fetch: bool = False) -> Credentials:
+    """Read the credentials, through Powertools Parameters' cache when they come from a secret."""
+    if settings.credentials_secret_id:
+        from aws_lambda_powertools.utilities import parameters
+
+        try:
+            raw: Any = parameters.get_secret(
+                settings.credentials_secret_id, max_age=SECRET_MAX_AGE_SECONDS, force_fetch=force_fetch
+            )
+        except parameters.exceptions.GetParameterError as exc:
+            raise PermanentUpstreamError(
+                "could not read the AI Studios credentials secret", code="CredentialsUnavailable"
+            ) from exc
+        return _parse_secret(raw)
+    if settings.local_app_id and settings.local_user_key:
+        return Credentials(settings.local_app_id, settings.local_user_key)
+    raise ConfigurationError(
+        "no AI Studios credentials: set AISTUDIOS_SECRET_ID, or AISTUDIOS_APP_ID and AISTUDIOS_USER_KEY"
+    )
+
+
+def _parse_secret(raw: Any) -> Credentials:
+    try:
+        value = json.loads(raw) if isinstance(raw, str | bytes) else raw
+        app_id, user_key = value["appId"], value["userKey"]
+    except (ValueError, TypeError, KeyError):
+        raise PermanentUpstreamError(
+            'the credentials secret must be JSON {"appId": "...", "userKey": "..."}',
+            code="CredentialsMalformed",
+        ) from None
+    if not (isinstance(app_id, str) and isinstance(user_key, str) and app_id and user_key):
+        raise PermanentUpstreamError(
+            "the credentials secret has an empty appId or userKey", code="CredentialsMalformed"
+        )
+    return Credentials(app_id, user_key)

@@ -1,0 +1,115 @@
+"""The notification contract (version 1): one JSON message per final status, on SNS and EventBridge."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from .models import ExportStatus
+from .observability import logger
+from .store import ExportRecord
+
+SCHEMA_VERSION = "1"
+EVENT_SOURCE = "aistudios.export"
+_DETAIL_TYPES = {
+    ExportStatus.SUCCEEDED: "Export Succeeded",
+    ExportStatus.FAILED: "Export Failed",
+    ExportStatus.TIMED_OUT: "Export Timed Out",
+    ExportStatus.CANCELLED: "Export Cancelled",
+}
+
+
+def _seconds_between(start: str, end: str | None) -> float | None:
+    if not end:
+        return None
+    try:
+        a = datetime.fromisoformat(start.replace("Z", "+00:00"))
+        b = datetime.fromisoformat(end.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return round((b - a).total_seconds(), 3)
+
+
+def build_message(record: ExportRecord) -> dict[str, Any]:
+    """The versioned message body for a record in a final status."""
+    if not record.status.is_final:
+        raise ValueError(f"export {record.export_id} is not final ({record.status.value})")
+    video = None
+    if record.video is not None:
+        video = {
+            "bucket": record.video.bucket,
+            "key": record.video.key,
+            "uri": record.video.uri,
+            "size": record.video.size,
+            "sha256": record.video.sha256,
+            "contentType": "video/mp4",
+        }
+        if record.video.version_id:
+            video["versionId"] = record.video.version_id
+    return {
+        "version": SCHEMA_VERSION,
+        "type": "export." + record.status.value.lower(),
+        "status": record.status.value,
+        "exportId": record.export_id,
+        "projectId": record.project_id,
+        "workspaceId": record.workspace_id,
+        "resolution": record.resolution,
+        "trigger": record.trigger,
+        "video": video,
+        "error": dict(record.error) if record.error else None,
+        "timings": {
+            "requestedAt": record.created_at,
+            "finishedAt": record.finished_at,
+            "durationSeconds": _seconds_between(record.created_at, record.finished_at),
+        },
+    }
+
+
+def message_attributes(message: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """SNS attributes subscribers filter on."""
+    return {
+        name: {"DataType": "String", "StringValue": str(message[name])}
+        for name in ("status", "projectId", "resolution")
+    }
+
+
+class Notifier:
+    """Publishes the message to SNS (required) and EventBridge (when a bus is configured)."""
+
+    def __init__(self, sns: Any, topic_arn: str, events: Any = None, event_bus_name: str = "") -> None:
+        self._sns = sns
+        self._topic_arn = topic_arn
+        self._events = events
+        self._bus = event_bus_name
+
+    def publish(self, record: ExportRecord) -> dict[str, Any]:
+        message = build_message(record)
+        body = json.dumps(message, separators=(",", ":"), sort_keys=True)
+        response = self._sns.publish(
+            TopicArn=self._topic_arn,
+            Message=body,
+            Subject=f"AI Studios export {record.status.value.lower().replace('_', ' ')}",
+            MessageAttributes=message_attributes(message),
+        )
+        if self._events is not None and self._bus:
+            self._events.put_events(
+                Entries=[
+                    {
+                        "Source": EVENT_SOURCE,
+                        "DetailType": _DETAIL_TYPES[record.status],
+                        "Detail": body,
+                        "EventBusName": self._bus,
+                        "Resources": [record.execution_arn] if record.execution_arn else [],
+                    }
+                ]
+            )
+        logger.info(
+            "published export notification",
+            extra={
+                "exportId": record.export_id,
+                "status": record.status.value,
+                "messageId": response.get("MessageId"),
+            },
+        )
+        return message

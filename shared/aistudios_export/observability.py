@@ -1,0 +1,34 @@
+"""One place for logging, metrics and tracing. Service name and namespace come from the template."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+
+from .urls import redact_text
+
+_TOKEN_LIKE = re.compile(r"(?i)(\"?(?:authorization|token|userKey|user_key|appId)\"?\s*[:=]\s*\"?)[^\",\s}]+")
+
+
+class RedactingFilter(logging.Filter):
+    """Scrubs signed-URL query strings and token-like values from every log record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = _TOKEN_LIKE.sub(r"\1<redacted>", redact_text(record.msg))
+        return True
+
+
+logger = Logger(log_uncaught_exceptions=True)
+logger.addFilter(RedactingFilter())
+metrics = Metrics()
+
+
+def tracer() -> Any:
+    """The X-Ray tracer, imported on first use so functions that do not trace pay nothing at cold start."""
+    from aws_lambda_powertools import Tracer
+
+    return Tracer()
