@@ -34,7 +34,7 @@ class FaultBook:
         with self._lock:
             self._faults.clear()
 
-    def list(self) -> list[Fault]:
+    def pending(self) -> list[Fault]:
         """Copies of the pending faults."""
         with self._lock:
             return [dataclasses.replace(f) for f in self._faults]
@@ -69,9 +69,10 @@ class FaultBook:
             ]
 
     def _consume(self, fault: Fault) -> Fault:
-        """Decrement ``times`` (lock held) and drop the fault once exhausted; return a copy."""
+        """Decrement ``times`` (lock held) and drop the fault once exhausted; return a copy as it was."""
+        taken = dataclasses.replace(fault)
         if fault.times is not None:
             fault.times -= 1
             if fault.times <= 0:
                 self._faults.remove(fault)
-        return dataclasses.replace(fault)
+        return taken

@@ -132,11 +132,16 @@ class VideoSource:
         return synthetic_video_sha256(self.size)
 
 
-def parse_range(header: str | None, size: int) -> tuple[int, int] | None | str:
+class RangeNotSatisfiableError(ValueError):
+    """The ``Range`` header selects no byte of the body (HTTP 416)."""
+
+
+def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     """Interpret a ``Range`` header against a body of ``size`` bytes.
 
     Returns ``None`` to serve the whole body (no header, a syntax the server may ignore, or several
-    ranges), ``(start, end)`` half-open for one satisfiable range, or ``"unsatisfiable"`` for 416.
+    ranges) or ``(start, end)`` half-open for one satisfiable range; raises
+    ``RangeNotSatisfiableError`` when the range is unsatisfiable.
     """
     if not header:
         return None
@@ -152,12 +157,12 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None | str:
             return None
         suffix = int(last)
         if suffix == 0 or size == 0:
-            return "unsatisfiable"
+            raise RangeNotSatisfiableError(header)
         return max(0, size - suffix), size
     start = int(first)
     if last != "" and int(last) < start:
         return None
     if start >= size:
-        return "unsatisfiable"
+        raise RangeNotSatisfiableError(header)
     end = size if last == "" else min(size, int(last) + 1)
     return start, end

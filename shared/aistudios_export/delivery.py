@@ -112,7 +112,9 @@ class VideoDelivery:
             size=total,
             sha256=digest.hexdigest(),
             etag=str(completed.get("ETag", "")).strip('"'),
-            version_id=completed.get("VersionId"),
+            version_id=completed.get("VersionId")
+            if completed.get("VersionId") not in (None, "null")
+            else None,
             parts=len(parts),
         )
         logger.info(

@@ -1,11 +1,10 @@
-"""One place for logging, metrics and tracing. Service name and namespace come from the template."""
+"""One place for logging and metrics. Service name and namespace come from the template; Lambda
+and Step Functions tracing is switched on there, so no tracer SDK is loaded at cold start."""
 
 from __future__ import annotations
 
 import logging
 import re
-from typing import Any
-
 from aws_lambda_powertools import Logger, Metrics
 
 from .urls import redact_text
@@ -25,10 +24,3 @@ class RedactingFilter(logging.Filter):
 logger = Logger(log_uncaught_exceptions=True)
 logger.addFilter(RedactingFilter())
 metrics = Metrics()
-
-
-def tracer() -> Any:
-    """The X-Ray tracer, imported on first use so functions that do not trace pay nothing at cold start."""
-    from aws_lambda_powertools import Tracer
-
-    return Tracer()

@@ -66,7 +66,12 @@ class Settings:
             event_bus_name=env.get("EVENT_BUS_NAME", ""),
             state_machine_arn=env.get("STATE_MACHINE_ARN", ""),
             default_resolution=env.get("DEFAULT_RESOLUTION", "1080"),
-            export_deadline_seconds=_num(env, "EXPORT_DEADLINE_SECONDS", 1800.0, minimum=1),
+            export_deadline_seconds=_num(
+                env,
+                "EXPORT_DEADLINE_SECONDS",
+                _num(env, "EXPORT_DEADLINE_MINUTES", 30.0, minimum=0.1) * 60,
+                minimum=1,
+            ),
             poll_min_wait_seconds=_num(env, "POLL_MIN_WAIT_SECONDS", 15.0, minimum=1),
             poll_max_wait_seconds=_num(env, "POLL_MAX_WAIT_SECONDS", 60.0, minimum=1),
             connect_timeout=_num(env, "HTTP_CONNECT_TIMEOUT", 3.05, minimum=0.1),

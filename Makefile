@@ -1,0 +1,103 @@
+# Every target sets up what it needs: a fresh machine needs only Python 3.11+, make and git.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+SAM := $(TOOLS)/bin/sam
+VENV := .venv
+RUN := $(VENV)/bin/python
+UV_VERSION := 0.13.9
+SAM_VERSION := 1.170.0
+# sam build needs python3.13 (the Lambda runtime); pyenv provides it on the project's machines.
+PY313_DIR := $(shell d=$$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.13*/bin 2>/dev/null | tail -n1); \
+	[ -n "$$d" ] && echo "$$d" || dirname "$$(command -v python3.13 2>/dev/null || echo /nonexistent/x)")
+export SAM_CLI_TELEMETRY := 0
+export AWS_DEFAULT_REGION ?= us-east-1
+
+# Simulator settings for `make sim` (see README).
+PORT ?= 8787
+APP_ID ?= sim-app-id
+USER_KEY ?= sim-user-key
+RENDER_SECONDS ?= 20
+
+.PHONY: requirements-check help setup tools check lint format typecheck sam-validate sam-build requirements test test-unit \
+	test-integration test-e2e sim demo up clean
+
+help:
+	@echo "make demo   run one export end to end on the embedded default (simulator + local AWS)"
+	@echo "make up     start the local stack and keep it running (endpoints in .local/endpoints.json)"
+	@echo "make sim    run the AI Studios simulator alone (PORT, APP_ID, USER_KEY, RENDER_SECONDS)"
+	@echo "make test   set up from nothing, run checks, template validation, build and all tests"
+	@echo "make check  format check, lint, type check"
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: $(UV) uv.lock pyproject.toml
+	$(UV) sync --frozen --quiet
+	@touch $@
+
+setup: $(VENV)/.synced
+
+$(SAM): $(UV)
+	UV_TOOL_DIR=$(TOOLS)/uv-tools UV_TOOL_BIN_DIR=$(TOOLS)/bin $(UV) tool install --quiet --python $(PYTHON) aws-sam-cli==$(SAM_VERSION)
+
+tools: setup $(SAM)
+
+format: setup
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+lint: setup
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+
+typecheck: setup
+	$(VENV)/bin/mypy shared local
+
+check: lint typecheck requirements-check
+
+requirements: $(UV)
+	$(UV) export --frozen --no-dev --no-hashes --no-emit-project --quiet \
+		--no-emit-package boto3 --no-emit-package botocore --no-emit-package s3transfer -o shared/requirements.txt
+
+requirements-check: $(UV)
+	@tmp=$$(mktemp); $(UV) export --frozen --no-dev --no-hashes --no-emit-project --quiet \
+		--no-emit-package boto3 --no-emit-package botocore --no-emit-package s3transfer -o $$tmp; \
+	sed -i 's#-o [^ ]*#-o shared/requirements.txt#' $$tmp; \
+	if ! diff -q <(grep -v '^#' $$tmp) <(grep -v '^#' shared/requirements.txt) >/dev/null; then \
+		echo "shared/requirements.txt is out of date: run 'make requirements'"; rm -f $$tmp; exit 1; fi; rm -f $$tmp
+
+sam-validate: $(SAM)
+	$(SAM) validate --lint --region $(AWS_DEFAULT_REGION)
+
+sam-build: $(SAM)
+	@test -x "$(PY313_DIR)/python3.13" || { echo "sam build needs python3.13 (pyenv install 3.13)"; exit 1; }
+	PATH="$(PY313_DIR):$$PATH" $(SAM) build --region $(AWS_DEFAULT_REGION)
+
+test-unit: setup
+	$(VENV)/bin/pytest tests/unit
+
+test-integration: setup
+	$(VENV)/bin/pytest tests/integration
+
+test-e2e: setup
+	$(VENV)/bin/pytest tests/e2e
+
+test: check sam-validate sam-build
+	$(VENV)/bin/pytest
+
+sim: setup
+	$(RUN) -m local.simulator --port $(PORT) --app-id $(APP_ID) --user-key $(USER_KEY) --render-seconds $(RENDER_SECONDS)
+
+demo: setup
+	$(RUN) -m local demo
+
+up: setup
+	$(RUN) -m local up
+
+clean:
+	rm -rf .aws-sam .local .pytest_cache .mypy_cache .ruff_cache

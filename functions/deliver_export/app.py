@@ -1,0 +1,19 @@
+"""State machine step: stream the finished video into S3, verify it, mark SUCCEEDED and notify."""
+
+from aistudios_export import Settings
+from aistudios_export.observability import logger, metrics
+from aistudios_export.service import Dependencies, deliver_export
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+deps = Dependencies(Settings.from_env(require=("table_name", "bucket_name", "topic_arn")))
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    logger.append_keys(exportId=event.get("exportId"))
+    result = deliver_export(deps, event)
+    metrics.add_metric(name="ExportsDelivered", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="DeliveredBytes", unit=MetricUnit.Bytes, value=result["size"])
+    return result

@@ -1,0 +1,144 @@
+"""Command line: ``python -m local.simulator [--port 8787] [--fault KIND:key=value,...]``.
+
+Serves the AI Studios simulator on 127.0.0.1 in the foreground until Ctrl-C or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from types import FrameType
+
+from .config import Fault, SimulatorConfig
+from .server import Simulator
+
+
+def _env_int(name: str, default: int | None) -> int | None:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+def _env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value not in (None, "") else default
+
+
+def _fault(spec: str) -> Fault:
+    try:
+        return Fault.from_spec(spec)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Argument parser; every flag falls back to an environment variable, then to a default."""
+    parser = argparse.ArgumentParser(
+        prog="python -m local.simulator",
+        description="DeepBrain AI Studios API simulator (binds 127.0.0.1 only).",
+    )
+    parser.add_argument("--port", type=int, default=_env_int("PORT", 8787), help="TCP port (env PORT, 8787)")
+    parser.add_argument("--app-id", default=os.environ.get("APP_ID", "sim-app-id"), help="env APP_ID")
+    parser.add_argument("--user-key", default=os.environ.get("USER_KEY", "sim-user-key"), help="env USER_KEY")
+    parser.add_argument(
+        "--render-seconds",
+        type=float,
+        default=_env_float("RENDER_SECONDS", 20.0),
+        help="seconds from export to progress 100 (env RENDER_SECONDS, 20)",
+    )
+    parser.add_argument(
+        "--video-size",
+        type=int,
+        default=_env_int("VIDEO_SIZE", None),
+        help="serve a synthetic MP4 of this many bytes instead of the sample (env VIDEO_SIZE)",
+    )
+    parser.add_argument(
+        "--token-ttl",
+        type=float,
+        default=_env_float("TOKEN_TTL", 86400.0),
+        help="token lifetime in seconds (env TOKEN_TTL, 86400)",
+    )
+    parser.add_argument(
+        "--download-ttl",
+        type=float,
+        default=_env_float("DOWNLOAD_TTL", 3600.0),
+        help="signed download URL lifetime in seconds (env DOWNLOAD_TTL, 3600)",
+    )
+    parser.add_argument(
+        "--missing-project",
+        action="append",
+        default=[],
+        metavar="OBJECTID",
+        help="a project id that does not exist (repeatable)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=_env_int("SEED", 0), help="progress jitter seed (env SEED)"
+    )
+    parser.add_argument(
+        "--fault",
+        action="append",
+        type=_fault,
+        default=[],
+        metavar="KIND[:key=value,...]",
+        help="inject a fault at start, e.g. http_status:route=progress,status=503,times=3 (repeatable)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="do not log requests")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the simulator in the foreground; returns the process exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        config = SimulatorConfig(
+            port=args.port,
+            app_id=args.app_id,
+            user_key=args.user_key,
+            render_seconds=args.render_seconds,
+            video_size=args.video_size,
+            token_ttl_seconds=args.token_ttl,
+            download_ttl_seconds=args.download_ttl,
+            missing_projects=frozenset(args.missing_project),
+            seed=args.seed or 0,
+            log_requests=not args.quiet,
+        )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    sim = Simulator(config)
+    for fault in args.fault:
+        sim.inject(fault)
+    try:
+        sim.start()
+    except OSError as exc:
+        print(f"error: cannot listen on 127.0.0.1:{args.port}: {exc}", file=sys.stderr)
+        return 1
+
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        threading.Thread(target=sim.stop, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, _stop)
+    print(
+        f"AI Studios simulator listening on {sim.base_url} (appId={config.app_id}, userKey={config.user_key})",
+        flush=True,
+    )
+    print(
+        f"  try: curl -s -X POST {sim.base_url}/api/odin/v3/auth/token -H 'Content-Type: application/json'"
+        f' -d \'{{"appId":"{config.app_id}","userKey":"{config.user_key}"}}\'',
+        flush=True,
+    )
+    try:
+        sim.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sim.stop()
+    print("AI Studios simulator stopped", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

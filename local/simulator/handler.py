@@ -1,0 +1,392 @@
+"""HTTP layer of the simulator: routing, fault application, JSON/CDN responses, request logging."""
+
+from __future__ import annotations
+
+import contextlib
+import http
+import json
+import math
+import re
+import socket
+import struct
+import sys
+import time
+from http.server import BaseHTTPRequestHandler
+from typing import TYPE_CHECKING, Any
+from urllib.parse import SplitResult, urlsplit
+from xml.sax.saxutils import escape
+
+from .config import Fault
+from .envelope import Reply, error, ok
+from .video import RangeNotSatisfiableError, parse_range
+
+if TYPE_CHECKING:
+    from .server import Simulator, _HTTPServer
+
+API_PREFIX = "/api/odin/v3"
+MAX_BODY_BYTES = 1024 * 1024
+
+_ROUTES: tuple[tuple[str, re.Pattern[str], frozenset[str]], ...] = (
+    ("token", re.compile(re.escape(API_PREFIX) + r"/auth/token"), frozenset({"POST"})),
+    ("export", re.compile(re.escape(API_PREFIX) + r"/editor/project/export"), frozenset({"POST"})),
+    ("progress", re.compile(re.escape(API_PREFIX) + r"/editor/progress/([^/]+)"), frozenset({"GET"})),
+    ("project", re.compile(re.escape(API_PREFIX) + r"/editor/project/([^/]+)"), frozenset({"GET"})),
+    ("download", re.compile(r"/cdn/videos/([^/]+)/[^/]+"), frozenset({"GET", "HEAD"})),
+    ("admin", re.compile(r"/_sim(/.*)?"), frozenset({"GET", "POST", "DELETE"})),
+)
+
+_STATUS_CODES: dict[int, str] = {
+    429: "TooManyRequests",
+    500: "InternalServerError",
+    502: "BadGateway",
+    503: "ServiceUnavailable",
+    504: "GatewayTimeout",
+}
+
+_QUERY_RE = re.compile(r"\?[^\s\"']*")
+
+
+def classify(path: str) -> tuple[str, str | None, frozenset[str]]:
+    """Route name, project id from the path (if any) and allowed methods of a request path."""
+    for name, pattern, methods in _ROUTES:
+        match = pattern.fullmatch(path)
+        if match:
+            project_id = match.group(1) if name in ("progress", "project", "download") else None
+            return name, project_id, methods
+    return "unknown", None, frozenset()
+
+
+def redact(text: str) -> str:
+    """Replace every query string in ``text`` by ``?<redacted>`` (signed URLs are credentials)."""
+    return _QUERY_RE.sub("?<redacted>", text)
+
+
+class _Abort(Exception):
+    """The connection was reset on purpose or by the peer; nothing more to write."""
+
+
+class SimRequestHandler(BaseHTTPRequestHandler):
+    """One HTTP request against the simulator."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "AIStudiosSimulator/1.0"
+
+    def version_string(self) -> str:
+        return self.server_version
+
+    server: _HTTPServer
+    timeout = 120.0  # idle keep-alive connections are closed after this many seconds
+    _headers_started = False
+
+    # ----------------------------------------------------------------- entry points
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    def do_HEAD(self) -> None:
+        self._handle()
+
+    def do_POST(self) -> None:
+        self._handle()
+
+    def do_PUT(self) -> None:
+        self._handle()
+
+    def do_PATCH(self) -> None:
+        self._handle()
+
+    def do_DELETE(self) -> None:
+        self._handle()
+
+    def do_OPTIONS(self) -> None:
+        self._handle()
+
+    @property
+    def sim(self) -> Simulator:
+        return self.server.sim
+
+    def _handle(self) -> None:
+        self._headers_started = False
+        url = urlsplit(self.path)
+        path = url.path.rstrip("/") or "/"
+        route, project_id, methods = classify(path)
+        self.sim.counters.incr_key("requests", route)
+        try:
+            body = self._read_body()
+            if body is None:
+                return
+            if route == "unknown":
+                self._send_reply(error(404, "NotFound", f"no route for {self.command} {url.path}"))
+            elif self.command not in methods:
+                self._send_reply(error(405, "MethodNotAllowed", f"{self.command} not allowed here"))
+            elif route == "admin":
+                self._send_reply(self._admin(path, body))
+            else:
+                self._api(route, project_id, url, body)
+        except _Abort:
+            self.close_connection = True
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+        except Exception as exc:  # noqa: BLE001 - a simulator bug must answer 500, not hang the client
+            self.log_error("internal error: %s: %s", type(exc).__name__, exc)
+            self.close_connection = True
+            if not self._headers_started:
+                self._send_reply(error(500, "InternalServerError", "simulator internal error"))
+
+    def _read_body(self) -> bytes | None:
+        """The request body; ``None`` (after answering) when it cannot be read."""
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            self.close_connection = True
+            self._send_reply(error(411, "LengthRequired", "chunked request bodies are not supported"))
+            return None
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0 or length > MAX_BODY_BYTES:
+            self.close_connection = True
+            self._send_reply(error(413 if length > 0 else 400, "InvalidRequest", "bad Content-Length"))
+            return None
+        return self.rfile.read(length) if length else b""
+
+    # ----------------------------------------------------------------- AI Studios routes
+
+    def _api(self, route: str, project_id: str | None, url: SplitResult, raw: bytes) -> None:
+        body, json_ok = _parse_json(raw)
+        if route == "export" and json_ok:
+            project_id = _peek_project_id(body)
+        fault = self.sim.faults.take_request_fault(route, project_id.lower() if project_id else None)
+        truncate_after: int | None = None
+        if fault is not None:
+            self.sim.counters.incr("faults_triggered")
+            if self._apply_fault(fault, route, url):
+                return
+            if fault.kind == "download_truncate":
+                truncate_after = -1 if fault.after_bytes is None else max(0, fault.after_bytes)
+        if route == "download":
+            self._download(url, truncate_after)
+            return
+        if route == "token":
+            reply = self.sim.issue_token(body) if json_ok else _bad_json()
+        else:
+            reply = self.sim.authenticate(self.headers.get("Authorization")) or self._editor(
+                route, project_id or "", body, json_ok
+            )
+        self._send_reply(reply)
+
+    def _editor(self, route: str, project_id: str, body: Any, json_ok: bool) -> Reply:
+        if route == "export":
+            return self.sim.start_export(body) if json_ok else _bad_json()
+        if route == "progress":
+            return self.sim.progress(project_id)
+        return self.sim.project(project_id)
+
+    # ----------------------------------------------------------------- faults
+
+    def _apply_fault(self, fault: Fault, route: str, url: SplitResult) -> bool:
+        """Act on a request fault; True when the response has been fully handled."""
+        if fault.kind == "slow":
+            time.sleep(1.0 if fault.delay is None else max(0.0, fault.delay))
+            return False
+        if fault.kind == "reset":
+            self._reset_connection()
+            return True
+        if fault.kind == "http_status":
+            self._fault_status(fault, route)
+        elif fault.kind == "envelope_error":
+            code = fault.code or "InternalError"
+            self._send_reply(error(200, code, fault.msg or "simulated envelope error"))
+        elif fault.kind == "expire_tokens":
+            self.sim.expire_tokens()
+            self._send_reply(error(401, "InvalidToken", "token expired"))
+        elif fault.kind == "download_403":
+            self._send_cdn_error(403, "AccessDenied", fault.msg or "Access Denied")
+        elif fault.kind == "download_redirect":
+            host = fault.redirect_host or "127.0.0.2"
+            query = f"?{url.query}" if url.query else ""
+            location = f"http://{host}:{self.sim.port}{url.path}{query}"
+            self._send_raw(302, b"", "text/plain", {"Location": location})
+        else:
+            return False
+        return True
+
+    def _fault_status(self, fault: Fault, route: str) -> None:
+        status = fault.status or 500
+        headers: dict[str, str] = {}
+        if status == 429:
+            headers["Retry-After"] = str(math.ceil(1.0 if fault.retry_after is None else fault.retry_after))
+        elif fault.retry_after is not None:
+            headers["Retry-After"] = str(math.ceil(fault.retry_after))
+        code = fault.code or _STATUS_CODES.get(status, f"HttpError{status}")
+        msg = fault.msg or _phrase(status)
+        if route == "download":
+            self._send_cdn_error(status, code, msg, headers)
+        else:
+            self._send_reply(error(status, code, msg, headers))
+
+    def _reset_connection(self) -> None:
+        """Abort the TCP connection with RST (SO_LINGER 0) and no response."""
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.rfile.close()
+        self.connection.close()
+        raise _Abort
+
+    # ----------------------------------------------------------------- CDN
+
+    def _download(self, url: SplitResult, truncate_after: int | None) -> None:
+        problem = self.sim.verify_download(url.path.rstrip("/"), url.query)
+        if problem is not None:
+            self._send_cdn_error(403, "AccessDenied", problem)
+            return
+        video = self.sim.video
+        validators = {
+            "ETag": video.etag,
+            "Last-Modified": video.last_modified,
+            "Accept-Ranges": "bytes",
+            "Cache-Control": "private, max-age=0",
+        }
+        if video.etag in _etag_list(self.headers.get("If-None-Match")):
+            self._send_raw(304, b"", None, validators)
+            return
+        try:
+            wanted = parse_range(self.headers.get("Range"), video.size)
+        except RangeNotSatisfiableError:
+            headers = {"Content-Range": f"bytes */{video.size}", **validators}
+            self._send_cdn_error(416, "InvalidRange", "The requested range is not satisfiable", headers)
+            return
+        status, (start, end) = (200, (0, video.size)) if wanted is None else (206, wanted)
+        headers = dict(validators)
+        if status == 206:
+            headers["Content-Range"] = f"bytes {start}-{end - 1}/{video.size}"
+        self._start_response(status, "video/mp4", end - start, headers)
+        if self.command == "HEAD":
+            self.sim.counters.incr("download_heads")
+            return
+        self.sim.counters.incr("downloads")
+        limit = end - start
+        if truncate_after is not None:
+            limit = min(limit, (end - start) // 2 if truncate_after < 0 else truncate_after)
+            self.close_connection = True
+        self._stream(video.iter_range(start, start + limit))
+
+    def _stream(self, chunks: Any) -> None:
+        for chunk in chunks:
+            self.wfile.write(chunk)
+            self.sim.counters.incr("download_bytes", len(chunk))
+
+    def _send_cdn_error(
+        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
+        body = (
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            f"<Error><Code>{escape(code)}</Code><Message>{escape(message)}</Message></Error>\n"
+        ).encode()
+        self._send_raw(status, body, "application/xml", headers or {})
+
+    # ----------------------------------------------------------------- admin
+
+    def _admin(self, path: str, raw: bytes) -> Reply:
+        sim, method = self.sim, self.command
+        if (method, path) == ("GET", "/_sim/stats"):
+            return ok(sim.stats())
+        if (method, path) == ("GET", "/_sim/faults"):
+            return ok([f.to_dict() for f in sim.faults.pending()])
+        if (method, path) == ("POST", "/_sim/faults"):
+            body, json_ok = _parse_json(raw)
+            if not json_ok:
+                return _bad_json()
+            try:
+                fault = Fault.from_dict(body)
+            except (TypeError, ValueError) as exc:
+                return error(400, "InvalidFault", str(exc))
+            sim.inject(fault)
+            return ok({"fault": fault.to_dict()})
+        if (method, path) == ("DELETE", "/_sim/faults"):
+            sim.clear_faults()
+            return ok({"cleared": True})
+        if (method, path) == ("POST", "/_sim/reset"):
+            sim.reset()
+            return ok({"reset": True})
+        if (method, path) == ("POST", "/_sim/expire-tokens"):
+            sim.expire_tokens()
+            return ok({"expired": True})
+        match = re.fullmatch(r"/_sim/exports/([0-9a-fA-F]{24})", path)
+        if method == "GET" and match:
+            return ok(sim.export_state(match.group(1)))
+        return error(404, "NotFound", f"no admin route {method} {path}")
+
+    # ----------------------------------------------------------------- response writing
+
+    def _send_reply(self, reply: Reply) -> None:
+        body = json.dumps(reply.body, separators=(",", ":")).encode()
+        self._send_raw(reply.status, body, "application/json", reply.headers)
+
+    def _send_raw(self, status: int, body: bytes, content_type: str | None, headers: dict[str, str]) -> None:
+        self._start_response(status, content_type, len(body), headers)
+        if self.command != "HEAD" and body and status not in (204, 304):
+            self.wfile.write(body)
+
+    def _start_response(
+        self, status: int, content_type: str | None, length: int, headers: dict[str, str]
+    ) -> None:
+        self._headers_started = True
+        self.send_response(status)
+        if content_type:
+            self.send_header("Content-Type", content_type)
+        if status != 304:
+            self.send_header("Content-Length", str(length))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+
+    # ----------------------------------------------------------------- logging
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        if isinstance(code, http.HTTPStatus):
+            code = code.value
+        self.log_message('"%s %s" %s', self.command, redact(self.path), code)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        if not self.sim.config.log_requests:
+            return
+        line = redact(format % args)
+        sys.stderr.write(f"{self.address_string()} - [{self.log_date_time_string()}] {line}\n")
+
+
+def _parse_json(raw: bytes) -> tuple[Any, bool]:
+    """Decode a JSON body; ``(None, True)`` for an empty body, ``(None, False)`` when invalid."""
+    if not raw.strip():
+        return None, True
+    try:
+        return json.loads(raw), True
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None, False
+
+
+def _bad_json() -> Reply:
+    return error(400, "InvalidRequest", "request body is not valid JSON")
+
+
+def _peek_project_id(body: Any) -> str | None:
+    if isinstance(body, list) and len(body) == 1:
+        body = body[0]
+    if isinstance(body, dict) and isinstance(body.get("projectId"), str):
+        return str(body["projectId"])
+    return None
+
+
+def _etag_list(header: str | None) -> list[str]:
+    if not header:
+        return []
+    return [part.strip().removeprefix("W/") for part in header.split(",")]
+
+
+def _phrase(status: int) -> str:
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return f"HTTP {status}"

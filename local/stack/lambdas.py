@@ -1,0 +1,199 @@
+"""Routes Lambda invocations to this repo's handlers, each function in its own worker processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+WORKER = Path(__file__).with_name("worker.py")
+_PASS_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "SYSTEMROOT", "TMPDIR")
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    logical_id: str
+    name: str
+    code_dir: Path
+    handler: str
+    environment: dict[str, str]
+    timeout: float = 30.0
+    memory: int = 128
+    layer_paths: tuple[Path, ...] = ()
+    runtime_env: dict[str, str] = field(default_factory=dict)
+
+    def process_env(self) -> dict[str, str]:
+        """What the function sees: Lambda's runtime variables plus its own, nothing of ours."""
+        env = {k: os.environ[k] for k in _PASS_THROUGH if k in os.environ}
+        env.update(
+            {
+                "AWS_LAMBDA_FUNCTION_NAME": self.name,
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.memory),
+                "AWS_LAMBDA_FUNCTION_TIMEOUT": str(self.timeout),
+                "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+                "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
+                "LAMBDA_TASK_ROOT": str(self.code_dir),
+                "LAMBDA_LAYER_PATHS": os.pathsep.join(str(p) for p in self.layer_paths),
+                "PYTHONUNBUFFERED": "1",
+                "PYTHONDONTWRITEBYTECODE": "1",
+            }
+        )
+        env.update(self.runtime_env)
+        env.update(self.environment)
+        return env
+
+
+class Worker:
+    """One warm "container" for one function; handles one invocation at a time."""
+
+    def __init__(self, spec: FunctionSpec, log: IO[str] | int | None) -> None:
+        self.spec = spec
+        self._proc = subprocess.Popen(  # noqa: S603 - our own interpreter and worker script
+            [sys.executable, "-I", str(WORKER), str(spec.code_dir), spec.handler],
+            env=spec.process_env(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log if log is not None else subprocess.DEVNULL,
+            text=True,
+            bufsize=1,
+        )
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True, name=f"worker-{spec.name}").start()
+        ready = self._next(timeout=60)
+        if ready is None:
+            raise RuntimeError(f"function {spec.name} worker did not start")
+
+    def _read(self) -> None:
+        assert self._proc.stdout is not None
+        for line in self._proc.stdout:
+            self._lines.put(line)
+        self._lines.put(None)
+
+    def _next(self, timeout: float) -> dict[str, Any] | None:
+        try:
+            line = self._lines.get(timeout=timeout)
+        except queue.Empty:
+            return None
+        return json.loads(line) if line else None
+
+    @property
+    def alive(self) -> bool:
+        return self._proc.poll() is None
+
+    def invoke(self, event: Any, request_id: str) -> tuple[Any, dict[str, Any] | None]:
+        assert self._proc.stdin is not None
+        self._proc.stdin.write(json.dumps({"event": event, "requestId": request_id}) + "\n")
+        self._proc.stdin.flush()
+        answer = self._next(timeout=self.spec.timeout + 5)
+        if answer is None:
+            self.stop()
+            return None, {
+                "errorType": "Sandbox.Timedout",
+                "errorMessage": f"Task timed out after {self.spec.timeout:.2f} seconds",
+            }
+        return answer.get("result"), answer.get("error")
+
+    def stop(self) -> None:
+        if self._proc.poll() is None:
+            self._proc.kill()
+        self._proc.wait(timeout=10)
+        for stream in (self._proc.stdin, self._proc.stdout):
+            if stream is not None:
+                stream.close()
+
+
+class FunctionPool:
+    """Warm workers for one function, scaled out for concurrent invocations like Lambda."""
+
+    def __init__(self, spec: FunctionSpec, log: IO[str] | int | None, max_workers: int = 4) -> None:
+        self.spec = spec
+        self._log = log
+        self._idle: list[Worker] = []
+        self._all: list[Worker] = []
+        self._lock = threading.Lock()
+        self._slots = threading.Semaphore(max_workers)
+        self.invocations = 0
+
+    def invoke(self, event: Any) -> tuple[Any, dict[str, Any] | None]:
+        with self._slots:
+            with self._lock:
+                self.invocations += 1
+                worker = self._idle.pop() if self._idle else None
+            if worker is None:
+                worker = Worker(self.spec, self._log)
+                with self._lock:
+                    self._all.append(worker)
+            result, error = worker.invoke(event, str(uuid.uuid4()))
+            with self._lock:
+                if worker.alive:
+                    self._idle.append(worker)
+                else:
+                    self._all.remove(worker)
+            return result, error
+
+    def warm(self) -> None:
+        with self._lock:
+            if self._all:
+                return
+        worker = Worker(self.spec, self._log)
+        with self._lock:
+            self._all.append(worker)
+            self._idle.append(worker)
+
+    def stop(self) -> None:
+        with self._lock:
+            workers, self._all, self._idle = self._all, [], []
+        for worker in workers:
+            worker.stop()
+
+
+class LambdaRouter:
+    """Function name -> pool. Installed into moto so Step Functions' lambda:invoke reaches our code."""
+
+    def __init__(self) -> None:
+        self.pools: dict[str, FunctionPool] = {}
+
+    def add(self, pool: FunctionPool) -> None:
+        self.pools[pool.spec.name] = pool
+
+    def invoke(self, name: str, event: Any) -> tuple[Any, dict[str, Any] | None]:
+        pool = self.pools.get(name)
+        if pool is None:
+            return None, {"errorType": "ResourceNotFoundException", "errorMessage": f"no function {name}"}
+        started = time.monotonic()
+        result, error = pool.invoke(event)
+        pool_ms = (time.monotonic() - started) * 1000
+        if error and os.environ.get("LOCAL_STACK_DEBUG"):
+            print(
+                f"[{name}] {error.get('errorType')}: {error.get('errorMessage')} ({pool_ms:.0f} ms)",
+                file=sys.stderr,
+            )
+        return result, error
+
+    def install_into_moto(self) -> None:
+        """Replace moto's Docker-based Lambda execution with a call into our workers."""
+        from moto.awslambda.models import LambdaFunction
+
+        router = self
+
+        def _invoke_lambda(fn: Any, event: Any = None) -> tuple[str, bool, str]:
+            if isinstance(event, str | bytes):
+                event = json.loads(event or "{}")
+            result, error = router.invoke(fn.function_name, event if event is not None else {})
+            if error is not None:
+                return json.dumps(error), True, ""
+            return json.dumps(result), False, ""
+
+        LambdaFunction._invoke_lambda = _invoke_lambda  # type: ignore[method-assign,assignment]
+
+    def stop(self) -> None:
+        for pool in self.pools.values():
+            pool.stop()

@@ -1,0 +1,170 @@
+"""Reads template.yaml, the single source of the wiring, and resolves the intrinsics it uses."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+TEMPLATE = REPO / "template.yaml"
+
+_SHORT_TAGS = {
+    "!Ref": "Ref",
+    "!GetAtt": "Fn::GetAtt",
+    "!Sub": "Fn::Sub",
+    "!If": "Fn::If",
+    "!Equals": "Fn::Equals",
+    "!Not": "Fn::Not",
+    "!And": "Fn::And",
+    "!Or": "Fn::Or",
+    "!Join": "Fn::Join",
+    "!Select": "Fn::Select",
+    "!Split": "Fn::Split",
+    "!Condition": "Condition",
+}
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def _construct(tag: str) -> Callable[[yaml.SafeLoader, yaml.Node], Any]:
+    key = _SHORT_TAGS[tag]
+
+    def build(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+        if isinstance(node, yaml.ScalarNode):
+            value: Any = loader.construct_scalar(node)
+            if key == "Fn::GetAtt":
+                value = value.split(".", 1)
+        elif isinstance(node, yaml.SequenceNode):
+            value = loader.construct_sequence(node, deep=True)
+        else:
+            value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+        return {key: value}
+
+    return build
+
+
+for _tag in _SHORT_TAGS:
+    _Loader.add_constructor(_tag, _construct(_tag))
+
+
+def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
+    with path.open() as handle:
+        data: dict[str, Any] = yaml.load(handle, Loader=_Loader)  # noqa: S506 - SafeLoader subclass
+    return data
+
+
+@dataclass
+class Physical:
+    """What a resource resolves to: `ref` for Ref, `attrs` for GetAtt."""
+
+    ref: str
+    attrs: dict[str, str]
+
+
+class Resolver:
+    """Resolves Ref, GetAtt, Sub, If, Equals, Not, And, Or, Join against local values."""
+
+    def __init__(
+        self,
+        template: dict[str, Any],
+        parameters: dict[str, str],
+        pseudo: dict[str, str],
+        physical: dict[str, Physical] | None = None,
+    ) -> None:
+        self.template = template
+        self.parameters = {
+            name: str(spec.get("Default", "")) for name, spec in template.get("Parameters", {}).items()
+        }
+        self.parameters.update(parameters)
+        self.pseudo = pseudo
+        self.physical: dict[str, Physical] = physical or {}
+
+    def condition(self, name: str) -> bool:
+        return bool(self.resolve(self.template.get("Conditions", {})[name]))
+
+    def resource_enabled(self, logical_id: str) -> bool:
+        condition = self.template["Resources"][logical_id].get("Condition")
+        return condition is None or self.condition(condition)
+
+    def ref(self, name: str) -> str:
+        if name in self.pseudo:
+            return self.pseudo[name]
+        if name in self.parameters:
+            return self.parameters[name]
+        if name in self.physical:
+            return self.physical[name].ref
+        raise KeyError(f"template refers to {name}, which the local stack does not provide")
+
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            ((key, arg),) = value.items()
+            if key == "Ref":
+                return self.ref(arg)
+            if key == "Fn::GetAtt":
+                logical, attr = arg if isinstance(arg, list) else arg.split(".", 1)
+                return self.physical[logical].attrs[attr]
+            if key == "Fn::Sub":
+                return self._sub(arg)
+            if key == "Fn::If":
+                name, yes, no = arg
+                return self.resolve(yes if self.condition(name) else no)
+            if key == "Fn::Equals":
+                a, b = (self.resolve(v) for v in arg)
+                return str(a) == str(b)
+            if key == "Fn::Not":
+                return not self.resolve(arg[0])
+            if key == "Fn::And":
+                return all(self.resolve(v) for v in arg)
+            if key == "Fn::Or":
+                return any(self.resolve(v) for v in arg)
+            if key == "Fn::Join":
+                sep, items = arg
+                return sep.join(str(self.resolve(i)) for i in items)
+            if key == "Condition":
+                return self.condition(arg)
+        return {k: self.resolve(v) for k, v in value.items()}
+
+    def _sub(self, arg: Any) -> str:
+        text, extra = (arg, {}) if isinstance(arg, str) else (arg[0], self.resolve(arg[1]))
+
+        def replace(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name in extra:
+                return str(extra[name])
+            if "." in name and name.split(".", 1)[0] in self.physical:
+                logical, attr = name.split(".", 1)
+                return self.physical[logical].attrs[attr]
+            return str(self.ref(name))
+
+        return re.sub(r"\$\{([^}!]+)\}", replace, text)
+
+
+def resources_of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in template.get("Resources", {}).items() if v.get("Type") == kind}
+
+
+def function_globals(template: dict[str, Any]) -> dict[str, Any]:
+    globals_: dict[str, Any] = template.get("Globals", {}).get("Function", {})
+    return globals_
+
+
+def api_routes(template: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(method, path, function logical id) for every Api event in the template."""
+    routes = []
+    for logical, resource in resources_of_type(template, "AWS::Serverless::Function").items():
+        for event in resource.get("Properties", {}).get("Events", {}).values():
+            if event.get("Type") == "Api":
+                props = event["Properties"]
+                routes.append((props["Method"].upper(), props["Path"], logical))
+    return routes
