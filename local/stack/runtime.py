@@ -181,6 +181,8 @@ class LocalStack:
             "PollMinWaitSeconds": str(opts.poll_min_wait_seconds),
             "PollMaxWaitSeconds": str(opts.poll_max_wait_seconds),
             "ConfigureApiGatewayLogging": "false",
+            # The simulator serves videos from its own loopback host and nowhere else.
+            **({"DownloadAllowedHosts": "127.0.0.1"} if self.simulator is not None else {}),
             **opts.parameters,
         }
         pseudo = {

@@ -69,9 +69,13 @@ class ExportRequest(BaseModel):
     def _webhook(cls, value: str | None) -> str | None:
         if value is None:
             return None
+        from .errors import UnsafeUrlError
         from .urls import validate_url
 
-        validate_url(value, allow_insecure=False, resolve=False)
+        try:
+            validate_url(value, allow_insecure=False, resolve=False)
+        except UnsafeUrlError as exc:
+            raise ValueError(exc.message) from None
         return value
 
 

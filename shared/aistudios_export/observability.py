@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+
 from aws_lambda_powertools import Logger, Metrics
 
 from .urls import redact_text

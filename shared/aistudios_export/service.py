@@ -96,6 +96,11 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def _iso_seconds(moment: datetime) -> str:
+    """Whole-second RFC 3339 UTC, the timestamp form every Step Functions engine compares."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _parse_iso(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
@@ -125,7 +130,7 @@ def start_export(deps: Dependencies, request: ExportRequest, *, trigger: str = "
         workspace_id=request.workspaceId,
         created_at=_iso(now),
         updated_at=_iso(now),
-        deadline_at=_iso(now + timedelta(seconds=settings.export_deadline_seconds)),
+        deadline_at=_iso_seconds(now + timedelta(seconds=settings.export_deadline_seconds)),
         trigger=trigger,
     )
     deps.store.create(record)
@@ -187,7 +192,7 @@ def poll_export(deps: Dependencies, event: dict[str, Any]) -> dict[str, Any]:
         "nextWaitSeconds": next_wait_seconds(
             progress.progress, elapsed, s.poll_min_wait_seconds, s.poll_max_wait_seconds
         ),
-        "checkedAt": _iso(now),
+        "checkedAt": _iso_seconds(now),
     }
     logger.info(
         "export progress",

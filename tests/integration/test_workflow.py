@@ -1,0 +1,333 @@
+"""The real statemachine/export.asl.json, executed by moto's Step Functions engine against the
+simulator, driven through the local API as a user would."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from local.simulator import Fault
+from local.stack import LocalStack
+from tests.conftest import REPO, new_project_id
+from tests.integration.conftest import Api, Inbox
+
+pytestmark = pytest.mark.integration
+
+SCHEMA = json.loads((REPO / "docs" / "notification.schema.json").read_text())
+SAMPLE = (REPO / "local" / "assets" / "sample.mp4").read_bytes()
+
+
+def assert_valid_notification(note: dict[str, Any], status: str, project_id: str) -> dict[str, Any]:
+    body = note["body"]
+    jsonschema.validate(body, SCHEMA, format_checker=jsonschema.FormatChecker())
+    assert body["status"] == status
+    assert note["attributes"] == {"status": status, "projectId": project_id, "resolution": body["resolution"]}
+    return body
+
+
+def execution_of(stack: LocalStack, export_id: str) -> dict[str, Any]:
+    sfn = stack.client("stepfunctions")
+    arn = stack.endpoints["state_machine_arn"].replace(":stateMachine:", ":execution:") + f":{export_id}"
+    execution: dict[str, Any] = sfn.describe_execution(executionArn=arn)
+    execution["history"] = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+    return execution
+
+
+def states_entered(execution: dict[str, Any]) -> list[str]:
+    return [
+        e["stateEnteredEventDetails"]["name"] for e in execution["history"] if "stateEnteredEventDetails" in e
+    ]
+
+
+def start(api: Api, project_id: str, **extra: Any) -> str:
+    response = api.post_export({"projectId": project_id, **extra})
+    assert response.status_code == 202, response.text
+    body = response.json()
+    assert body["status"] == "REQUESTED"
+    assert body["links"]["self"].endswith(f"/exports/{body['exportId']}")
+    return str(body["exportId"])
+
+
+def test_export_is_delivered_to_s3_and_notified(stack: LocalStack, api: Api, inbox: Inbox) -> None:
+    project_id = new_project_id()
+    export_id = start(api, project_id, resolution="720")
+
+    view = api.wait_final(export_id)
+
+    assert view["status"] == "SUCCEEDED", view
+    assert view["progress"] == 100
+    video = view["video"]
+    assert video["key"] == f"exports/{project_id}/{export_id}.mp4"
+    obj = stack.client("s3").get_object(Bucket=video["bucket"], Key=video["key"])
+    stored = obj["Body"].read()
+    assert stored == SAMPLE
+    assert obj["ContentType"] == "video/mp4"
+    assert obj["ServerSideEncryption"] == "AES256"
+    assert obj["Metadata"] == {"export-id": export_id, "project-id": project_id, "resolution": "720"}
+    assert video["size"] == len(SAMPLE)
+    assert video["sha256"] == hashlib.sha256(SAMPLE).hexdigest()
+    tags = stack.client("s3").get_object_tagging(Bucket=video["bucket"], Key=video["key"])["TagSet"]
+    assert {"Key": "sha256", "Value": video["sha256"]} in tags
+    # the presigned link in the status view serves the same bytes
+    import requests
+
+    assert requests.get(video["downloadUrl"], timeout=10).content == SAMPLE
+
+    notes = inbox.for_export(export_id)
+    assert len(notes) == 1
+    body = assert_valid_notification(notes[0], "SUCCEEDED", project_id)
+    assert body["video"]["uri"] == f"s3://{video['bucket']}/{video['key']}"
+    assert body["video"]["sha256"] == video["sha256"]
+
+    execution = execution_of(stack, export_id)
+    assert execution["status"] == "SUCCEEDED"
+    entered = states_entered(execution)
+    assert entered[0] == "Wait for render"
+    assert "Deliver video" in entered
+    assert "Record failure" not in entered
+    assert stack.simulator.stats()["exports"][project_id] == 1
+
+
+def test_ai_studios_render_failure_ends_failed_with_notification(
+    stack: LocalStack, api: Api, inbox: Inbox
+) -> None:
+    project_id = new_project_id()
+    stack.simulator.inject(Fault(kind="export_fail", project_id=project_id, at_progress=30))
+    export_id = start(api, project_id)
+
+    view = api.wait_final(export_id)
+
+    assert view["status"] == "FAILED"
+    assert view["error"]["code"] == "AIStudiosExportFailed"
+    assert "failed" in view["error"]["message"]
+    assert "video" not in view
+    body = assert_valid_notification(inbox.for_export(export_id)[0], "FAILED", project_id)
+    assert body["error"]["code"] == "AIStudiosExportFailed"
+    execution = execution_of(stack, export_id)
+    assert execution["status"] == "FAILED"
+    assert "Render failed" in states_entered(execution)
+    assert "Deliver video" not in states_entered(execution)
+
+
+def test_export_past_its_deadline_times_out_with_notification(
+    stack: LocalStack, api: Api, inbox: Inbox
+) -> None:
+    project_id = new_project_id()
+    stack.simulator.inject(Fault(kind="export_stall", project_id=project_id, at_progress=42))
+    export_id = start(api, project_id)
+
+    view = api.wait_final(export_id, timeout=40)
+
+    assert view["status"] == "TIMED_OUT"
+    assert view["error"]["code"] == "ExportTimedOut"
+    notes = inbox.for_export(export_id)
+    assert len(notes) == 1
+    assert_valid_notification(notes[0], "TIMED_OUT", project_id)
+    execution = execution_of(stack, export_id)
+    assert execution["status"] == "FAILED"
+    assert "Deadline passed" in states_entered(execution)
+    assert any(
+        e.get("executionFailedEventDetails", {}).get("error") == "ExportTimedOut"
+        for e in execution["history"]
+    )
+
+
+def test_transient_poll_errors_are_retried_by_client_and_state_machine(
+    stack: LocalStack, api: Api, inbox: Inbox
+) -> None:
+    project_id = new_project_id()
+    # More 503s than the client's own attempts (4): the poll task fails once with
+    # TransientUpstreamError and the state machine's Retry recovers it.
+    stack.simulator.inject(
+        Fault(kind="http_status", route="progress", project_id=project_id, status=503, times=6)
+    )
+    export_id = start(api, project_id)
+
+    view = api.wait_final(export_id, timeout=60)
+
+    assert view["status"] == "SUCCEEDED", view
+    assert stack.simulator.stats()["faults_triggered"] >= 6
+    history = execution_of(stack, export_id)["history"]
+    failed = [e for e in history if e["type"] == "TaskFailed"]
+    assert failed, "the state machine should have retried a failed poll"
+    assert all(e["taskFailedEventDetails"]["error"] == "TransientUpstreamError" for e in failed)
+    assert_valid_notification(inbox.for_export(export_id)[0], "SUCCEEDED", project_id)
+
+
+def test_token_expiring_mid_export_is_refreshed(stack: LocalStack, api: Api, inbox: Inbox) -> None:
+    project_id = new_project_id()
+    issued_before = stack.simulator.stats()["tokens_issued"]
+    stack.simulator.inject(Fault(kind="expire_tokens", route="progress", project_id=project_id, times=1))
+    export_id = start(api, project_id)
+
+    view = api.wait_final(export_id)
+
+    assert view["status"] == "SUCCEEDED", view
+    assert stack.simulator.stats()["tokens_issued"] > issued_before
+    assert_valid_notification(inbox.for_export(export_id)[0], "SUCCEEDED", project_id)
+
+
+def test_truncated_download_is_retried_and_verified(stack: LocalStack, api: Api, inbox: Inbox) -> None:
+    project_id = new_project_id()
+    stack.simulator.inject(
+        Fault(kind="download_truncate", route="download", project_id=project_id, after_bytes=1000, times=1)
+    )
+    export_id = start(api, project_id)
+
+    view = api.wait_final(export_id, timeout=60)
+
+    assert view["status"] == "SUCCEEDED", view
+    stored = (
+        stack.client("s3").get_object(Bucket=view["video"]["bucket"], Key=view["video"]["key"])["Body"].read()
+    )
+    assert stored == SAMPLE
+    uploads = stack.client("s3").list_multipart_uploads(Bucket=view["video"]["bucket"]).get("Uploads", [])
+    assert not [u for u in uploads if project_id in u["Key"]], "the failed attempt's upload must be aborted"
+
+
+@pytest.mark.parametrize(
+    ("fault", "code"),
+    [
+        (Fault(kind="download_403", route="download", times=None), "DownloadForbidden"),
+        (Fault(kind="download_redirect", route="download", times=None), "UnsafeUrl"),
+    ],
+)
+def test_download_refusals_end_failed(
+    stack: LocalStack, api: Api, inbox: Inbox, fault: Fault, code: str
+) -> None:
+    project_id = new_project_id()
+    fault.project_id = project_id
+    stack.simulator.inject(fault)
+    export_id = start(api, project_id)
+
+    view = api.wait_final(export_id, timeout=60)
+
+    assert view["status"] == "FAILED"
+    assert view["error"]["code"] == code
+    assert_valid_notification(inbox.for_export(export_id)[0], "FAILED", project_id)
+    listing = stack.client("s3").list_objects_v2(
+        Bucket=stack.endpoints["bucket"], Prefix=f"exports/{project_id}/"
+    )
+    assert listing.get("KeyCount", 0) == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"projectId": "not-an-object-id"}, "projectId"),
+        ({"projectId": "65fa6b07dca2e367461a2925", "resolution": "8k"}, "resolution"),
+        ({"projectId": "65fa6b07dca2e367461a2925", "webhookUrl": "http://example.com/hook"}, "webhookUrl"),
+        ({"projectId": "65fa6b07dca2e367461a2925", "colour": "blue"}, "colour"),
+        ({}, "projectId"),
+        ("{not json", "body"),
+        ("[1, 2]", "body"),
+        ("", "body"),
+    ],
+)
+def test_bad_post_bodies_get_400_naming_the_field(stack: LocalStack, api: Api, body: Any, field: str) -> None:
+    before = sum(stack.simulator.stats()["exports"].values())
+
+    response = api.post_export(body)
+
+    assert response.status_code == 400
+    payload = response.json()
+    assert payload["error"] == "ValidationError"
+    assert field in [e["field"] for e in payload["errors"]]
+    assert field in payload["message"]
+    assert "Traceback" not in response.text
+    assert sum(stack.simulator.stats()["exports"].values()) == before, "nothing may reach AI Studios"
+
+
+def records_for(stack: LocalStack, project_id: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = stack.client("dynamodb").query(
+        TableName=stack.endpoints["table"],
+        IndexName="byProject",
+        KeyConditionExpression="projectId = :p",
+        ExpressionAttributeValues={":p": {"S": project_id}},
+    )["Items"]
+    return items
+
+
+@pytest.mark.parametrize(
+    ("fault", "status", "code", "message"),
+    [
+        (
+            Fault(
+                kind="http_status", route="export", status=404, code="ProjectNotFound", msg="no such project"
+            ),
+            404,
+            "ProjectNotFound",
+            "no such project",
+        ),
+        (
+            Fault(kind="envelope_error", route="export", code="E4001", msg="project is not exportable"),
+            422,
+            "E4001",
+            "project is not exportable",
+        ),
+    ],
+)
+def test_permanent_upstream_errors_are_4xx_with_the_upstream_code(
+    stack: LocalStack, api: Api, fault: Fault, status: int, code: str, message: str
+) -> None:
+    project_id = new_project_id()
+    fault.project_id = project_id
+    stack.simulator.inject(fault)
+
+    response = api.post_export({"projectId": project_id})
+
+    assert response.status_code == status
+    assert response.json() == {"error": code, "message": message}
+    assert records_for(stack, project_id) == [], "nothing is stored or started for a refused export"
+
+
+def test_upstream_outage_on_post_is_a_503_with_retry_after(stack: LocalStack, api: Api) -> None:
+    project_id = new_project_id()
+    stack.simulator.inject(
+        Fault(kind="http_status", route="export", project_id=project_id, status=502, times=1)
+    )
+    export_requests_before = stack.simulator.stats()["requests"].get("export", 0)
+
+    response = api.post_export({"projectId": project_id})
+
+    assert response.status_code == 503
+    assert int(response.headers["Retry-After"]) >= 1
+    assert response.json()["error"] == "BadGateway"  # the upstream envelope's code
+    # the POST was not blindly repeated: a 502 may mean the export was started
+    assert stack.simulator.stats()["requests"]["export"] == export_requests_before + 1
+    assert records_for(stack, project_id) == []
+
+
+def test_unknown_export_is_404(api: Api) -> None:
+    response = api.get_export("0" * 32)
+    assert response.status_code == 404
+    assert response.json()["error"] == "ExportNotFound"
+
+
+def test_unknown_route_is_404(api: Api) -> None:
+    import requests
+
+    assert requests.get(f"{api.url}/nope", timeout=5).status_code == 404
+    assert requests.delete(f"{api.url}/exports", timeout=5).status_code == 405
+
+
+def test_functions_run_isolated_with_their_own_environment(stack: LocalStack) -> None:
+    envs = {spec.spec.logical_id: spec.spec.process_env() for spec in stack.router.pools.values()}
+    assert "STATE_MACHINE_ARN" in envs["StartExportFunction"]
+    assert "STATE_MACHINE_ARN" not in envs["PollExportFunction"]
+    assert "VIDEO_BUCKET" in envs["DeliverExportFunction"]
+    assert "AISTUDIOS_SECRET_ID" not in envs["DeliverExportFunction"]
+    assert all(env["POWERTOOLS_SERVICE_NAME"] == "aistudios-export" for env in envs.values())
+
+
+def test_log_files_never_contain_secrets(stack: LocalStack) -> None:
+    assert stack.options.log_dir is not None
+    text = "".join(p.read_text() for p in Path(stack.options.log_dir).glob("*.log"))
+    assert text, "functions should have logged"
+    assert stack.options.aistudios_user_key not in text
+    assert "Signature=" not in text or "Signature=<redacted>" in text
