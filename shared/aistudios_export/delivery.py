@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 import requests
+from botocore.exceptions import BotoCoreError, ClientError
 
 from .errors import DeliveryVerificationError, PermanentUpstreamError, TransientUpstreamError
 from .observability import logger
@@ -182,7 +183,7 @@ class VideoDelivery:
     def _abort(self, bucket: str, key: str, upload_id: str) -> None:
         try:
             self._s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
-        except Exception:  # the original error matters more; the lifecycle rule cleans up leftovers
+        except (BotoCoreError, ClientError):  # the original error matters more; the lifecycle rule cleans up
             logger.exception("could not abort multipart upload", extra={"key": key})
 
 
