@@ -1,0 +1,136 @@
+"""The ASL and the template agree: substitutions, functions, error names, task hygiene."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import aistudios_export.errors as errors
+import pytest
+
+from local.stack.template import load_template, resources_of_type
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.unit
+
+ASL_PATH = REPO / "statemachine" / "export.asl.json"
+ASL_TEXT = ASL_PATH.read_text()
+ASL = json.loads(ASL_TEXT)
+TEMPLATE = load_template()
+MACHINE = resources_of_type(TEMPLATE, "AWS::Serverless::StateMachine")["ExportStateMachine"]["Properties"]
+FUNCTIONS = resources_of_type(TEMPLATE, "AWS::Serverless::Function")
+
+
+def tasks() -> dict[str, dict[str, Any]]:
+    return {name: state for name, state in ASL["States"].items() if state["Type"] == "Task"}
+
+
+def test_the_template_wires_this_file() -> None:
+    assert MACHINE["DefinitionUri"] == "statemachine/export.asl.json"
+    assert MACHINE["Type"] == "STANDARD"
+    assert "DefinitionString" not in MACHINE and "Definition" not in MACHINE
+
+
+def test_every_placeholder_has_a_substitution_and_every_substitution_is_used() -> None:
+    placeholders = set(re.findall(r"\$\{(\w+)\}", ASL_TEXT))
+    assert placeholders, "the definition should take its function ARNs from the template"
+    assert placeholders == set(MACHINE["DefinitionSubstitutions"])
+
+
+def test_every_invoked_function_exists_in_the_template_and_may_be_invoked() -> None:
+    invoke_policies = {
+        p["LambdaInvokePolicy"]["FunctionName"]["Ref"]
+        for p in MACHINE["Policies"]
+        if "LambdaInvokePolicy" in p
+    }
+    for name, state in tasks().items():
+        placeholder = re.fullmatch(r"\$\{(\w+)\}", state["Parameters"]["FunctionName"])
+        assert placeholder, f"{name} must name its function through a substitution"
+        value = MACHINE["DefinitionSubstitutions"][placeholder.group(1)]
+        logical, attribute = value["Fn::GetAtt"]
+        assert logical in FUNCTIONS and attribute == "Arn"
+        assert logical in invoke_policies, f"the state machine role cannot invoke {logical}"
+        assert (REPO / FUNCTIONS[logical]["Properties"]["CodeUri"] / "app.py").is_file()
+
+
+def test_every_task_has_timeout_retry_with_jitter_and_catch_all() -> None:
+    for name, state in tasks().items():
+        assert state["Resource"] == "arn:aws:states:::lambda:invoke", name
+        assert 0 < state["TimeoutSeconds"] <= 900, name
+        assert state["ResultPath"].startswith("$."), name
+        assert state["Retry"], name
+        for rule in state["Retry"]:
+            assert rule["JitterStrategy"] == "FULL", name
+            assert rule["MaxDelaySeconds"] > 0, name
+            assert rule["MaxAttempts"] >= 1, name
+        assert any("Lambda.ServiceException" in r["ErrorEquals"] for r in state["Retry"]), name
+        catch = state["Catch"]
+        assert catch and catch[-1]["ErrorEquals"] == ["States.ALL"], name
+
+
+def test_work_tasks_retry_the_transient_error_and_fail_into_the_failure_path() -> None:
+    for name in ("Check progress", "Deliver video"):
+        state = ASL["States"][name]
+        assert any("TransientUpstreamError" in r["ErrorEquals"] for r in state["Retry"])
+        assert state["Catch"][-1]["Next"] == "Record failure"
+        assert state["Catch"][-1]["ResultPath"] == "$.error"
+
+
+def test_error_names_in_the_definition_are_real_exception_classes() -> None:
+    names = {n for state in tasks().values() for rule in state["Retry"] for n in rule["ErrorEquals"]}
+    ours = {n for n in names if not n.startswith(("States.", "Lambda."))}
+    assert ours
+    for name in ours:
+        assert issubclass(getattr(errors, name), Exception), name
+
+
+def test_every_path_ends_in_succeed_or_fail_and_timeout_is_distinct() -> None:
+    states = ASL["States"]
+    assert {s["Error"] for s in states.values() if s["Type"] == "Fail"} == {"ExportFailed", "ExportTimedOut"}
+    for name, state in states.items():
+        targets = [state.get("Next"), state.get("Default")]
+        targets += [c["Next"] for c in state.get("Choices", [])] + [c["Next"] for c in state.get("Catch", [])]
+        for target in filter(None, targets):
+            assert target in states, f"{name} -> {target}"
+    assert ASL["States"]["Deadline passed"]["Parameters"]["Error"] == "ExportTimedOut"
+
+
+def test_wait_seconds_come_from_the_poll_result() -> None:
+    wait = ASL["States"]["Wait for render"]
+    assert wait["SecondsPath"] == "$.poll.nextWaitSeconds"
+    assert ASL["States"]["Check progress"]["ResultPath"] == "$.poll"
+
+
+def test_state_machine_logging_excludes_execution_data() -> None:
+    logging = MACHINE["Logging"]
+    assert logging["IncludeExecutionData"] is False
+    assert MACHINE["Tracing"]["Enabled"] is True
+
+
+def test_each_function_has_its_own_log_group_with_retention() -> None:
+    groups = resources_of_type(TEMPLATE, "AWS::Logs::LogGroup")
+    for logical, function in FUNCTIONS.items():
+        ref = function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+        assert groups[ref]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}, logical
+
+
+def test_no_function_policy_grants_wildcard_actions_or_resources() -> None:
+    for logical, function in FUNCTIONS.items():
+        for policy in function["Properties"].get("Policies", []):
+            for statement in policy.get("Statement", []):
+                actions = (
+                    statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                )
+                assert not any(a.endswith(":*") or a == "*" for a in actions), logical
+                assert statement["Resource"] != "*", logical
+
+
+def test_outputs_name_what_users_and_tests_need() -> None:
+    assert {
+        "ApiUrl",
+        "StateMachineArn",
+        "VideoBucketName",
+        "NotificationTopicArn",
+        "ExportsTableName",
+    } <= set(TEMPLATE["Outputs"])
