@@ -93,7 +93,7 @@ def _verify(stack: LocalStack, view: dict[str, Any], project_id: str) -> bool:
     source_url = client.progress(project_id).download_url
     assert source_url, "AI Studios no longer offers the download"
     served = requests.get(source_url, timeout=60).content
-    same = stored == served and hashlib.sha256(stored).hexdigest() == video["sha256"]
+    same = bool(stored == served and hashlib.sha256(stored).hexdigest() == video["sha256"])
     say(f"Video      : {video['uri']}")
     say(
         f"  size     : {video['size']} bytes ({obj['ContentType']}, {obj.get('ServerSideEncryption', 'unencrypted')})"

@@ -29,7 +29,8 @@ def tasks() -> dict[str, dict[str, Any]]:
 def test_the_template_wires_this_file() -> None:
     assert MACHINE["DefinitionUri"] == "statemachine/export.asl.json"
     assert MACHINE["Type"] == "STANDARD"
-    assert "DefinitionString" not in MACHINE and "Definition" not in MACHINE
+    assert "DefinitionString" not in MACHINE
+    assert "Definition" not in MACHINE
 
 
 def test_every_placeholder_has_a_substitution_and_every_substitution_is_used() -> None:
@@ -49,7 +50,8 @@ def test_every_invoked_function_exists_in_the_template_and_may_be_invoked() -> N
         assert placeholder, f"{name} must name its function through a substitution"
         value = MACHINE["DefinitionSubstitutions"][placeholder.group(1)]
         logical, attribute = value["Fn::GetAtt"]
-        assert logical in FUNCTIONS and attribute == "Arn"
+        assert logical in FUNCTIONS
+        assert attribute == "Arn"
         assert logical in invoke_policies, f"the state machine role cannot invoke {logical}"
         assert (REPO / FUNCTIONS[logical]["Properties"]["CodeUri"] / "app.py").is_file()
 
@@ -66,7 +68,8 @@ def test_every_task_has_timeout_retry_with_jitter_and_catch_all() -> None:
             assert rule["MaxAttempts"] >= 1, name
         assert any("Lambda.ServiceException" in r["ErrorEquals"] for r in state["Retry"]), name
         catch = state["Catch"]
-        assert catch and catch[-1]["ErrorEquals"] == ["States.ALL"], name
+        assert catch, name
+        assert catch[-1]["ErrorEquals"] == ["States.ALL"], name
 
 
 def test_work_tasks_retry_the_transient_error_and_fail_into_the_failure_path() -> None:

@@ -230,7 +230,8 @@ def test_next_wait_follows_the_render_rate_within_bounds(
 def _load_handler(name: str) -> ModuleType:
     path = REPO / "functions" / name / "app.py"
     spec = importlib.util.spec_from_file_location(f"handler_{name}", path)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
