@@ -1,0 +1,180 @@
+"""The README's commands, driven from the outside as a user would."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import boto3
+import pytest
+import requests
+
+from tests.conftest import REPO, new_project_id
+
+pytestmark = pytest.mark.e2e
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "AISTUDIOS_"))}
+    env["PYTHONPATH"] = "shared"  # what `make demo` / `make up` set
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def test_make_demo_entry_point_delivers_a_verified_video() -> None:
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "local", "demo"],
+        cwd=REPO,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    elapsed = time.monotonic() - started
+    output = result.stdout
+    assert result.returncode == 0, output + result.stderr
+    assert "-> 202" in output
+    assert "SUCCEEDED  100.0%" in output
+    assert "verified : byte for byte identical to the video AI Studios served" in output
+    assert "s3://aistudios-export-local-video-bucket-" in output
+    assert '"status": "SUCCEEDED"' in output
+    assert (
+        'attributes: {"projectId": "65fa6b07dca2e367461a2925", "resolution": "1080", "status": "SUCCEEDED"}'
+        in output
+    )
+    assert elapsed < 90, f"the demo should take well under a minute and a half, took {elapsed:.0f} s"
+
+
+@pytest.fixture
+def running_stack() -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
+    endpoints_file = REPO / ".local" / "endpoints.json"
+    endpoints_file.unlink(missing_ok=True)
+    env = _env() | {"RENDER_SECONDS": "2"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "local", "up"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 60
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if "Ctrl-C stops everything" in line:
+                break
+            assert time.monotonic() < deadline, "".join(lines)
+        assert endpoints_file.exists(), "".join(lines)
+        endpoints = json.loads(endpoints_file.read_text())
+        endpoints["_banner"] = "".join(lines)
+        yield proc, endpoints
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def test_make_up_serves_the_api_and_aws_endpoints(
+    running_stack: tuple[subprocess.Popen[str], dict[str, str]],
+) -> None:
+    proc, e = running_stack
+    for key in (
+        "api_url",
+        "aws_endpoint_url",
+        "region",
+        "bucket",
+        "topic_arn",
+        "queue_url",
+        "state_machine_arn",
+        "table",
+    ):
+        assert e[key], key
+        assert e[key] in e["_banner"], f"{key} should be printed"
+    assert "curl -s -X POST" in e["_banner"]
+    assert f"aws --endpoint-url {e['aws_endpoint_url']}" in e["_banner"]
+
+    project_id = new_project_id()
+    created = requests.post(f"{e['api_url']}/exports", json={"projectId": project_id}, timeout=30)
+    assert created.status_code == 202, created.text
+    link = created.json()["links"]["self"]
+    deadline = time.monotonic() + 60
+    while (view := requests.get(link, timeout=10).json())["status"] not in (
+        "SUCCEEDED",
+        "FAILED",
+        "TIMED_OUT",
+    ):
+        assert time.monotonic() < deadline, view
+        time.sleep(0.5)
+    assert view["status"] == "SUCCEEDED"
+
+    session = boto3.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=e["region"]
+    )
+    s3 = session.client("s3", endpoint_url=e["aws_endpoint_url"])
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=e["bucket"])["Contents"]]
+    assert view["video"]["key"] in keys
+    sfn = session.client("stepfunctions", endpoint_url=e["aws_endpoint_url"])
+    executions = sfn.list_executions(stateMachineArn=e["state_machine_arn"])["executions"]
+    assert [x["status"] for x in executions if x["name"] == view["exportId"]] == ["SUCCEEDED"]
+
+    aws = shutil.which("aws")
+    if aws:  # the copy-paste commands the banner prints, with the real AWS CLI when it is installed
+        cli_env = os.environ | {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+        listing = subprocess.run(  # noqa: S603
+            [
+                aws,
+                "--endpoint-url",
+                e["aws_endpoint_url"],
+                "--region",
+                e["region"],
+                "s3",
+                "ls",
+                f"s3://{e['bucket']}",
+                "--recursive",
+            ],
+            capture_output=True,
+            text=True,
+            env=cli_env,
+            timeout=60,
+            check=True,
+        )
+        assert view["video"]["key"] in listing.stdout
+        runs = subprocess.run(  # noqa: S603
+            [
+                aws,
+                "--endpoint-url",
+                e["aws_endpoint_url"],
+                "--region",
+                e["region"],
+                "stepfunctions",
+                "list-executions",
+                "--state-machine-arn",
+                e["state_machine_arn"],
+            ],
+            capture_output=True,
+            text=True,
+            env=cli_env,
+            timeout=60,
+            check=True,
+        )
+        assert view["exportId"] in runs.stdout
+
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=20) == 0
+    with pytest.raises(requests.ConnectionError):
+        requests.get(e["api_url"] + "/exports/x", timeout=2)
