@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import boto3
+import requests
 
 from .api import LocalApi, Route
 from .lambdas import FunctionPool, FunctionSpec, LambdaRouter
@@ -167,6 +168,8 @@ class LocalStack:
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.options.moto_port, verbose=False)
         self._moto.start()
         host, port = self._moto.get_host_and_port()
+        # moto's backends live in this process: start every stack from a clean slate.
+        requests.post(f"http://{host}:{port}/moto-api/reset", timeout=10).raise_for_status()
         # moto's Step Functions executor calls Lambda back through the server on this port.
         os.environ["MOTO_PORT"] = str(port)
         self.router.install_into_moto()

@@ -178,3 +178,57 @@ def test_make_up_serves_the_api_and_aws_endpoints(
     assert proc.wait(timeout=20) == 0
     with pytest.raises(requests.ConnectionError):
         requests.get(e["api_url"] + "/exports/x", timeout=2)
+
+
+def test_demo_drives_another_ai_studios_endpoint_given_by_aistudios_url() -> None:
+    """AISTUDIOS_URL (+ credentials) replaces the built-in simulator, here by one started like `make sim`."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    sim = subprocess.Popen(  # noqa: S603
+        [
+            sys.executable,
+            "-m",
+            "local.simulator",
+            "--port",
+            str(port),
+            "--app-id",
+            "other-app",
+            "--user-key",
+            "other-key",
+            "--render-seconds",
+            "2",
+        ],
+        cwd=REPO,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert sim.stdout is not None
+        assert "listening on" in sim.stdout.readline()
+        env = _env() | {
+            "AISTUDIOS_URL": f"http://127.0.0.1:{port}",
+            "AISTUDIOS_APP_ID": "other-app",
+            "AISTUDIOS_USER_KEY": "other-key",
+        }
+        result = subprocess.run(
+            [sys.executable, "-m", "local", "demo"],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert f"AI Studios : http://127.0.0.1:{port} (external endpoint)" in result.stdout
+        assert "verified : byte for byte identical" in result.stdout
+        stats = requests.get(f"http://127.0.0.1:{port}/_sim/stats", timeout=5).json()["data"]
+        assert stats["exports"] == {"65fa6b07dca2e367461a2925": 1}
+    finally:
+        sim.terminate()
+        sim.wait(timeout=10)
