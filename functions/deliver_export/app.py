@@ -1,10 +1,11 @@
 """State machine step: stream the finished video into S3, verify it, mark SUCCEEDED and notify."""
 
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from aistudios_export import Settings
 from aistudios_export.observability import logger, metrics
 from aistudios_export.service import Dependencies, deliver_export
-from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 deps = Dependencies(Settings.from_env(require=("table_name", "bucket_name", "topic_arn")))
 

@@ -1,12 +1,13 @@
 """GET /exports/{exportId}: the export record, with a presigned link to the video once delivered."""
 
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from aistudios_export import ExportNotFoundError, Settings
 from aistudios_export.api import json_response, resource_link
 from aistudios_export.observability import logger
 from aistudios_export.service import Dependencies, export_view
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 deps = Dependencies(Settings.from_env(require=("table_name", "bucket_name")))
 app = APIGatewayRestResolver()

@@ -1,9 +1,10 @@
 """State machine step: read the export's progress from AI Studios and choose the next wait."""
 
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from aistudios_export import Settings
 from aistudios_export.observability import logger
 from aistudios_export.service import Dependencies, poll_export
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 deps = Dependencies(Settings.from_env(require=("table_name",)))
 

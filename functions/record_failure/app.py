@@ -1,10 +1,11 @@
 """State machine failure path: record the final status (FAILED or TIMED_OUT) and notify once."""
 
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from aistudios_export import Settings
 from aistudios_export.observability import logger, metrics
 from aistudios_export.service import Dependencies, record_failure
-from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 deps = Dependencies(Settings.from_env(require=("table_name", "topic_arn")))
 

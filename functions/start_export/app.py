@@ -1,5 +1,10 @@
 """POST /exports: validate, request the export from AI Studios, store it, start its workflow."""
 
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from aistudios_export import ExportPipelineError, RequestValidationError, Settings, parse_export_request
 from aistudios_export.api import (
     json_response,
@@ -10,10 +15,6 @@ from aistudios_export.api import (
 )
 from aistudios_export.observability import logger, metrics
 from aistudios_export.service import Dependencies, start_export
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 deps = Dependencies(Settings.from_env(require=("table_name", "state_machine_arn", "topic_arn")))
 app = APIGatewayRestResolver()

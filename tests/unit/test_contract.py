@@ -6,9 +6,9 @@ import json
 import re
 from typing import Any
 
-import aistudios_export.errors as errors
 import pytest
 
+import aistudios_export.errors as errors
 from local.stack.template import load_template, resources_of_type
 from tests.conftest import REPO
 

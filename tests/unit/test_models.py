@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from aistudios_export import ExportStatus, RequestValidationError, parse_export_request
 
 pytestmark = pytest.mark.unit

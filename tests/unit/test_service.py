@@ -13,6 +13,8 @@ from typing import Any
 import boto3
 import jsonschema
 import pytest
+from moto import mock_aws
+
 from aistudios_export import ExportStatus, Settings, TransientUpstreamError, parse_export_request
 from aistudios_export.service import (
     Dependencies,
@@ -23,8 +25,6 @@ from aistudios_export.service import (
     start_export,
 )
 from aistudios_export.store import ExportRecord, VideoLocation
-from moto import mock_aws
-
 from local.stack.template import load_template, resources_of_type
 from tests.conftest import REPO, load_event
 

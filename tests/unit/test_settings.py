@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+
 from aistudios_export import ConfigurationError, Settings
 
 pytestmark = pytest.mark.unit

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+
 from aistudios_export import UnsafeUrlError
 from aistudios_export.urls import redact_text, redact_url, validate_url
 
