@@ -22,7 +22,7 @@ APP_ID ?= sim-app-id
 USER_KEY ?= sim-user-key
 RENDER_SECONDS ?= 20
 
-.PHONY: requirements-check help setup tools check lint format typecheck sam-validate sam-build requirements test test-unit \
+.PHONY: bench requirements-check help setup tools check lint format typecheck sam-validate sam-build requirements test test-unit \
 	test-integration test-e2e sim demo up clean
 
 help:
@@ -89,6 +89,9 @@ test-e2e: setup
 
 test: check sam-validate sam-build
 	$(VENV)/bin/pytest
+
+bench: setup
+	$(RUN) benchmarks/delivery.py --size $${SIZE_MB:-256}
 
 sim: setup
 	$(RUN) -m local.simulator --port $(PORT) --app-id $(APP_ID) --user-key $(USER_KEY) --render-seconds $(RENDER_SECONDS)
