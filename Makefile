@@ -7,7 +7,7 @@ TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 SAM := $(TOOLS)/bin/sam
 VENV := .venv
-RUN := PYTHONPATH=shared $(VENV)/bin/python
+RUN := PYTHONPATH=shared:. $(VENV)/bin/python
 UV_VERSION := 0.13.9
 SAM_VERSION := 1.170.0
 # sam build needs python3.13 (the Lambda runtime); pyenv provides it on the project's machines.

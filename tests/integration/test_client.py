@@ -12,7 +12,7 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -297,7 +297,9 @@ def test_missing_credentials_field_is_a_permanent_bad_request(simulator: Simulat
     [
         (Fault("http_status", route="progress", status=401, times=None), "HttpError401", "Unauthorized"),
         (
-            Fault("http_status", route="progress", status=403, times=None, code="AuthFailed", msg="bad token"),
+            Fault(
+                "http_status", route="progress", status=403, times=None, code="AuthFailed", msg="bad token"
+            ),
             "AuthFailed",
             "bad token",
         ),
@@ -417,7 +419,11 @@ def test_retry_after_is_honoured(
 
 @pytest.mark.parametrize(
     ("route", "status", "code"),
-    [("progress", 429, "TooManyRequests"), ("progress", 503, "ServiceUnavailable"), ("export", 429, "TooManyRequests")],
+    [
+        ("progress", 429, "TooManyRequests"),
+        ("progress", 503, "ServiceUnavailable"),
+        ("export", 429, "TooManyRequests"),
+    ],
 )
 def test_retry_after_beyond_the_cap_raises_at_once(
     simulator: Simulator, client: AIStudiosClient, project_id: str, route: str, status: int, code: str
@@ -446,7 +452,12 @@ def test_envelope_error_is_permanent_and_not_retried(
 ) -> None:
     client.token()
     simulator.inject(Fault("envelope_error", route=route, code="E1234", msg="boom", times=None))
-    call = {"progress": client.progress, "export": client.export, "project": client.get_project}[route]
+    calls: dict[str, Callable[[str], object]] = {
+        "progress": client.progress,
+        "export": client.export,
+        "project": client.get_project,
+    }
+    call = calls[route]
 
     with pytest.raises(PermanentUpstreamError) as caught:
         call(project_id)
@@ -464,7 +475,10 @@ def test_envelope_error_is_permanent_and_not_retried(
 
 @pytest.mark.parametrize(
     ("status", "code", "msg"),
-    [(400, "InvalidParameter", "resolution is odd"), (403, "Forbidden", "project belongs to another workspace")],
+    [
+        (400, "InvalidParameter", "resolution is odd"),
+        (403, "Forbidden", "project belongs to another workspace"),
+    ],
 )
 def test_client_error_status_is_permanent_without_refresh(
     simulator: Simulator, client: AIStudiosClient, project_id: str, status: int, code: str, msg: str
@@ -509,7 +523,9 @@ def test_export_post_is_not_resent_after_it_may_have_reached_the_server(
     assert exports_of(simulator, project_id) == 0
 
 
-def test_export_read_timeout_is_not_resent(simulator: Simulator, creds: CredentialSource, project_id: str) -> None:
+def test_export_read_timeout_is_not_resent(
+    simulator: Simulator, creds: CredentialSource, project_id: str
+) -> None:
     client = make_client(simulator.base_url, creds, read_timeout=0.3)
     client.token()
     simulator.inject(Fault("slow", route="export", delay=0.6, times=None))
@@ -556,7 +572,14 @@ def test_export_429_exhausts_attempts(simulator: Simulator, client: AIStudiosCli
 
 @pytest.mark.parametrize(
     "bad_id",
-    ["", "abc", "65fa6b07dca2e367461a292", "65fa6b07dca2e367461a29250", "65fa6b07dca2e367461a292g", "../" * 8],
+    [
+        "",
+        "abc",
+        "65fa6b07dca2e367461a292",
+        "65fa6b07dca2e367461a29250",
+        "65fa6b07dca2e367461a292g",
+        "../" * 8,
+    ],
 )
 @pytest.mark.parametrize("operation", ["export", "progress", "get_project"])
 def test_invalid_project_id_is_rejected_before_any_request(
@@ -617,7 +640,9 @@ def test_export_fail_is_reported_as_failed(
     assert "download_url" not in project
 
 
-def test_export_stall_never_reaches_100(simulator: Simulator, client: AIStudiosClient, project_id: str) -> None:
+def test_export_stall_never_reaches_100(
+    simulator: Simulator, client: AIStudiosClient, project_id: str
+) -> None:
     simulator.inject(Fault("export_stall", project_id=project_id, at_progress=30))
     client.export(project_id)
 
@@ -674,20 +699,20 @@ def test_connection_refused_is_retried_for_every_method(creds: CredentialSource,
 
 
 def test_export_refused_then_server_back_is_sent_once(creds: CredentialSource) -> None:
+    """The first attempt is refused; before the retry the API comes back on the same port."""
     project_id = new_project_id()
-    with Simulator(SimulatorConfig(render_seconds=1.5)) as first:
-        port = first.port
-        base_url = first.base_url
     revived: list[Simulator] = []
+    port = 0
 
     def revive(retry: int) -> None:
         if retry == 1:
             revived.append(Simulator(SimulatorConfig(port=port, render_seconds=1.5)).start())
 
-    client = make_client(base_url, creds, sleep=RecordingSleep(hook=revive))
+    with Simulator(SimulatorConfig(render_seconds=1.5)) as first:
+        port = first.port
+        client = make_client(first.base_url, creds, sleep=RecordingSleep(hook=revive))
+        client.token()  # cached; the revived server will not know it
     try:
-        client._token = "stale-token-from-before"  # noqa: SLF001 - as if fetched from the first server
-        client._token_expires = time.monotonic() + 3600  # noqa: SLF001
         assert client.export(project_id) == project_id
         sim = revived[0]
         stats = sim.stats()
@@ -695,7 +720,7 @@ def test_export_refused_then_server_back_is_sent_once(creds: CredentialSource) -
         assert stats["requests"]["export"] == 2
         assert stats["exports"] == {project_id: 1}
         assert stats["tokens_issued"] == 1
-        assert creds.calls == [True]
+        assert creds.calls == [False, True]
     finally:
         for sim in revived:
             sim.stop()
@@ -705,11 +730,11 @@ def test_export_refused_then_server_back_is_sent_once(creds: CredentialSource) -
 
 
 @pytest.fixture
-def captured_logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
-    name = package_logger._logger.name  # noqa: SLF001 - the logging.Logger behind the Powertools Logger
+def captured_logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    name = package_logger._logger.name  # the logging.Logger behind the Powertools Logger
     caplog.set_level(logging.DEBUG)
     caplog.set_level(logging.DEBUG, logger=name)
-    yield caplog
+    return caplog
 
 
 def test_secrets_never_reach_the_logs(captured_logs: pytest.LogCaptureFixture) -> None:
@@ -743,7 +768,7 @@ def test_secrets_never_reach_the_logs(captured_logs: pytest.LogCaptureFixture) -
     secret_values = [user_key, *tokens]
     for record in records:
         texts = [record.getMessage(), repr(record.__dict__), captured_logs.handler.format(record)]
-        if record.name == package_logger._logger.name:  # noqa: SLF001
+        if record.name == package_logger._logger.name:
             texts.append(formatter.format(record))
         for text in texts:
             for secret in secret_values:
