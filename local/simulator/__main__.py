@@ -117,10 +117,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: cannot listen on 127.0.0.1:{args.port}: {exc}", file=sys.stderr)
         return 1
 
-    def _stop(signum: int, frame: FrameType | None) -> None:
-        threading.Thread(target=sim.stop, daemon=True).start()
+    stop_requested = threading.Event()
 
-    signal.signal(signal.SIGTERM, _stop)
+    def _request_stop(signum: int, frame: FrameType | None) -> None:
+        stop_requested.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _request_stop)
     print(
         f"AI Studios simulator listening on {sim.base_url} (appId={config.app_id}, userKey={config.user_key})",
         flush=True,
@@ -131,9 +134,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         flush=True,
     )
     try:
-        sim.serve_forever()
-    except KeyboardInterrupt:
-        pass
+        while not stop_requested.wait(0.5):
+            pass
     finally:
         sim.stop()
     print("AI Studios simulator stopped", flush=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import http
 import json
+import logging
 import math
 import re
 import socket
@@ -22,6 +23,8 @@ from .video import RangeNotSatisfiableError, parse_range
 
 if TYPE_CHECKING:
     from .server import Simulator, _HTTPServer
+
+log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/odin/v3"
 MAX_BODY_BYTES = 1024 * 1024
@@ -127,8 +130,8 @@ class SimRequestHandler(BaseHTTPRequestHandler):
             self.close_connection = True
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
-        except Exception as exc:  # noqa: BLE001 - a simulator bug must answer 500, not hang the client
-            self.log_error("internal error: %s: %s", type(exc).__name__, exc)
+        except Exception:  # a simulator bug must answer 500, not hang the client
+            log.exception("simulator internal error on %s %s", self.command, redact(self.path))
             self.close_connection = True
             if not self._headers_started:
                 self._send_reply(error(500, "InternalServerError", "simulator internal error"))

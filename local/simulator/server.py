@@ -88,19 +88,24 @@ class Simulator:
         self._renders: dict[str, Render] = {}
         self._export_serial = 0
         self._server: _HTTPServer | None = None
+        self._port: int | None = None
         self._serve_thread: threading.Thread | None = None
         self._ticker_thread: threading.Thread | None = None
         self._stopping = threading.Event()
+        self._lifecycle_lock = threading.Lock()
         self._webhooks = WebhookDispatcher(self.counters, self.config.webhook_timeout_seconds)
 
     # ----------------------------------------------------------------- lifecycle
 
     def start(self) -> Simulator:
         """Bind the port and start the HTTP, ticker and webhook threads. Returns ``self``."""
-        if self._server is not None:
-            raise RuntimeError("simulator already started")
-        self._server = _HTTPServer(self, (self.config.host, self.config.port))
+        with self._lifecycle_lock:
+            if self._server is not None:
+                raise RuntimeError("simulator already started")
+            self._server = _HTTPServer(self, (self.config.host, self.config.port))
+        self._port = int(self._server.server_address[1])
         self._stopping.clear()
+        self._webhooks = WebhookDispatcher(self.counters, self.config.webhook_timeout_seconds)
         self._serve_thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="sim-http", daemon=True
         )
@@ -111,8 +116,9 @@ class Simulator:
         return self
 
     def stop(self) -> None:
-        """Stop serving, stop the ticker and webhook threads and release the port."""
-        server = self._server
+        """Stop serving, stop the ticker and webhook threads and release the port (idempotent)."""
+        with self._lifecycle_lock:
+            server, self._server = self._server, None
         if server is None:
             return
         self._stopping.set()
@@ -123,12 +129,6 @@ class Simulator:
             if thread is not None:
                 thread.join(timeout=5)
         self._webhooks.stop()
-        self._server = None
-
-    def serve_forever(self) -> None:
-        """Block until ``stop()`` is called from another thread or a signal handler."""
-        while not self._stopping.wait(0.2):
-            pass
 
     def __enter__(self) -> Simulator:
         return self.start()
@@ -143,10 +143,10 @@ class Simulator:
 
     @property
     def port(self) -> int:
-        """The bound TCP port (after ``start()``)."""
-        if self._server is None:
+        """The bound TCP port (set by ``start()``)."""
+        if self._port is None:
             raise RuntimeError("simulator not started")
-        return int(self._server.server_address[1])
+        return self._port
 
     @property
     def base_url(self) -> str:
