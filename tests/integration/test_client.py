@@ -16,11 +16,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+
 from aistudios_export.client import AIStudiosClient, Progress, RetryPolicy
 from aistudios_export.credentials import Credentials
 from aistudios_export.errors import PermanentUpstreamError, TransientUpstreamError
 from aistudios_export.observability import logger as package_logger
-
 from local.simulator import Fault, Simulator, SimulatorConfig
 from tests.conftest import new_project_id
 
