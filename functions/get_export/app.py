@@ -1,20 +1,26 @@
 """GET /exports/{exportId}: the export record, with a presigned link to the video once delivered."""
 
+import re
+
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aistudios_export import ExportNotFoundError, Settings
-from aistudios_export.api import json_response, resource_link
+from aistudios_export.api import internal_error_response, json_response, resource_link
 from aistudios_export.observability import logger
 from aistudios_export.service import Dependencies, export_view
 
+EXPORT_ID = re.compile(r"^[0-9a-f]{32}$")
 deps = Dependencies(Settings.from_env(require=("table_name", "bucket_name")))
 app = APIGatewayRestResolver()
+app.exception_handler(Exception)(internal_error_response)
 
 
 @app.get("/exports/<export_id>")
 def get_export(export_id: str):  # type: ignore[no-untyped-def]
+    if not EXPORT_ID.match(export_id):
+        return json_response(404, {"error": "ExportNotFound", "message": "no export with this id"})
     try:
         record = deps.store.get(export_id)
     except ExportNotFoundError:

@@ -7,6 +7,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aistudios_export import ExportPipelineError, RequestValidationError, Settings, parse_export_request
 from aistudios_export.api import (
+    internal_error_response,
     json_response,
     parse_json_body,
     resource_link,
@@ -18,6 +19,7 @@ from aistudios_export.service import Dependencies, start_export
 
 deps = Dependencies(Settings.from_env(require=("table_name", "state_machine_arn", "topic_arn")))
 app = APIGatewayRestResolver()
+app.exception_handler(Exception)(internal_error_response)
 app.exception_handler(RequestValidationError)(validation_response)
 app.exception_handler(ExportPipelineError)(upstream_response)
 

@@ -10,7 +10,16 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from .errors import ExportPipelineError, TransientUpstreamError
 from .models import RequestValidationError
-from .service import upstream_error_status
+from .observability import logger
+from .service import is_service_side, upstream_error_status
+
+MAX_BODY_BYTES = 16 * 1024
+
+
+def internal_error_response(exc: Exception) -> Response[str]:
+    """Anything unexpected: logged with its trace, answered without one."""
+    logger.exception("unhandled error")
+    return json_response(500, {"error": "InternalError", "message": "the request could not be processed"})
 
 
 def json_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[str]:
@@ -23,12 +32,19 @@ def json_response(status: int, body: dict[str, Any], headers: dict[str, str] | N
 
 
 def parse_json_body(event: APIGatewayProxyEvent) -> Any:
-    raw = event.decoded_body
+    try:
+        raw = event.decoded_body
+    except (UnicodeDecodeError, ValueError):
+        raise RequestValidationError([{"field": "body", "message": "must be UTF-8 encoded JSON"}]) from None
     if not raw or not raw.strip():
         raise RequestValidationError([{"field": "body", "message": "is required (a JSON object)"}])
+    if len(raw) > MAX_BODY_BYTES:
+        raise RequestValidationError(
+            [{"field": "body", "message": f"must be at most {MAX_BODY_BYTES} bytes"}]
+        )
     try:
         return json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise RequestValidationError([{"field": "body", "message": "must be valid JSON"}]) from None
 
 
@@ -38,6 +54,17 @@ def validation_response(exc: RequestValidationError) -> Response[str]:
 
 def upstream_response(exc: ExportPipelineError) -> Response[str]:
     status = upstream_error_status(exc)
+    if is_service_side(exc):
+        logger.error(
+            "AI Studios credentials or configuration problem", extra={"code": exc.code, "reason": exc.message}
+        )
+        return json_response(
+            502,
+            {
+                "error": "UpstreamAuthenticationFailed",
+                "message": "the service could not authenticate with AI Studios; an operator must check its credentials",
+            },
+        )
     headers = {}
     if isinstance(exc, TransientUpstreamError):
         headers["Retry-After"] = str(max(1, round(exc.retry_after or 5)))

@@ -127,6 +127,7 @@ class AIStudiosClient:
         retry: RetryPolicy | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        call_budget_seconds: float | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._credentials = credentials
@@ -138,6 +139,10 @@ class AIStudiosClient:
         self._token: str | None = None
         self._token_expires = 0.0
         self._lock = threading.Lock()
+        # Each public call (token, retries and waits included) must end within this many seconds,
+        # so that it finishes inside its Lambda's timeout or API Gateway's 29 s.
+        self._budget = call_budget_seconds
+        self._local = threading.local()
 
     # -- public API -------------------------------------------------------------------------
 
@@ -204,16 +209,20 @@ class AIStudiosClient:
 
     # -- internals --------------------------------------------------------------------------
 
-    def _fetch_token(self, *, force_credentials: bool) -> str:
-        creds = self._credentials(force_credentials)
+    def _fetch_token(self, *, force_credentials: bool, creds: Credentials | None = None) -> str:
+        creds = creds or self._credentials(force_credentials)
         try:
             data = self._call(
                 "POST", TOKEN_PATH, json={"appId": creds.app_id, "userKey": creds.user_key}, auth=False
             )
         except _AuthRejected as exc:
-            raise PermanentUpstreamError(
-                f"AI Studios rejected the credentials: {exc.msg}", code=exc.code, status=401
-            ) from None
+            fresh = None if force_credentials else self._credentials(True)
+            if fresh is None or fresh == creds:
+                raise PermanentUpstreamError(
+                    f"AI Studios rejected the credentials: {exc.msg}", code=exc.code, status=401
+                ) from None
+            logger.info("credentials rejected; retrying once with the secret read afresh")
+            return self._fetch_token(force_credentials=True, creds=fresh)
         token = data.get("token") if isinstance(data, dict) else None
         if not isinstance(token, str) or not token:
             raise TransientUpstreamError("token response has no token", code="MalformedResponse")
@@ -231,6 +240,27 @@ class AIStudiosClient:
         auth: bool = True,
         idempotent: bool | None = None,
         unwrap: bool = True,
+    ) -> Any:
+        outermost = getattr(self._local, "deadline", None) is None
+        if outermost and self._budget is not None:
+            self._local.deadline = self._clock() + self._budget
+        try:
+            return self._call_within_budget(
+                method, path, json=json, auth=auth, idempotent=idempotent, unwrap=unwrap
+            )
+        finally:
+            if outermost:
+                self._local.deadline = None
+
+    def _call_within_budget(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: dict[str, Any] | None,
+        auth: bool,
+        idempotent: bool | None,
+        unwrap: bool,
     ) -> Any:
         if not auth:
             return self._send(method, path, json=json, token=None, idempotent=True, unwrap=unwrap)
@@ -269,10 +299,21 @@ class AIStudiosClient:
             headers["Authorization"] = token
         url = self.base_url + path
         last: TransientUpstreamError | None = None
+        deadline: float | None = getattr(self._local, "deadline", None)
+        connect_timeout, read_timeout = self._timeout
         for attempt in range(self._retry.max_attempts):
+            wait = 0.0
             if attempt:
                 assert last is not None
                 wait = self._retry.delay(attempt - 1, last.retry_after)
+            if deadline is not None:
+                remaining = deadline - self._clock() - wait
+                if remaining < connect_timeout + 0.5:
+                    if last is None:
+                        raise TransientUpstreamError(f"{method} {path}: no time left in the call budget")
+                    raise last
+                read_timeout = min(self._timeout[1], remaining - connect_timeout)
+            if last is not None:
                 logger.info(
                     "retrying AI Studios call",
                     extra={
@@ -285,7 +326,12 @@ class AIStudiosClient:
                 self._sleep(wait)
             try:
                 response = self._session.request(
-                    method, url, json=json, headers=headers, timeout=self._timeout, allow_redirects=False
+                    method,
+                    url,
+                    json=json,
+                    headers=headers,
+                    timeout=(connect_timeout, read_timeout),
+                    allow_redirects=False,
                 )
             except requests.RequestException as exc:
                 last = TransientUpstreamError(

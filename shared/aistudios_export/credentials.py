@@ -6,10 +6,13 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import ConfigurationError, PermanentUpstreamError
+from .errors import ConfigurationError, PermanentUpstreamError, TransientUpstreamError
 from .settings import Settings
 
 SECRET_MAX_AGE_SECONDS = 300
+_PERMANENT_SECRET_ERRORS = frozenset(
+    {"ResourceNotFoundException", "AccessDeniedException", "InvalidRequestException", "DecryptionFailure"}
+)
 
 
 @dataclass(frozen=True)
@@ -28,9 +31,15 @@ def load_credentials(settings: Settings, *, force_fetch: bool = False) -> Creden
                 settings.credentials_secret_id, max_age=SECRET_MAX_AGE_SECONDS, force_fetch=force_fetch
             )
         except parameters.exceptions.GetParameterError as exc:
-            raise PermanentUpstreamError(
+            cause = exc.__cause__
+            code = getattr(cause, "response", {}).get("Error", {}).get("Code", "") if cause else ""
+            if code in _PERMANENT_SECRET_ERRORS:
+                raise PermanentUpstreamError(
+                    f"could not read the AI Studios credentials secret: {code}", code="CredentialsUnavailable"
+                ) from None
+            raise TransientUpstreamError(
                 "could not read the AI Studios credentials secret", code="CredentialsUnavailable"
-            ) from exc
+            ) from None
         return _parse_secret(raw)
     if settings.local_app_id and settings.local_user_key:
         return Credentials(settings.local_app_id, settings.local_user_key)

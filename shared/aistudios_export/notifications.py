@@ -6,6 +6,8 @@ import json
 from datetime import datetime
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from .models import ExportStatus
 from .observability import logger
 from .store import ExportRecord
@@ -93,17 +95,7 @@ class Notifier:
             MessageAttributes=message_attributes(message),
         )
         if self._events is not None and self._bus:
-            self._events.put_events(
-                Entries=[
-                    {
-                        "Source": EVENT_SOURCE,
-                        "DetailType": _DETAIL_TYPES[record.status],
-                        "Detail": body,
-                        "EventBusName": self._bus,
-                        "Resources": [record.execution_arn] if record.execution_arn else [],
-                    }
-                ]
-            )
+            self._put_event(record, body)
         logger.info(
             "published export notification",
             extra={
@@ -113,3 +105,25 @@ class Notifier:
             },
         )
         return message
+
+    def _put_event(self, record: ExportRecord, body: str) -> None:
+        """Best effort: SNS is the contract; a lost lifecycle event must not re-send the SNS message."""
+        entry = {
+            "Source": EVENT_SOURCE,
+            "DetailType": _DETAIL_TYPES[record.status],
+            "Detail": body,
+            "EventBusName": self._bus,
+            "Resources": [record.execution_arn] if record.execution_arn else [],
+        }
+        try:
+            result = self._events.put_events(Entries=[entry])
+        except (BotoCoreError, ClientError):
+            logger.exception(
+                "could not put the lifecycle event on EventBridge", extra={"exportId": record.export_id}
+            )
+            return
+        if result.get("FailedEntryCount"):
+            logger.error(
+                "EventBridge refused the lifecycle event",
+                extra={"exportId": record.export_id, "entries": result.get("Entries")},
+            )

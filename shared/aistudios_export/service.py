@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
@@ -17,6 +19,7 @@ from .client import AIStudiosClient, build_session
 from .credentials import load_credentials
 from .delivery import VideoDelivery
 from .errors import (
+    ExportNotFoundError,
     ExportPipelineError,
     InvalidTransitionError,
     PermanentUpstreamError,
@@ -30,6 +33,50 @@ from .store import ExportRecord, ExportStore, VideoLocation, new_export_id
 from .urls import redact_text
 
 TIMED_OUT_ERROR = "ExportTimedOut"
+_RETRYABLE_AWS_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "SlowDown",
+        "InternalError",
+        "InternalFailure",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "RequestTimeout",
+        "TransactionConflictException",
+    }
+)
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def transient_aws_errors(func: _F) -> _F:
+    """AWS throttling, 5xx and connection errors become TransientUpstreamError, which the state
+    machine retries; other AWS errors stay as they are (they are bugs or permissions)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+            if error.get("Code") in _RETRYABLE_AWS_CODES or status >= 500:
+                raise TransientUpstreamError(
+                    f"AWS {exc.operation_name} failed: {error.get('Code')}", code="AwsServiceError"
+                ) from None
+            raise
+        except BotoCoreError as exc:
+            raise TransientUpstreamError(
+                f"AWS call failed: {type(exc).__name__}", code="AwsServiceError"
+            ) from None
+
+    return cast(_F, wrapper)
+
+
 _CODED = re.compile(r"^\[(?P<code>[A-Za-z0-9_.:-]{1,64})\] (?P<message>.*)$", re.S)
 
 
@@ -59,6 +106,7 @@ class Dependencies:
             session=self.http,
             connect_timeout=settings.connect_timeout,
             read_timeout=settings.read_timeout,
+            call_budget_seconds=settings.call_budget_seconds,
         )
 
     @cached_property
@@ -173,6 +221,7 @@ def next_wait_seconds(progress: float, elapsed: float, minimum: float, maximum: 
     return max(1, math.ceil(min(maximum, max(minimum, estimate))))
 
 
+@transient_aws_errors
 def poll_export(deps: Dependencies, event: dict[str, Any]) -> dict[str, Any]:
     export_id, project_id = event["exportId"], event["projectId"]
     progress = deps.aistudios.progress(project_id)
@@ -186,7 +235,8 @@ def poll_export(deps: Dependencies, event: dict[str, Any]) -> dict[str, Any]:
     result = {
         "progress": progress.progress,
         "state": progress.state,
-        "downloadUrl": progress.download_url,
+        # Only whether the video is ready: the signed URL never enters the execution's history.
+        "downloadReady": progress.done,
         "failed": progress.failed,
         "detail": f"AI Studios reports state '{progress.state}' at {progress.progress:g}%",
         "nextWaitSeconds": next_wait_seconds(
@@ -208,7 +258,9 @@ def object_key(settings: Settings, project_id: str, export_id: str) -> str:
     return f"{settings.key_prefix}/{project_id}/{export_id}.mp4"
 
 
+@transient_aws_errors
 def deliver_export(deps: Dependencies, event: dict[str, Any]) -> dict[str, Any]:
+    """Copy the finished video into S3. The download URL is fetched here, fresh for every attempt."""
     export_id = event["exportId"]
     record = deps.store.get(export_id)
     if record.status is ExportStatus.SUCCEEDED:
@@ -216,11 +268,17 @@ def deliver_export(deps: Dependencies, event: dict[str, Any]) -> dict[str, Any]:
         return _delivery_summary(record)
     if record.status.is_final:
         raise PermanentUpstreamError(f"export is already {record.status.value}", code="AlreadyFinal")
+    progress = deps.aistudios.progress(record.project_id)
+    if not progress.done or progress.download_url is None:
+        raise TransientUpstreamError(
+            f"AI Studios no longer reports the video as ready ({progress.state} at {progress.progress:g}%)",
+            code="DownloadNotReady",
+        )
     deps.store.mark_delivering(export_id)
     bucket = deps.settings.bucket_name
     key = object_key(deps.settings, record.project_id, export_id)
     result = deps.delivery.deliver(
-        event["downloadUrl"],
+        progress.download_url,
         bucket=bucket,
         key=key,
         metadata={"export-id": export_id, "project-id": record.project_id, "resolution": record.resolution},
@@ -274,9 +332,40 @@ def describe_error(error: dict[str, Any] | None) -> tuple[ExportStatus, str, str
     return ExportStatus.FAILED, code, redact_text(message)[:1000] or name
 
 
+_EXECUTION_STATUSES = {
+    "ABORTED": (ExportStatus.CANCELLED, "ExecutionAborted", "the workflow was stopped before it finished"),
+    "TIMED_OUT": (ExportStatus.TIMED_OUT, "ExecutionTimedOut", "the workflow exceeded its time limit"),
+    "FAILED": (ExportStatus.FAILED, "ExecutionFailed", "the workflow failed"),
+}
+
+
+@transient_aws_errors
 def record_failure(deps: Dependencies, event: dict[str, Any]) -> dict[str, Any]:
+    """The failure path's step, and the safety net for executions that ended without reaching it
+    (an EventBridge "Step Functions Execution Status Change" event)."""
+    if event.get("source") == "aws.states":
+        return _record_execution_end(deps, event.get("detail") or {})
     status, code, message = describe_error(event.get("error"))
     record = finish_failure(deps, event["exportId"], status, code, message)
+    return {"status": record.status.value, "code": code}
+
+
+def _record_execution_end(deps: Dependencies, detail: dict[str, Any]) -> dict[str, Any]:
+    export_id = str(detail.get("name", ""))
+    status, code, message = _EXECUTION_STATUSES.get(
+        str(detail.get("status")), (ExportStatus.FAILED, "ExecutionFailed", "the workflow failed")
+    )
+    if detail.get("error"):
+        code = str(detail["error"])
+        message = redact_text(str(detail.get("cause") or message))[:1000]
+    try:
+        record = deps.store.get(export_id)
+    except ExportNotFoundError:
+        logger.warning("execution ended for an unknown export", extra={"name": export_id})
+        return {"status": "UNKNOWN", "code": code}
+    if record.status.is_final and record.notified:
+        return {"status": record.status.value, "code": code}
+    record = finish_failure(deps, export_id, status, code, message)
     return {"status": record.status.value, "code": code}
 
 
@@ -340,10 +429,22 @@ def export_view(deps: Dependencies, record: ExportRecord, self_link: str) -> dic
     return view
 
 
+SERVICE_SIDE_CODES = frozenset({"CredentialsUnavailable", "CredentialsMalformed", "ConfigurationError"})
+
+
+def is_service_side(exc: ExportPipelineError) -> bool:
+    """Errors the caller cannot fix: our credentials or configuration, not their request."""
+    return exc.code in SERVICE_SIDE_CODES or (
+        isinstance(exc, PermanentUpstreamError) and getattr(exc, "status", None) == 401
+    )
+
+
 def upstream_error_status(exc: ExportPipelineError) -> int:
     """HTTP status for an upstream error surfaced through the API."""
     if isinstance(exc, TransientUpstreamError):
         return 503
+    if is_service_side(exc):
+        return 502
     status = getattr(exc, "status", None)
     if isinstance(status, int) and status in (400, 404, 409, 422):
         return status

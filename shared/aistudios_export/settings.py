@@ -46,6 +46,7 @@ class Settings:
     poll_max_wait_seconds: float = 60.0
     connect_timeout: float = 3.05
     read_timeout: float = 20.0
+    call_budget_seconds: float | None = None
     part_size_bytes: int = 16 * 1024 * 1024
     download_allowed_hosts: tuple[str, ...] = ()
     allow_insecure_urls: bool = False
@@ -76,6 +77,7 @@ class Settings:
             poll_max_wait_seconds=_num(env, "POLL_MAX_WAIT_SECONDS", 60.0, minimum=1),
             connect_timeout=_num(env, "HTTP_CONNECT_TIMEOUT", 3.05, minimum=0.1),
             read_timeout=_num(env, "HTTP_READ_TIMEOUT", 20.0, minimum=0.1),
+            call_budget_seconds=_num(env, "HTTP_CALL_BUDGET_SECONDS", 0.0, minimum=0) or None,
             part_size_bytes=int(_num(env, "PART_SIZE_MB", 16, minimum=5) * 1024 * 1024),
             download_allowed_hosts=tuple(
                 h.strip() for h in env.get("DOWNLOAD_ALLOWED_HOSTS", "").split(",") if h.strip()

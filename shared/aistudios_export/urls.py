@@ -10,9 +10,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 from .errors import UnsafeUrlError
 
-_SECRET_QS = re.compile(
-    r"(?i)([?&](?:signature|sig|token|x-amz-signature|x-amz-credential|key-pair-id|policy)=)[^&\s\"']+"
-)
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+_URL_QUERY = re.compile(r"(?i)(\bhttps?://[^\s?#\"'<>]*\?)[^\s#\"'<>]*")
 
 
 def redact_url(url: str | None) -> str:
@@ -31,19 +31,17 @@ def redact_url(url: str | None) -> str:
 
 
 def redact_text(text: str) -> str:
-    """Scrub signed-URL parameters from free text (exception messages, upstream errors)."""
-    return _SECRET_QS.sub(r"\1<redacted>", text)
+    """Drop the query string of every URL in free text (signed URLs carry their secret there)."""
+    return _URL_QUERY.sub(r"\1<redacted>", text)
 
 
 def _is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    return not (
-        ip.is_private
-        or ip.is_loopback
-        or ip.is_link_local
-        or ip.is_multicast
-        or ip.is_reserved
-        or ip.is_unspecified
-    )
+    """Globally routable unicast only (excludes private, shared 100.64/10, loopback, link-local, ...)."""
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return _is_public(ip.ipv4_mapped)
+    if isinstance(ip, ipaddress.IPv6Address) and ip in _NAT64:
+        return False
+    return ip.is_global and not ip.is_multicast
 
 
 def validate_url(

@@ -776,3 +776,46 @@ def test_secrets_never_reach_the_logs(captured_logs: pytest.LogCaptureFixture) -
     for secret in secret_values:
         assert secret not in str(caught.value)
         assert secret not in repr(caught.value)
+
+
+# ------------------------------------------------------------------------------- call budget
+
+
+def test_a_call_ends_within_its_budget_even_when_every_attempt_is_slow(
+    simulator: Simulator, project_id: str
+) -> None:
+    """The budget keeps a poll inside its Lambda timeout (and a POST inside API Gateway's 29 s)."""
+    client = AIStudiosClient(
+        simulator.base_url,
+        lambda _force: Credentials(APP_ID, USER_KEY),
+        retry=POLICY,
+        connect_timeout=0.5,
+        read_timeout=5.0,
+        call_budget_seconds=2.0,
+    )
+    client.token()
+    simulator.inject(Fault("slow", route="progress", project_id=project_id, delay=3.0, times=None))
+
+    started = time.monotonic()
+    with pytest.raises(TransientUpstreamError):
+        client.progress(project_id)
+
+    assert time.monotonic() - started < 2.5
+    assert requests_on(simulator, "progress") >= 1
+
+
+def test_credentials_rotated_in_the_secret_are_picked_up_on_rejection(
+    simulator: Simulator, project_id: str
+) -> None:
+    """A cached secret with an old userKey is read afresh once when AI Studios rejects it."""
+    reads: list[bool] = []
+
+    def rotating(force: bool) -> Credentials:
+        reads.append(force)
+        return Credentials(APP_ID, USER_KEY if force else "old-key")
+
+    client = AIStudiosClient(simulator.base_url, rotating, retry=POLICY)
+
+    assert client.export(project_id) == project_id
+    assert reads == [False, True]
+    assert simulator.stats()["tokens_issued"] == 1

@@ -206,7 +206,7 @@ def test_delivery_retry_after_success_does_not_download_again(env: Env) -> None:
             {"Error": "X", "Cause": "GET https://h/v.mp4?Signature=s3cr3t failed"},
             ExportStatus.FAILED,
             "X",
-            "GET https://h/v.mp4?Signature=<redacted> failed",
+            "GET https://h/v.mp4?<redacted> failed",
         ),
         (None, ExportStatus.FAILED, "States.TaskFailed", "States.TaskFailed"),
     ],
@@ -275,3 +275,99 @@ def test_sample_events_exist_for_every_function() -> None:
     for function in resources_of_type(TEMPLATE, "AWS::Serverless::Function").values():
         code_dir = Path(function["Properties"]["CodeUri"]).name
         assert code_dir in names, f"events/{code_dir}.json is missing"
+
+
+def test_an_execution_stopped_by_hand_ends_cancelled_with_a_notification(env: Env) -> None:
+    env.seed()
+    event = load_event("record_failure_execution_aborted")
+
+    assert record_failure(env.deps, event) == {"status": "CANCELLED", "code": "ExecutionAborted"}
+    assert record_failure(env.deps, event)["status"] == "CANCELLED"  # EventBridge may deliver twice
+
+    [note] = env.notifications()
+    jsonschema.validate(note["body"], SCHEMA)
+    assert note["body"]["type"] == "export.cancelled"
+    assert note["attributes"]["status"] == "CANCELLED"
+
+
+def test_the_execution_safety_net_leaves_finished_exports_alone(env: Env) -> None:
+    env.seed(status=ExportStatus.FAILED, error={"code": "E1", "message": "m"}, notified=True)
+    event = load_event("record_failure_execution_aborted") | {}
+    event["detail"] = event["detail"] | {"status": "FAILED", "error": "ExportFailed", "cause": "x"}
+
+    assert record_failure(env.deps, event)["status"] == "FAILED"
+    assert env.notifications() == []
+    assert env.deps.store.get("01a21ec5ce135e5ff0ab93749a578ff3").error == {"code": "E1", "message": "m"}
+
+
+def test_throttling_and_connection_errors_from_aws_become_transient() -> None:
+    from botocore.exceptions import ClientError, EndpointConnectionError
+
+    from aistudios_export.service import transient_aws_errors
+
+    def raising(exc: Exception) -> Any:
+        @transient_aws_errors
+        def step() -> None:
+            raise exc
+
+        return step
+
+    throttled = ClientError({"Error": {"Code": "ProvisionedThroughputExceededException"}}, "UpdateItem")
+    with pytest.raises(TransientUpstreamError, match="ProvisionedThroughputExceededException"):
+        raising(throttled)()
+    with pytest.raises(TransientUpstreamError):
+        raising(EndpointConnectionError(endpoint_url="https://s3"))()
+    denied = ClientError(
+        {"Error": {"Code": "AccessDenied"}, "ResponseMetadata": {"HTTPStatusCode": 403}}, "PutObject"
+    )
+    with pytest.raises(ClientError):
+        raising(denied)()
+
+
+def test_api_answers_bad_bodies_and_ids_without_a_500(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    import base64
+
+    for key, value in env.env.items():
+        monkeypatch.setenv(key, value)
+    start = _load_handler("start_export")
+    base = load_event("start_export")
+    cases = {
+        "nested": base | {"body": "[" * 5_000 + "]" * 5_000},
+        "binary": base | {"body": base64.b64encode(b"\xff\xfe\x00").decode(), "isBase64Encoded": True},
+        "huge": base | {"body": json.dumps({"projectId": "a" * 20_000})},
+    }
+    for name, event in cases.items():
+        answer = start.lambda_handler(event, Context())
+        assert answer["statusCode"] == 400, name
+        assert json.loads(answer["body"])["errors"][0]["field"] == "body", name
+
+    get = _load_handler("get_export")
+    bad_id = load_event("get_export")
+    bad_id["pathParameters"] = {"exportId": "x" * 5000}
+    bad_id["path"] = "/exports/" + "x" * 5000
+    answer = get.lambda_handler(bad_id, Context())
+    assert answer["statusCode"] == 404
+
+
+def test_credentials_problems_are_a_502_for_the_operator_not_a_4xx(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aistudios_export import PermanentUpstreamError
+
+    for key, value in env.env.items():
+        monkeypatch.setenv(key, value)
+    start = _load_handler("start_export")
+
+    class Rejecting:
+        def export(self, *args: Any, **kwargs: Any) -> str:
+            raise PermanentUpstreamError(
+                "AI Studios rejected a fresh token: expired", code="InvalidToken", status=401
+            )
+
+    start.deps.overrides["aistudios"] = Rejecting()
+    start.deps.__dict__.pop("aistudios", None)
+    answer = start.lambda_handler(load_event("start_export"), Context())
+    assert answer["statusCode"] == 502
+    body = json.loads(answer["body"])
+    assert body["error"] == "UpstreamAuthenticationFailed"
+    assert "token" not in body["message"]
