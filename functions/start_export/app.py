@@ -3,10 +3,15 @@
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyValidationError,
+)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from aistudios_export import ExportPipelineError, RequestValidationError, Settings, parse_export_request
+from aistudios_export import ExportPipelineError, RequestValidationError, Settings
 from aistudios_export.api import (
+    idempotency_conflict_response,
     internal_error_response,
     json_response,
     parse_json_body,
@@ -15,23 +20,32 @@ from aistudios_export.api import (
     validation_response,
 )
 from aistudios_export.observability import logger, metrics
-from aistudios_export.service import Dependencies, start_export
+from aistudios_export.service import Dependencies
+from aistudios_export.submission import submit_export
 
 deps = Dependencies(Settings.from_env(require=("table_name", "state_machine_arn", "topic_arn")))
 app = APIGatewayRestResolver()
 app.exception_handler(Exception)(internal_error_response)
 app.exception_handler(RequestValidationError)(validation_response)
 app.exception_handler(ExportPipelineError)(upstream_response)
+app.exception_handler([IdempotencyValidationError, IdempotencyAlreadyInProgressError])(
+    idempotency_conflict_response
+)
 
 
 @app.post("/exports")
 def create_export():  # type: ignore[no-untyped-def]
-    request = parse_export_request(parse_json_body(app.current_event))
-    record = start_export(deps, request, trigger="api")
-    metrics.add_metric(name="ExportsStarted", unit=MetricUnit.Count, value=1)
-    link = resource_link(app.current_event, f"/exports/{record.export_id}")
-    body = {"exportId": record.export_id, "status": record.status.value, "links": {"self": link}}
-    return json_response(202, body, {"Location": link})
+    event = app.current_event
+    started = submit_export(
+        deps,
+        parse_json_body(event),
+        trigger="api",
+        idempotency_key=event.headers.get("Idempotency-Key") or event.headers.get("idempotency-key"),
+        lambda_context=app.lambda_context,
+    )
+    metrics.add_metric(name="ExportsRequested", unit=MetricUnit.Count, value=1)
+    link = resource_link(event, f"/exports/{started['exportId']}")
+    return json_response(202, {**started, "links": {"self": link}}, {"Location": link})
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

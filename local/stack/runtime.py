@@ -255,7 +255,7 @@ class LocalStack:
             topic_arn = sns.create_topic(
                 Name=resolver.physical[logical].attrs["TopicName"], Attributes=attributes
             )["TopicArn"]
-            self.endpoints.setdefault("topic_arn", topic_arn)
+            resolver.physical[logical] = Physical(topic_arn, resolver.physical[logical].attrs)
         secrets_client = self.client("secretsmanager")
         for logical in resources_of_type(t, "AWS::SecretsManager::Secret"):
             if resolver.resource_enabled(logical):
@@ -272,7 +272,8 @@ class LocalStack:
         queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"
         ]
-        sns.subscribe(TopicArn=self.endpoints["topic_arn"], Protocol="sqs", Endpoint=queue_arn)
+        topic_arn = resolver.resolve(self.template["Outputs"]["NotificationTopicArn"]["Value"])
+        sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
         self.endpoints["queue_url"] = queue_url
         iam = self.client("iam")
         role_arn = iam.create_role(
@@ -321,7 +322,6 @@ class LocalStack:
                         ]
                     },
                 )
-            self.endpoints.setdefault("bucket", name)
 
     def _create_table(self, resolver: Resolver, logical: str, props: dict[str, Any]) -> None:
         props = resolver.resolve(props)
@@ -342,7 +342,12 @@ class LocalStack:
                 TableName=args["TableName"],
                 PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
             )
-        self.endpoints.setdefault("table", args["TableName"])
+        ttl = props.get("TimeToLiveSpecification")
+        if ttl and ttl.get("Enabled"):
+            dynamodb.update_time_to_live(
+                TableName=args["TableName"],
+                TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True},
+            )
 
     def _start_functions(self, resolver: Resolver) -> None:
         t = self.template
@@ -413,7 +418,22 @@ class LocalStack:
                 roleArn=self._role_arn,
                 type=props.get("Type", "STANDARD"),
             )["stateMachineArn"]
-            self.endpoints.setdefault("state_machine_arn", arn)
+            resolver.physical[logical] = Physical(arn, resolver.physical[logical].attrs)
+        self._read_outputs(resolver)
+
+    def _read_outputs(self, resolver: Resolver) -> None:
+        """The same names the deployed stack's Outputs give, from the template's Outputs section."""
+        outputs = {
+            name: resolver.resolve(spec["Value"]) for name, spec in self.template.get("Outputs", {}).items()
+        }
+        self.endpoints.update(
+            {
+                "bucket": outputs["VideoBucketName"],
+                "topic_arn": outputs["NotificationTopicArn"],
+                "state_machine_arn": outputs["StateMachineArn"],
+                "table": outputs["ExportsTableName"],
+            }
+        )
 
     def _start_api(self) -> None:
         routes = [

@@ -81,3 +81,25 @@ def resource_link(event: APIGatewayProxyEvent, path: str) -> str:
     if not host:
         return prefix + path
     return f"{proto}://{host}{prefix}{path}"
+
+
+def idempotency_conflict_response(exc: Exception) -> Response[str]:
+    """Idempotency-Key reuse: another body (422), or the first request still running (409)."""
+    from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyValidationError
+
+    if isinstance(exc, IdempotencyValidationError):
+        return json_response(
+            422,
+            {
+                "error": "IdempotencyKeyReused",
+                "message": "this Idempotency-Key was already used with a different request body",
+            },
+        )
+    return json_response(
+        409,
+        {
+            "error": "RequestInProgress",
+            "message": "a request with this Idempotency-Key is still being processed",
+        },
+        {"Retry-After": "2"},
+    )

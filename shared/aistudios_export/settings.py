@@ -36,6 +36,7 @@ class Settings:
     local_app_id: str = field(default="", repr=False)
     local_user_key: str = field(default="", repr=False)
     table_name: str = ""
+    idempotency_table: str = ""
     bucket_name: str = ""
     topic_arn: str = ""
     event_bus_name: str = ""
@@ -62,6 +63,7 @@ class Settings:
             local_app_id=env.get("AISTUDIOS_APP_ID", ""),
             local_user_key=env.get("AISTUDIOS_USER_KEY", ""),
             table_name=env.get("EXPORTS_TABLE", ""),
+            idempotency_table=env.get("IDEMPOTENCY_TABLE", ""),
             bucket_name=env.get("VIDEO_BUCKET", ""),
             topic_arn=env.get("NOTIFICATION_TOPIC_ARN", ""),
             event_bus_name=env.get("EVENT_BUS_NAME", ""),

@@ -47,10 +47,13 @@ class Api:
     def __init__(self, stack: LocalStack) -> None:
         self.url = stack.endpoints["api_url"]
 
-    def post_export(self, body: Any) -> requests.Response:
+    def post_export(self, body: Any, headers: dict[str, str] | None = None) -> requests.Response:
         data = body if isinstance(body, str | bytes) else json.dumps(body)
         return requests.post(
-            f"{self.url}/exports", data=data, headers={"Content-Type": "application/json"}, timeout=30
+            f"{self.url}/exports",
+            data=data,
+            headers={"Content-Type": "application/json", **(headers or {})},
+            timeout=30,
         )
 
     def get_export(self, export_id: str) -> requests.Response:

@@ -335,3 +335,29 @@ def test_log_files_never_contain_secrets(stack: LocalStack) -> None:
     assert text, "functions should have logged"
     assert stack.options.aistudios_user_key not in text
     assert "Signature=" not in text
+
+
+def test_a_repeated_submission_with_an_idempotency_key_starts_one_export(
+    stack: LocalStack, api: Api, inbox: Inbox
+) -> None:
+    project_id = new_project_id()
+    key = {"Idempotency-Key": f"order-{project_id}"}
+
+    first = api.post_export({"projectId": project_id}, key)
+    again = api.post_export({"projectId": project_id}, key)
+    other_body = api.post_export({"projectId": project_id, "resolution": "4k"}, key)
+
+    assert first.status_code == again.status_code == 202
+    assert again.json()["exportId"] == first.json()["exportId"]
+    assert other_body.status_code == 422
+    assert other_body.json()["error"] == "IdempotencyKeyReused"
+    assert stack.simulator.stats()["exports"][project_id] == 1, "AI Studios must be asked once"
+    assert len(records_for(stack, project_id)) == 1
+    assert api.wait_final(first.json()["exportId"])["status"] == "SUCCEEDED"
+    assert len(inbox.for_export(first.json()["exportId"])) == 1
+
+
+def test_a_malformed_idempotency_key_is_a_400(api: Api) -> None:
+    response = api.post_export({"projectId": new_project_id()}, {"Idempotency-Key": "x" * 200})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "Idempotency-Key"

@@ -1,0 +1,84 @@
+"""Starting an export from a request, optionally made idempotent by the caller's Idempotency-Key."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from typing import Any
+
+from .models import RequestValidationError, parse_export_request
+from .service import Dependencies, start_export
+
+IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
+IDEMPOTENCY_HOURS = 24
+
+
+def submit_export(
+    deps: Dependencies,
+    body: Any,
+    *,
+    trigger: str,
+    idempotency_key: str | None = None,
+    lambda_context: Any = None,
+) -> dict[str, str]:
+    """Validate and start an export; returns {"exportId", "status"}.
+
+    With an idempotency key, a repeated submission (same key, same body) within 24 h returns the
+    first answer instead of starting a second render; the same key with another body is refused.
+    A submission that failed is not remembered, so it can be retried with the same key.
+    """
+    request = parse_export_request(body)
+    if idempotency_key is None:
+        return _start(deps, request.model_dump(), trigger)
+    if not IDEMPOTENCY_KEY.match(idempotency_key):
+        raise RequestValidationError(
+            [{"field": "Idempotency-Key", "message": "must be 1 to 128 printable ASCII characters"}]
+        )
+    table = deps.settings.idempotency_table
+    if not table:
+        raise RequestValidationError(
+            [{"field": "Idempotency-Key", "message": "is not supported by this deployment"}]
+        )
+    run = _idempotent_runner(table)
+    return run(
+        submission={"key": idempotency_key, "request": request.model_dump()},
+        deps=deps,
+        trigger=trigger,
+        lambda_context=lambda_context,
+    )
+
+
+def _start(deps: Dependencies, request: dict[str, Any], trigger: str) -> dict[str, str]:
+    record = start_export(deps, parse_export_request(request), trigger=trigger)
+    return {"exportId": record.export_id, "status": record.status.value}
+
+
+@functools.cache
+def _idempotent_runner(table_name: str) -> Callable[..., dict[str, str]]:
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+        idempotent_function,
+    )
+
+    config = IdempotencyConfig(
+        event_key_jmespath="key",
+        payload_validation_jmespath="request",
+        expires_after_seconds=IDEMPOTENCY_HOURS * 3600,
+    )
+    persistence = DynamoDBPersistenceLayer(table_name=table_name)
+
+    @idempotent_function(data_keyword_argument="submission", persistence_store=persistence, config=config)  # type: ignore[untyped-decorator]
+    def run(submission: dict[str, Any], deps: Dependencies, trigger: str) -> dict[str, str]:
+        return _start(deps, submission["request"], trigger)
+
+    def call(
+        *, submission: dict[str, Any], deps: Dependencies, trigger: str, lambda_context: Any
+    ) -> dict[str, str]:
+        if lambda_context is not None:
+            config.register_lambda_context(lambda_context)
+        result: dict[str, str] = run(submission=submission, deps=deps, trigger=trigger)
+        return result
+
+    return call
