@@ -319,6 +319,21 @@ def test_unknown_route_is_404(api: Api) -> None:
     assert requests.delete(f"{api.url}/exports", timeout=5).status_code == 405
 
 
+def test_exports_are_listed_by_project(stack: LocalStack, api: Api) -> None:
+    import requests
+
+    project_id = new_project_id()
+    first, second = start(api, project_id), start(api, project_id)
+
+    listing = requests.get(f"{api.url}/exports", params={"projectId": project_id}, timeout=10)
+
+    assert listing.status_code == 200
+    assert [e["exportId"] for e in listing.json()["exports"]] == [second, first]
+    assert requests.get(f"{api.url}/exports", params={"projectId": "nope"}, timeout=10).status_code == 400
+    for export_id in (first, second):
+        api.wait_final(export_id)
+
+
 def test_functions_run_isolated_with_their_own_environment(stack: LocalStack) -> None:
     envs = {spec.spec.logical_id: spec.spec.process_env() for spec in stack.router.pools.values()}
     assert "STATE_MACHINE_ARN" in envs["StartExportFunction"]
