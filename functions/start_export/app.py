@@ -40,7 +40,7 @@ def create_export():  # type: ignore[no-untyped-def]
         deps,
         parse_json_body(event),
         trigger="api",
-        idempotency_key=event.headers.get("Idempotency-Key") or event.headers.get("idempotency-key"),
+        idempotency_key=event.headers.get("Idempotency-Key"),
         lambda_context=app.lambda_context,
     )
     metrics.add_metric(name="ExportsRequested", unit=MetricUnit.Count, value=1)

@@ -8,7 +8,6 @@ import queue
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -168,12 +167,10 @@ class LambdaRouter:
         pool = self.pools.get(name)
         if pool is None:
             return None, {"errorType": "ResourceNotFoundException", "errorMessage": f"no function {name}"}
-        started = time.monotonic()
         result, error = pool.invoke(event)
-        pool_ms = (time.monotonic() - started) * 1000
         if error and os.environ.get("LOCAL_STACK_DEBUG"):
             print(
-                f"[{name}] {error.get('errorType')}: {error.get('errorMessage')} ({pool_ms:.0f} ms)",
+                f"[{name}] {error.get('errorType')}: {error.get('errorMessage')}",
                 file=sys.stderr,
             )
         return result, error

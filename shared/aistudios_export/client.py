@@ -202,11 +202,6 @@ class AIStudiosClient:
                 return self._token
             return self._fetch_token(force_credentials=False)
 
-    def invalidate_token(self) -> None:
-        with self._lock:
-            self._token = None
-            self._token_expires = 0.0
-
     # -- internals --------------------------------------------------------------------------
 
     def _fetch_token(self, *, force_credentials: bool, creds: Credentials | None = None) -> str:

@@ -14,9 +14,6 @@ class ExportPipelineError(Exception):
         if code is not None:
             self.code = code
 
-    def as_dict(self) -> dict[str, str]:
-        return {"code": self.code, "message": self.message}
-
     def __str__(self) -> str:
         # Lambda reports str(exc) as errorMessage; keep the upstream code recoverable from it.
         return f"[{self.code}] {self.message}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -119,13 +119,12 @@ class ExportRecord:
 def _video_item(video: VideoLocation | None) -> dict[str, Any] | None:
     if video is None:
         return None
-    data = asdict(video)
     out: dict[str, Any] = {
-        "bucket": data["bucket"],
-        "key": data["key"],
-        "size": data["size"],
-        "sha256": data["sha256"],
-        "etag": data["etag"],
+        "bucket": video.bucket,
+        "key": video.key,
+        "size": video.size,
+        "sha256": video.sha256,
+        "etag": video.etag,
     }
     if video.version_id:
         out["versionId"] = video.version_id

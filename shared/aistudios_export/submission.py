@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from .models import RequestValidationError, parse_export_request
+from .models import ExportRequest, RequestValidationError, parse_export_request
 from .service import Dependencies, start_export
 
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
@@ -30,7 +30,7 @@ def submit_export(
     """
     request = parse_export_request(body)
     if idempotency_key is None:
-        return _start(deps, request.model_dump(), trigger)
+        return _start(deps, request, trigger)
     if not IDEMPOTENCY_KEY.match(idempotency_key):
         raise RequestValidationError(
             [{"field": "Idempotency-Key", "message": "must be 1 to 128 printable ASCII characters"}]
@@ -49,8 +49,8 @@ def submit_export(
     )
 
 
-def _start(deps: Dependencies, request: dict[str, Any], trigger: str) -> dict[str, str]:
-    record = start_export(deps, parse_export_request(request), trigger=trigger)
+def _start(deps: Dependencies, request: ExportRequest, trigger: str) -> dict[str, str]:
+    record = start_export(deps, request, trigger=trigger)
     return {"exportId": record.export_id, "status": record.status.value}
 
 
@@ -71,7 +71,7 @@ def _idempotent_runner(table_name: str) -> Callable[..., dict[str, str]]:
 
     @idempotent_function(data_keyword_argument="submission", persistence_store=persistence, config=config)  # type: ignore[untyped-decorator]
     def run(submission: dict[str, Any], deps: Dependencies, trigger: str) -> dict[str, str]:
-        return _start(deps, submission["request"], trigger)
+        return _start(deps, ExportRequest.model_validate(submission["request"]), trigger)
 
     def call(
         *, submission: dict[str, Any], deps: Dependencies, trigger: str, lambda_context: Any
