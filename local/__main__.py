@@ -14,7 +14,7 @@ from typing import Any
 
 import requests
 
-from local.stack import LocalStack, StackOptions
+from local.stack import DeploymentConfigError, DeploymentOptions, LocalDeployment
 
 DEMO_PROJECT_ID = "65fa6b07dca2e367461a2925"
 FINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "CANCELLED")
@@ -25,13 +25,13 @@ def say(text: str = "") -> None:
 
 
 def demo(args: argparse.Namespace) -> int:
-    options = StackOptions.from_env(
+    options = DeploymentOptions.from_env(
         render_seconds=args.render_seconds, export_deadline_seconds=args.deadline, video_size=args.video_size
     )
     say("Starting the local stack: AI Studios simulator, moto (S3, SNS, SQS, DynamoDB, Step Functions),")
     say("the functions from template.yaml and a local API...")
     started = time.monotonic()
-    with LocalStack(options) as stack:
+    with LocalDeployment(options) as stack:
         stack.warm()
         e = stack.endpoints
         source = "simulator" if stack.simulator else "external endpoint"
@@ -77,7 +77,7 @@ def _follow(link: str, timeout: float) -> dict[str, Any]:
         time.sleep(0.5)
 
 
-def _verify(stack: LocalStack, view: dict[str, Any], project_id: str) -> bool:
+def _verify(stack: LocalDeployment, view: dict[str, Any], project_id: str) -> bool:
     """Compare the object in S3 byte for byte with the video AI Studios serves for the project."""
     from aistudios_export.client import AIStudiosClient
     from aistudios_export.credentials import Credentials
@@ -110,7 +110,7 @@ def _verify(stack: LocalStack, view: dict[str, Any], project_id: str) -> bool:
     return same
 
 
-def _print_notification(stack: LocalStack) -> None:
+def _print_notification(stack: LocalDeployment) -> None:
     sqs = stack.client("sqs")
     messages = sqs.receive_message(
         QueueUrl=stack.endpoints["queue_url"], WaitTimeSeconds=5, MaxNumberOfMessages=10
@@ -127,7 +127,7 @@ def _print_notification(stack: LocalStack) -> None:
 
 
 def up(args: argparse.Namespace) -> int:
-    options = StackOptions.from_env(
+    options = DeploymentOptions.from_env(
         render_seconds=args.render_seconds,
         export_deadline_seconds=args.deadline,
         video_size=args.video_size,
@@ -138,7 +138,7 @@ def up(args: argparse.Namespace) -> int:
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with LocalStack(options) as stack:
+    with LocalDeployment(options) as stack:
         stack.warm()
         e = stack.endpoints
         aws = f"aws --endpoint-url {e['aws_endpoint_url']} --region {e['region']}"
@@ -196,7 +196,11 @@ def main(argv: list[str] | None = None) -> int:
     up_parser.add_argument("--api-port", type=int, default=int(os.environ.get("API_PORT", 0)))
     up_parser.add_argument("--aws-port", type=int, default=int(os.environ.get("AWS_PORT", 0)))
     args = parser.parse_args(argv)
-    return demo(args) if args.command == "demo" else up(args)
+    try:
+        return demo(args) if args.command == "demo" else up(args)
+    except DeploymentConfigError as exc:
+        print(exc, file=sys.stderr)  # one line, as for any bad command-line input
+        return 1
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
-"""AI Studios JSON envelopes: ``{"success": true, "data": ...}`` / ``{"success": false, "error": ...}``."""
+"""AI Studios JSON envelopes: ``{"success": true, "data": ...}`` / ``{"success": false, "error": ...}``,
+and the JSON request bodies they answer."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,3 +25,17 @@ def ok(data: Any) -> Reply:
 def error(status: int, code: str | int, msg: str, headers: dict[str, str] | None = None) -> Reply:
     """``{"success": false, "error": {"code", "msg"}}`` with the given HTTP status."""
     return Reply(status, {"success": False, "error": {"code": code, "msg": msg}}, dict(headers or {}))
+
+
+def parse_json(raw: bytes) -> tuple[Any, bool]:
+    """Decode a JSON body; ``(None, True)`` for an empty body, ``(None, False)`` when invalid."""
+    if not raw.strip():
+        return None, True
+    try:
+        return json.loads(raw), True
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None, False
+
+
+def bad_json() -> Reply:
+    return error(400, "InvalidRequest", "request body is not valid JSON")

@@ -55,18 +55,13 @@ class FaultBook:
                     self._consume(registered)
                     return
 
-    def state_faults(self, project_id: str | None = None) -> list[Fault]:
+    def state_faults(self, project_id: str) -> list[Fault]:
         """The registered state fault objects themselves that apply to ``project_id``.
 
-        ``project_id=None`` returns every state fault. Pass a returned object to ``consume`` once it
-        has been bound to a render.
+        Pass a returned object to ``consume`` once it has been bound to a render.
         """
         with self._lock:
-            return [
-                f
-                for f in self._faults
-                if f.is_state_fault and (project_id is None or f.project_id in (None, project_id))
-            ]
+            return [f for f in self._faults if f.is_state_fault and f.project_id in (None, project_id)]
 
     def _consume(self, fault: Fault) -> Fault:
         """Decrement ``times`` (lock held) and drop the fault once exhausted; return a copy as it was."""

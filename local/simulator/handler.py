@@ -1,4 +1,4 @@
-"""HTTP layer of the simulator: routing, fault application, JSON/CDN responses, request logging."""
+"""HTTP requests against the simulator: fault application, JSON/CDN responses, request logging."""
 
 from __future__ import annotations
 
@@ -7,36 +7,25 @@ import http
 import json
 import logging
 import math
-import re
 import socket
 import struct
 import sys
 import time
 from http.server import BaseHTTPRequestHandler
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import SplitResult, urlsplit
 from xml.sax.saxutils import escape
 
+from .admin import admin_reply
 from .config import Fault
-from .envelope import Reply, error, ok
+from .engine import SimulatorEngine
+from .envelope import Reply, bad_json, error, parse_json
+from .routes import classify, redact
 from .video import RangeNotSatisfiableError, parse_range
-
-if TYPE_CHECKING:
-    from .server import Simulator, _HTTPServer
 
 log = logging.getLogger(__name__)
 
-API_PREFIX = "/api/odin/v3"
 MAX_BODY_BYTES = 1024 * 1024
-
-_ROUTES: tuple[tuple[str, re.Pattern[str], frozenset[str]], ...] = (
-    ("token", re.compile(re.escape(API_PREFIX) + r"/auth/token"), frozenset({"POST"})),
-    ("export", re.compile(re.escape(API_PREFIX) + r"/editor/project/export"), frozenset({"POST"})),
-    ("progress", re.compile(re.escape(API_PREFIX) + r"/editor/progress/([^/]+)"), frozenset({"GET"})),
-    ("project", re.compile(re.escape(API_PREFIX) + r"/editor/project/([^/]+)"), frozenset({"GET"})),
-    ("download", re.compile(r"/cdn/videos/([^/]+)/[^/]+"), frozenset({"GET", "HEAD"})),
-    ("admin", re.compile(r"/_sim(/.*)?"), frozenset({"GET", "POST", "DELETE"})),
-)
 
 _STATUS_CODES: dict[int, str] = {
     429: "TooManyRequests",
@@ -46,26 +35,14 @@ _STATUS_CODES: dict[int, str] = {
     504: "GatewayTimeout",
 }
 
-_QUERY_RE = re.compile(r"\?[^\s\"']*")
-
-
-def classify(path: str) -> tuple[str, str | None, frozenset[str]]:
-    """Route name, project id from the path (if any) and allowed methods of a request path."""
-    for name, pattern, methods in _ROUTES:
-        match = pattern.fullmatch(path)
-        if match:
-            project_id = match.group(1) if name in ("progress", "project", "download") else None
-            return name, project_id, methods
-    return "unknown", None, frozenset()
-
-
-def redact(text: str) -> str:
-    """Replace every query string in ``text`` by ``?<redacted>`` (signed URLs are credentials)."""
-    return _QUERY_RE.sub("?<redacted>", text)
-
 
 class _Abort(Exception):
     """The connection was reset on purpose or by the peer; nothing more to write."""
+
+
+def handler_for(engine: SimulatorEngine) -> type[SimRequestHandler]:
+    """The request handler class of a server in front of ``engine``."""
+    return type("BoundSimRequestHandler", (SimRequestHandler,), {"sim": engine})
 
 
 class SimRequestHandler(BaseHTTPRequestHandler):
@@ -77,7 +54,7 @@ class SimRequestHandler(BaseHTTPRequestHandler):
     def version_string(self) -> str:
         return self.server_version
 
-    server: _HTTPServer
+    sim: SimulatorEngine  # set by ``handler_for``
     timeout = 120.0  # idle keep-alive connections are closed after this many seconds
     _headers_started = False
 
@@ -104,10 +81,6 @@ class SimRequestHandler(BaseHTTPRequestHandler):
     def do_OPTIONS(self) -> None:
         self._handle()
 
-    @property
-    def sim(self) -> Simulator:
-        return self.server.sim
-
     def _handle(self) -> None:
         self._headers_started = False
         url = urlsplit(self.path)
@@ -123,7 +96,7 @@ class SimRequestHandler(BaseHTTPRequestHandler):
             elif self.command not in methods:
                 self._send_reply(error(405, "MethodNotAllowed", f"{self.command} not allowed here"))
             elif route == "admin":
-                self._send_reply(self._admin(path, body))
+                self._send_reply(admin_reply(self.sim, self.command, path, body))
             else:
                 self._api(route, project_id, url, body)
         except _Abort:
@@ -155,7 +128,7 @@ class SimRequestHandler(BaseHTTPRequestHandler):
     # ----------------------------------------------------------------- AI Studios routes
 
     def _api(self, route: str, project_id: str | None, url: SplitResult, raw: bytes) -> None:
-        body, json_ok = _parse_json(raw)
+        body, json_ok = parse_json(raw)
         if route == "export" and json_ok:
             project_id = _peek_project_id(body)
         fault = self.sim.faults.take_request_fault(route, project_id.lower() if project_id else None)
@@ -170,7 +143,7 @@ class SimRequestHandler(BaseHTTPRequestHandler):
             self._download(url, truncate_after)
             return
         if route == "token":
-            reply = self.sim.issue_token(body) if json_ok else _bad_json()
+            reply = self.sim.issue_token(body) if json_ok else bad_json()
         else:
             reply = self.sim.authenticate(self.headers.get("Authorization")) or self._editor(
                 route, project_id or "", body, json_ok
@@ -179,7 +152,7 @@ class SimRequestHandler(BaseHTTPRequestHandler):
 
     def _editor(self, route: str, project_id: str, body: Any, json_ok: bool) -> Reply:
         if route == "export":
-            return self.sim.start_export(body) if json_ok else _bad_json()
+            return self.sim.begin_render(body) if json_ok else bad_json()
         if route == "progress":
             return self.sim.progress(project_id)
         return self.sim.project(project_id)
@@ -288,38 +261,6 @@ class SimRequestHandler(BaseHTTPRequestHandler):
         ).encode()
         self._send_raw(status, body, "application/xml", headers or {})
 
-    # ----------------------------------------------------------------- admin
-
-    def _admin(self, path: str, raw: bytes) -> Reply:
-        sim, method = self.sim, self.command
-        if (method, path) == ("GET", "/_sim/stats"):
-            return ok(sim.stats())
-        if (method, path) == ("GET", "/_sim/faults"):
-            return ok([f.to_dict() for f in sim.faults.pending()])
-        if (method, path) == ("POST", "/_sim/faults"):
-            body, json_ok = _parse_json(raw)
-            if not json_ok:
-                return _bad_json()
-            try:
-                fault = Fault.from_dict(body)
-            except (TypeError, ValueError) as exc:
-                return error(400, "InvalidFault", str(exc))
-            sim.inject(fault)
-            return ok({"fault": fault.to_dict()})
-        if (method, path) == ("DELETE", "/_sim/faults"):
-            sim.clear_faults()
-            return ok({"cleared": True})
-        if (method, path) == ("POST", "/_sim/reset"):
-            sim.reset()
-            return ok({"reset": True})
-        if (method, path) == ("POST", "/_sim/expire-tokens"):
-            sim.expire_tokens()
-            return ok({"expired": True})
-        match = re.fullmatch(r"/_sim/exports/([0-9a-fA-F]{24})", path)
-        if method == "GET" and match:
-            return ok(sim.export_state(match.group(1)))
-        return error(404, "NotFound", f"no admin route {method} {path}")
-
     # ----------------------------------------------------------------- response writing
 
     def _send_reply(self, reply: Reply) -> None:
@@ -358,20 +299,6 @@ class SimRequestHandler(BaseHTTPRequestHandler):
             return
         line = redact(format % args)
         sys.stderr.write(f"{self.address_string()} - [{self.log_date_time_string()}] {line}\n")
-
-
-def _parse_json(raw: bytes) -> tuple[Any, bool]:
-    """Decode a JSON body; ``(None, True)`` for an empty body, ``(None, False)`` when invalid."""
-    if not raw.strip():
-        return None, True
-    try:
-        return json.loads(raw), True
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return None, False
-
-
-def _bad_json() -> Reply:
-    return error(400, "InvalidRequest", "request body is not valid JSON")
 
 
 def _peek_project_id(body: Any) -> str | None:

@@ -1,5 +1,6 @@
 """The embedded default: the whole system on one machine (simulator, moto, handlers, local API)."""
 
-from .runtime import LocalStack, StackOptions
+from .deployment import LocalDeployment
+from .options import DeploymentConfigError, DeploymentOptions
 
-__all__ = ["LocalStack", "StackOptions"]
+__all__ = ["DeploymentConfigError", "DeploymentOptions", "LocalDeployment"]

@@ -76,7 +76,6 @@ class Resolver:
         template: dict[str, Any],
         parameters: dict[str, str],
         pseudo: dict[str, str],
-        physical: dict[str, Physical] | None = None,
     ) -> None:
         self.template = template
         self.parameters = {
@@ -84,7 +83,7 @@ class Resolver:
         }
         self.parameters.update(parameters)
         self.pseudo = pseudo
-        self.physical: dict[str, Physical] = physical or {}
+        self.physical: dict[str, Physical] = {}  # filled by the provisioner's plan
 
     def condition(self, name: str) -> bool:
         return bool(self.resolve(self.template.get("Conditions", {})[name]))

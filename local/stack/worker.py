@@ -1,6 +1,6 @@
 """One Lambda "container": loads one function's handler and serves invocations over a pipe.
 
-Started by `lambdas.FunctionPool` with exactly that function's environment, so no module state is
+Started by `functions.FunctionPool` with exactly that function's environment, so no module state is
 shared between functions (or between concurrent invocations of the same function). Requests arrive
 as JSON lines on stdin; each answer is one JSON line on the original stdout, while anything the
 handler prints goes to stderr.

@@ -1,4 +1,4 @@
-"""The local stack, started once per module: simulator, moto, handlers, local API."""
+"""The local deployment, started once per module: simulator, moto, handlers, local API."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import requests
 
-from local.stack import LocalStack, StackOptions
+from local.stack import DeploymentOptions, LocalDeployment
 
 FINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "CANCELLED"}
 
@@ -19,7 +19,7 @@ FINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "CANCELLED"}
 class Inbox:
     """Reads the queue subscribed to the notification topic and files messages by exportId."""
 
-    def __init__(self, stack: LocalStack) -> None:
+    def __init__(self, stack: LocalDeployment) -> None:
         self._sqs = stack.client("sqs")
         self._queue = stack.endpoints["queue_url"]
         self._seen: dict[str, list[dict[str, Any]]] = {}
@@ -44,7 +44,7 @@ class Inbox:
 
 
 class Api:
-    def __init__(self, stack: LocalStack) -> None:
+    def __init__(self, stack: LocalDeployment) -> None:
         self.url = stack.endpoints["api_url"]
 
     def post_export(self, body: Any, headers: dict[str, str] | None = None) -> requests.Response:
@@ -70,9 +70,9 @@ class Api:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalDeployment]:
     log_dir: Path = tmp_path_factory.mktemp("lambda-logs")
-    options = StackOptions(
+    options = DeploymentOptions(
         render_seconds=2.5,
         export_deadline_seconds=10,
         poll_min_wait_seconds=1,
@@ -80,16 +80,16 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
         write_endpoints=False,
         log_dir=log_dir,
     )
-    with LocalStack(options) as local:
+    with LocalDeployment(options) as local:
         local.warm()
         yield local
 
 
 @pytest.fixture(scope="module")
-def api(stack: LocalStack) -> Api:
+def api(stack: LocalDeployment) -> Api:
     return Api(stack)
 
 
 @pytest.fixture(scope="module")
-def inbox(stack: LocalStack) -> Inbox:
+def inbox(stack: LocalDeployment) -> Inbox:
     return Inbox(stack)

@@ -1,4 +1,8 @@
-"""Routes Lambda invocations to this repo's handlers, each function in its own worker processes."""
+"""Supervises the functions' worker processes and routes Lambda invocations to them.
+
+Each function runs in its own warm worker processes (`worker.py`), scaled out like Lambda for
+concurrent invocations; moto's Lambda backend and the local API Gateway both invoke through here.
+"""
 
 from __future__ import annotations
 
@@ -119,12 +123,10 @@ class FunctionPool:
         self._all: list[Worker] = []
         self._lock = threading.Lock()
         self._slots = threading.Semaphore(max_workers)
-        self.invocations = 0
 
     def invoke(self, event: Any) -> tuple[Any, dict[str, Any] | None]:
         with self._slots:
             with self._lock:
-                self.invocations += 1
                 worker = self._idle.pop() if self._idle else None
             if worker is None:
                 worker = Worker(self.spec, self._log)
@@ -154,14 +156,27 @@ class FunctionPool:
             worker.stop()
 
 
-class LambdaRouter:
-    """Function name -> pool. Installed into moto so Step Functions' lambda:invoke reaches our code."""
+class FunctionSupervisor:
+    """Function name -> pool of warm workers; moto's Lambda and the API gateway invoke through it."""
 
-    def __init__(self) -> None:
+    def __init__(self, log_dir: Path | None = None) -> None:
         self.pools: dict[str, FunctionPool] = {}
+        self._log_dir = log_dir
+        self._logs: list[IO[str]] = []
 
-    def add(self, pool: FunctionPool) -> None:
-        self.pools[pool.spec.name] = pool
+    def add(self, spec: FunctionSpec) -> None:
+        """Supervise one function; its workers' output goes to `<log_dir>/<name>.log`."""
+        log: IO[str] | None = None
+        if self._log_dir is not None:
+            self._log_dir.mkdir(parents=True, exist_ok=True)
+            log = (self._log_dir / f"{spec.name}.log").open("a")
+            self._logs.append(log)
+        self.pools[spec.name] = FunctionPool(spec, log)
+
+    def warm(self) -> None:
+        """Start one worker per function now, so the first invocation does not pay the cold start."""
+        for pool in self.pools.values():
+            pool.warm()
 
     def invoke(self, name: str, event: Any) -> tuple[Any, dict[str, Any] | None]:
         pool = self.pools.get(name)
@@ -175,22 +190,9 @@ class LambdaRouter:
             )
         return result, error
 
-    def install_into_moto(self) -> None:
-        """Replace moto's Docker-based Lambda execution with a call into our workers."""
-        from moto.awslambda.models import LambdaFunction
-
-        router = self
-
-        def _invoke_lambda(fn: Any, event: Any = None) -> tuple[str, bool, str]:
-            if isinstance(event, str | bytes):
-                event = json.loads(event or "{}")
-            result, error = router.invoke(fn.function_name, event if event is not None else {})
-            if error is not None:
-                return json.dumps(error), True, ""
-            return json.dumps(result), False, ""
-
-        LambdaFunction._invoke_lambda = _invoke_lambda  # type: ignore[method-assign,assignment]
-
     def stop(self) -> None:
         for pool in self.pools.values():
             pool.stop()
+        for log in self._logs:
+            log.close()
+        self._logs.clear()

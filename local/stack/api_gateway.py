@@ -1,4 +1,4 @@
-"""A local HTTP endpoint with the deployed API's routes, turning requests into API Gateway events."""
+"""API Gateway emulation: the deployed REST API's routes on loopback, each request a proxy event."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ class Route:
         return found.groupdict() if found else None
 
 
-class LocalApi:
+class LocalApiGateway:
     """Serves `routes` on 127.0.0.1; each request becomes a REST API proxy event for its function."""
 
     def __init__(self, routes: list[Route], invoke: Invoke, port: int = 0) -> None:
@@ -45,7 +45,7 @@ class LocalApi:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}"
 
-    def start(self) -> LocalApi:
+    def start(self) -> LocalApiGateway:
         self._thread.start()
         return self
 

@@ -1,0 +1,305 @@
+"""The simulator's engine: state of tokens and renders, the API operations, signed download URLs."""
+
+from __future__ import annotations
+
+import hmac
+import random
+import re
+import secrets
+import threading
+import time
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from .config import DEFAULT_RESOLUTION, RESOLUTIONS, Fault, SimulatorConfig
+from .envelope import Reply, error, ok
+from .faults import FaultBook
+from .render import Render, Snapshot, make_warp
+from .signing import DownloadSigner
+from .stats import Stats
+from .video import VideoSource
+from .webhooks import WebhookDispatcher
+
+OBJECT_ID_RE = re.compile(r"^[0-9a-fA-F]{24}$")
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class SimulatorEngine:
+    """What AI Studios knows and does, without HTTP: tokens, renders, faults, counters, signed URLs.
+
+    ``Simulator`` (server.py) serves it over HTTP; the request handler calls one method per route.
+    """
+
+    def __init__(self, config: SimulatorConfig | None = None) -> None:
+        self.config = config or SimulatorConfig()
+        self.faults = FaultBook()
+        self.counters = Stats()
+        self.video = (
+            VideoSource.from_file()
+            if self.config.video_size is None
+            else VideoSource.synthetic(self.config.video_size)
+        )
+        self._missing = frozenset(p.lower() for p in self.config.missing_projects)
+        self._lock = threading.RLock()
+        self._tokens: dict[str, float] = {}
+        self._renders: dict[str, Render] = {}
+        self._export_serial = 0
+        self._signer = DownloadSigner(self.config.signing_key, self.config.download_ttl_seconds)
+        self._port: int | None = None  # set by whoever serves the engine (``Simulator.start``)
+        self._webhooks = WebhookDispatcher(self.counters, self.config.webhook_timeout_seconds)
+
+    @property
+    def port(self) -> int:
+        """The bound TCP port (set by ``start()``)."""
+        if self._port is None:
+            raise RuntimeError("simulator not started")
+        return self._port
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:<port>``: the AI Studios host to configure clients with."""
+        return f"http://{self.config.host}:{self.port}"
+
+    # ----------------------------------------------------------------- public helpers
+
+    def inject(self, fault: Fault) -> None:
+        """Register a fault. State faults also bind to matching renders that are still running."""
+        self.faults.add(fault)
+        if fault.is_state_fault:
+            with self._lock:
+                for render in list(self._renders.values()):
+                    self._bind_state_faults(render)
+
+    def clear_faults(self) -> None:
+        """Remove all pending faults (faults already bound to renders stay)."""
+        self.faults.clear()
+
+    def expire_tokens(self) -> None:
+        """Make every issued token expired (requests using them get 401 ``InvalidToken``)."""
+        with self._lock:
+            self._tokens = dict.fromkeys(self._tokens, 0.0)
+
+    def reset(self) -> None:
+        """Clear faults, counters and exports (issued tokens stay valid)."""
+        self.faults.clear()
+        self.counters.reset()
+        with self._lock:
+            self._renders.clear()
+
+    def stats(self) -> dict[str, Any]:
+        """Counters: tokens_issued, exports/polls/project_gets/requests (dicts), downloads, ..."""
+        return self.counters.snapshot()
+
+    def export_state(self, project_id: str) -> dict[str, Any]:
+        """Current ``progress``/``state`` (plus ``downloadUrl`` when done) of a project's render."""
+        project_id = project_id.lower()
+        with self._lock:
+            render = self._renders.get(project_id)
+        if render is None:
+            return {"projectId": project_id, "progress": 0.0, "state": "idle"}
+        return self._progress_data(render, render.snapshot(time.monotonic()))
+
+    def video_size(self) -> int:
+        """Size in bytes of the video currently served."""
+        return self.video.size
+
+    def video_sha256(self) -> str:
+        """Hex SHA-256 of the video currently served."""
+        return self.video.sha256()
+
+    # ----------------------------------------------------------------- API operations
+
+    def issue_token(self, body: Any) -> Reply:
+        """``POST /auth/token``."""
+        if not isinstance(body, dict):
+            return error(400, "InvalidRequest", "request body must be a JSON object")
+        app_id, user_key = body.get("appId"), body.get("userKey")
+        if not isinstance(app_id, str) or not isinstance(user_key, str) or not app_id or not user_key:
+            return error(400, "InvalidRequest", "appId and userKey are required")
+        valid = hmac.compare_digest(app_id.encode(), self.config.app_id.encode()) and hmac.compare_digest(
+            user_key.encode(), self.config.user_key.encode()
+        )
+        if not valid:
+            return error(401, "InvalidCredentials", "invalid appId or userKey")
+        token = secrets.token_urlsafe(32)
+        with self._lock:
+            self._tokens[token] = time.monotonic() + self.config.token_ttl_seconds
+        self.counters.incr("tokens_issued")
+        return ok({"token": token})
+
+    def authenticate(self, authorization: str | None) -> Reply | None:
+        """Check the ``Authorization`` header; ``None`` when valid, else the 401 reply."""
+        token = (authorization or "").strip()
+        if token[:7].lower() == "bearer ":
+            token = token[7:].strip()
+        if not token:
+            return error(401, "InvalidToken", "missing Authorization token")
+        with self._lock:
+            expires = self._tokens.get(token)
+        if expires is None:
+            return error(401, "InvalidToken", "invalid token")
+        if time.monotonic() >= expires:
+            return error(401, "InvalidToken", "token expired")
+        return None
+
+    def begin_render(self, body: Any) -> Reply:
+        """``POST /editor/project/export``: (re)start the render of a project from 0."""
+        if isinstance(body, list) and len(body) == 1:
+            body = body[0]  # the documented Python sample sends a one-element array
+        if not isinstance(body, dict):
+            return error(400, "InvalidRequest", "request body must be a JSON object")
+        project_id = body.get("projectId")
+        if not isinstance(project_id, str) or not OBJECT_ID_RE.match(project_id):
+            return error(400, "InvalidParameter", "projectId must be a 24-character hex ObjectId")
+        resolution = body.get("resolution", DEFAULT_RESOLUTION)
+        resolution = str(resolution).lower() if isinstance(resolution, str | int) else resolution
+        if resolution not in RESOLUTIONS:
+            return error(400, "InvalidParameter", f"resolution must be one of {', '.join(RESOLUTIONS)}")
+        workspace_id = body.get("workspaceId")
+        if workspace_id is not None and not isinstance(workspace_id, str):
+            return error(400, "InvalidParameter", "workspaceId must be a string")
+        webhook_url = body.get("webhookUrl")
+        if webhook_url is not None and not _is_http_url(webhook_url):
+            return error(400, "InvalidParameter", "webhookUrl must be an http(s) URL")
+        project_id = project_id.lower()
+        if project_id in self._missing:
+            return error(404, "ProjectNotFound", f"project {project_id} not found")
+        self._new_render(project_id, str(resolution), workspace_id, webhook_url)
+        self.counters.incr_key("exports", project_id)
+        return ok({"projectId": project_id})
+
+    def progress(self, project_id: str) -> Reply:
+        """``GET /editor/progress/{projectId}``."""
+        problem = self._check_project_id(project_id)
+        if problem is not None:
+            return problem
+        project_id = project_id.lower()
+        self.counters.incr_key("polls", project_id)
+        data = self.export_state(project_id)
+        data.pop("projectId", None)
+        for internal in ("backendTaskId", "resolution"):
+            data.pop(internal, None)
+        return ok(data)
+
+    def project(self, project_id: str) -> Reply:
+        """``GET /editor/project/{projectId}``: ``{"success": true, "project": {...}}``."""
+        problem = self._check_project_id(project_id)
+        if problem is not None:
+            return problem
+        project_id = project_id.lower()
+        self.counters.incr_key("project_gets", project_id)
+        with self._lock:
+            render = self._renders.get(project_id)
+        now_wall = time.time()
+        project: dict[str, Any] = {
+            "_id": project_id,
+            "name": f"Simulated project {project_id[-6:]}",
+            "state": "idle",
+            "progress": 0.0,
+            "thumbnailUrl": f"{self.base_url}/cdn/thumbnails/{project_id}.png",
+            "resolution": DEFAULT_RESOLUTION,
+            "createdAt": _iso(now_wall - 86400.0),
+            "updatedAt": _iso(now_wall - 86400.0),
+        }
+        if render is not None:
+            snap = render.snapshot(time.monotonic())
+            project.update(
+                state=snap.state,
+                progress=snap.progress,
+                resolution=render.resolution,
+                workspaceId=render.workspace_id,
+                updatedAt=_iso(min(now_wall, render.completed_wall) if snap.completed else now_wall),
+            )
+            if snap.completed:
+                project["download_url"] = self.sign_download_url(render)
+        return Reply(200, {"success": True, "project": project})
+
+    # ----------------------------------------------------------------- downloads
+
+    def sign_download_url(self, render: Render) -> str:
+        """A fresh signed CDN URL for the render's video, valid ``download_ttl_seconds``."""
+        return self._signer.sign(self.base_url, render.project_id, render.export_token)
+
+    def verify_download(self, path: str, query: str) -> str | None:
+        """``None`` if ``path?query`` is a valid, unexpired signed URL, else the reason for a 403."""
+        return self._signer.verify(path, query)
+
+    # ----------------------------------------------------------------- internals
+
+    def _check_project_id(self, project_id: str) -> Reply | None:
+        if not OBJECT_ID_RE.match(project_id):
+            return error(400, "InvalidParameter", "projectId must be a 24-character hex ObjectId")
+        if project_id.lower() in self._missing:
+            return error(404, "ProjectNotFound", f"project {project_id.lower()} not found")
+        return None
+
+    def _new_render(
+        self, project_id: str, resolution: str, workspace_id: str | None, webhook_url: str | None
+    ) -> Render:
+        with self._lock:
+            self._export_serial += 1
+            rng = random.Random(f"{self.config.seed}:{project_id}:{self._export_serial}")
+            render = Render(
+                project_id=project_id,
+                resolution=resolution,
+                workspace_id=workspace_id,
+                webhook_url=webhook_url,
+                render_seconds=self.config.render_seconds,
+                started_at=time.monotonic(),
+                started_wall=time.time(),
+                backend_task_id=secrets.token_hex(12),
+                export_token=secrets.token_urlsafe(18),
+                warp=make_warp(rng),
+            )
+            self._renders[project_id] = render
+            self._bind_state_faults(render)
+        return render
+
+    def _bind_state_faults(self, render: Render) -> None:
+        now = time.monotonic()
+        for fault in self.faults.state_faults(render.project_id):
+            if render.bind_fault(fault, now):
+                self.faults.consume(fault)
+                self.counters.incr("faults_triggered")
+
+    def _progress_data(self, render: Render, snap: Snapshot) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "projectId": render.project_id,
+            "progress": snap.progress,
+            "state": snap.state,
+            "backendTaskId": render.backend_task_id,
+            "resolution": render.resolution,
+        }
+        if snap.completed:
+            data["downloadUrl"] = self.sign_download_url(render)
+        return data
+
+    def tick(self) -> None:
+        """Fire webhooks for milestones crossed since the last tick (run by the ticker thread)."""
+        with self._lock:
+            renders = [r for r in self._renders.values() if r.webhook_url]
+        now = time.monotonic()
+        for render in renders:
+            snap = render.snapshot(now)
+            for milestone in sorted(self.config.webhook_milestones):
+                if milestone > snap.progress or milestone in render.milestones_sent:
+                    continue
+                if milestone >= 100 and not snap.completed:
+                    continue
+                render.milestones_sent.add(milestone)
+                payload: dict[str, Any] = {"progress": milestone, "backendTaskId": render.backend_task_id}
+                if snap.completed and milestone >= 100:
+                    payload["download_url"] = self.sign_download_url(render)
+                assert render.webhook_url is not None
+                self._webhooks.submit(render.webhook_url, payload)
+
+
+def _is_http_url(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)

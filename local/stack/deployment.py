@@ -1,0 +1,152 @@
+"""Runs the whole system on this machine from template.yaml: simulator, moto, functions, API."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import boto3
+
+from .api_gateway import LocalApiGateway, Route
+from .functions import FunctionSpec, FunctionSupervisor
+from .moto_server import FAKE_CREDENTIALS, MotoServer
+from .options import LOCAL_DIR, DeploymentOptions
+from .provisioner import provision
+from .template import api_routes, load_template
+
+if TYPE_CHECKING:
+    from local.simulator import Simulator
+
+ENDPOINTS_FILE = LOCAL_DIR / "endpoints.json"
+
+
+class LocalDeployment:
+    """The embedded default. Use as a context manager or call start() / stop()."""
+
+    def __init__(self, options: DeploymentOptions | None = None) -> None:
+        self.options = options or DeploymentOptions()
+        self.template = load_template()
+        self.simulator: Simulator | None = None
+        self.supervisor = FunctionSupervisor(self.options.log_dir)
+        self.api_gateway: LocalApiGateway | None = None
+        self._moto = MotoServer(self.supervisor, port=self.options.moto_port)
+        self.endpoints: dict[str, Any] = {}
+
+    def __enter__(self) -> LocalDeployment:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> LocalDeployment:
+        try:
+            self._start_simulator()
+            self.endpoints["aws_endpoint_url"] = self._moto.start()
+            self.endpoints["region"] = self.options.region
+            provisioned = provision(
+                self.template, self.options, self._parameters(), self.client, self._function_runtime_env()
+            )
+            self._subscribe_notification_queue(provisioned.outputs["NotificationTopicArn"])
+            self.endpoints.update(
+                {
+                    "bucket": provisioned.outputs["VideoBucketName"],
+                    "topic_arn": provisioned.outputs["NotificationTopicArn"],
+                    "state_machine_arn": provisioned.outputs["StateMachineArn"],
+                    "table": provisioned.outputs["ExportsTableName"],
+                }
+            )
+            for spec in provisioned.functions.values():
+                self.supervisor.add(spec)
+            self._start_api_gateway(provisioned.functions)
+            self._write_endpoints()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        if self.api_gateway is not None:
+            self.api_gateway.stop()
+            self.api_gateway = None
+        self.supervisor.stop()
+        self._moto.stop()
+        if self.simulator is not None:
+            self.simulator.stop()
+            self.simulator = None
+
+    def warm(self) -> None:
+        """Start one worker per function now, so the first request does not pay the cold start."""
+        self.supervisor.warm()
+
+    @property
+    def aws_endpoint_url(self) -> str:
+        return str(self.endpoints["aws_endpoint_url"])
+
+    def client(self, service: str) -> Any:
+        """A boto3 client pointed at the local AWS endpoint."""
+        return boto3.client(  # type: ignore[call-overload]
+            service,
+            endpoint_url=self.aws_endpoint_url,
+            region_name=self.options.region,
+            aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        )
+
+    def _start_simulator(self) -> None:
+        opts = self.options
+        if opts.aistudios_url:
+            self.endpoints["aistudios_url"] = opts.aistudios_url
+            return
+        from local.simulator import Simulator, SimulatorConfig
+
+        config = SimulatorConfig(render_seconds=opts.render_seconds, video_size=opts.video_size)
+        self.simulator = Simulator(config).start()
+        opts.aistudios_app_id, opts.aistudios_user_key = config.app_id, config.user_key
+        self.endpoints["aistudios_url"] = self.simulator.base_url
+
+    def _parameters(self) -> dict[str, str]:
+        """The template's parameter overrides, as `sam deploy --parameter-overrides` would pass them."""
+        opts = self.options
+        return {
+            "AIStudiosBaseUrl": self.endpoints["aistudios_url"],
+            "ExistingCredentialsSecretArn": "",
+            "PollMinWaitSeconds": str(opts.poll_min_wait_seconds),
+            "PollMaxWaitSeconds": str(opts.poll_max_wait_seconds),
+            "ConfigureApiGatewayLogging": "false",
+            # The simulator serves videos from its own loopback host and nowhere else.
+            **({"DownloadAllowedHosts": "127.0.0.1"} if self.simulator is not None else {}),
+            **opts.parameters,
+        }
+
+    def _function_runtime_env(self) -> dict[str, str]:
+        """What the deployment adds to each function's own environment: moto's fake credentials and
+        endpoint, and permission to fetch plain-http loopback URLs (the simulator is not https)."""
+        return {
+            **FAKE_CREDENTIALS,
+            "AWS_REGION": self.options.region,
+            "AWS_DEFAULT_REGION": self.options.region,
+            "AWS_ENDPOINT_URL": self.aws_endpoint_url,
+            "ALLOW_INSECURE_URLS": "true",
+        }
+
+    def _subscribe_notification_queue(self, topic_arn: str) -> None:
+        """Local only: a queue subscribed to the topic, so notifications can be seen."""
+        sqs = self.client("sqs")
+        queue_url = sqs.create_queue(QueueName=f"{self.options.stack_name}-notifications")["QueueUrl"]
+        attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]
+        self.client("sns").subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=attributes["QueueArn"])
+        self.endpoints["queue_url"] = queue_url
+
+    def _start_api_gateway(self, functions: dict[str, FunctionSpec]) -> None:
+        routes = [
+            Route(method, path, functions[logical].name)
+            for method, path, logical in api_routes(self.template)
+        ]
+        self.api_gateway = LocalApiGateway(routes, self.supervisor.invoke, port=self.options.api_port).start()
+        self.endpoints["api_url"] = self.api_gateway.url
+
+    def _write_endpoints(self) -> None:
+        if not self.options.write_endpoints:
+            return
+        LOCAL_DIR.mkdir(parents=True, exist_ok=True)
+        ENDPOINTS_FILE.write_text(json.dumps(self.endpoints, indent=2) + "\n")

@@ -1,0 +1,53 @@
+"""Settings of a local deployment, and the error raised when the environment cannot make them."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .template import REPO
+
+LOCAL_DIR = REPO / ".local"
+
+
+class DeploymentConfigError(ValueError):
+    """The environment asks for a deployment that cannot be made (the CLI prints it and exits)."""
+
+
+@dataclass
+class DeploymentOptions:
+    """Knobs of the local deployment. Defaults make the demo finish in seconds."""
+
+    stack_name: str = "aistudios-export-local"
+    region: str = "us-east-1"
+    aistudios_url: str | None = None
+    aistudios_app_id: str = ""
+    aistudios_user_key: str = field(default="", repr=False)
+    render_seconds: float = 6.0
+    video_size: int | None = None
+    poll_min_wait_seconds: int = 1
+    poll_max_wait_seconds: int = 3
+    export_deadline_seconds: float = 120.0
+    parameters: dict[str, str] = field(default_factory=dict)
+    function_env: dict[str, str] = field(default_factory=dict)
+    moto_port: int = 0
+    api_port: int = 0
+    log_dir: Path | None = LOCAL_DIR / "logs"
+    write_endpoints: bool = True
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> DeploymentOptions:
+        """Honours AISTUDIOS_URL (+ AISTUDIOS_APP_ID / AISTUDIOS_USER_KEY) to drive another endpoint."""
+        options = cls(**overrides)
+        url = os.environ.get("AISTUDIOS_URL", "").strip()
+        if url:
+            options.aistudios_url = url.rstrip("/")
+            options.aistudios_app_id = os.environ.get("AISTUDIOS_APP_ID", "")
+            options.aistudios_user_key = os.environ.get("AISTUDIOS_USER_KEY", "")
+            if not (options.aistudios_app_id and options.aistudios_user_key):
+                raise DeploymentConfigError(
+                    "AISTUDIOS_URL needs AISTUDIOS_APP_ID and AISTUDIOS_USER_KEY in the environment"
+                )
+        return options

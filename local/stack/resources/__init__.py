@@ -1,0 +1,27 @@
+"""The resource types the local deployment provisions, in creation order.
+
+Adding a type means adding an entry: a `ResourceType` that plans its name and attributes and creates
+it on moto. Types without an entry (IAM roles and policies, subscriptions, ...) have no local counterpart.
+"""
+
+from __future__ import annotations
+
+from .base import ACCOUNT, Context, ResourceType
+from .compute import Function, StateMachine
+from .messaging import Topic
+from .plan_only import Layer, LogGroup, RestApi
+from .storage import Bucket, Secret, Table
+
+RESOURCE_TYPES: dict[str, ResourceType] = {
+    "AWS::S3::Bucket": Bucket(),
+    "AWS::DynamoDB::Table": Table(),
+    "AWS::SNS::Topic": Topic(),
+    "AWS::SecretsManager::Secret": Secret(),
+    "AWS::Logs::LogGroup": LogGroup(),
+    "AWS::Serverless::LayerVersion": Layer(),
+    "AWS::Serverless::Api": RestApi(),
+    "AWS::Serverless::Function": Function(),
+    "AWS::Serverless::StateMachine": StateMachine(),
+}
+
+__all__ = ["ACCOUNT", "RESOURCE_TYPES", "Context", "ResourceType"]

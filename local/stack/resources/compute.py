@@ -1,0 +1,95 @@
+"""What runs: Lambda functions (supervised worker processes) and Step Functions state machines."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from ..functions import FunctionSpec
+from ..template import REPO, Physical, function_globals, resources_of_type
+from .base import Context, ResourceType, slug
+
+
+class Function(ResourceType):
+    """Registered with moto's Lambda (so Step Functions can invoke it) and recorded for the supervisor."""
+
+    def plan(self, ctx: Context, logical: str, resource: dict[str, Any]) -> Physical:
+        name = f"{ctx.stack}-{slug(logical)}"
+        return Physical(name, {"Arn": ctx.arn("lambda", f"function:{name}")})
+
+    def create(self, ctx: Context, logical: str, resource: dict[str, Any]) -> Physical | None:
+        globals_ = function_globals(ctx.template)
+        props = resource["Properties"]
+        name = ctx.resolver.physical[logical].ref
+        env = {
+            **_variables(ctx, globals_),
+            **_variables(ctx, props),
+            "EXPORT_DEADLINE_SECONDS": str(ctx.options.export_deadline_seconds),
+            **ctx.options.function_env,
+        }
+        spec = FunctionSpec(
+            logical_id=logical,
+            name=name,
+            code_dir=REPO / props["CodeUri"],
+            handler=props.get("Handler", globals_.get("Handler", "app.lambda_handler")),
+            environment=env,
+            timeout=float(props.get("Timeout", globals_.get("Timeout", 3))),
+            memory=int(props.get("MemorySize", globals_.get("MemorySize", 128))),
+            layer_paths=_layer_paths(ctx.template),
+            runtime_env=ctx.runtime_env,
+        )
+        ctx.client("lambda").create_function(
+            FunctionName=name,
+            Runtime=globals_.get("Runtime", "python3.13"),
+            Role=ctx.role_arn,
+            Handler=spec.handler,
+            Code={"ZipFile": _zip_dir(spec.code_dir)},
+            Timeout=int(spec.timeout),
+            MemorySize=spec.memory,
+            Environment={"Variables": env},
+        )
+        ctx.functions[logical] = spec
+        return None
+
+
+class StateMachine(ResourceType):
+    """The definition file with its DefinitionSubstitutions applied, run by moto's executor."""
+
+    def plan(self, ctx: Context, logical: str, resource: dict[str, Any]) -> Physical:
+        name = f"{ctx.stack}-{slug(logical)}"
+        arn = ctx.arn("states", f"stateMachine:{name}")
+        return Physical(arn, {"Name": name, "Arn": arn})
+
+    def create(self, ctx: Context, logical: str, resource: dict[str, Any]) -> Physical | None:
+        props = resource["Properties"]
+        definition = (REPO / props["DefinitionUri"]).read_text()
+        for key, value in ctx.resolver.resolve(props.get("DefinitionSubstitutions", {})).items():
+            definition = definition.replace("${" + key + "}", str(value))
+        planned = ctx.resolver.physical[logical]
+        arn = ctx.client("stepfunctions").create_state_machine(
+            name=planned.attrs["Name"],
+            definition=definition,
+            roleArn=ctx.role_arn,
+            type=props.get("Type", "STANDARD"),
+        )["stateMachineArn"]
+        return Physical(arn, planned.attrs)
+
+
+def _variables(ctx: Context, props: dict[str, Any]) -> dict[str, str]:
+    variables = ctx.resolver.resolve(props.get("Environment", {}).get("Variables", {}))
+    return {k: str(v) for k, v in variables.items()}
+
+
+def _layer_paths(template: dict[str, Any]) -> tuple[Path, ...]:
+    layers = resources_of_type(template, "AWS::Serverless::LayerVersion").values()
+    return tuple(REPO / layer["Properties"]["ContentUri"] for layer in layers)
+
+
+def _zip_dir(path: Path) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for file in sorted(path.rglob("*.py")):
+            archive.write(file, file.relative_to(path))
+    return buffer.getvalue()
