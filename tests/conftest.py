@@ -1,27 +1,20 @@
-"""Fixtures shared by every tier."""
+"""Fixtures shared by every tier (helpers live in tests/helpers.py)."""
 
 from __future__ import annotations
 
-import json
-import secrets
+import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-EVENTS = REPO / "events"
+from tests.helpers import REPO, load_event, new_project_id
 
+# Before the layer is imported by any test module: Powertools Metrics reads its namespace when created.
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "AIStudiosExportTests")
+os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "aistudios-export")
 
-def load_event(name: str) -> dict[str, Any]:
-    """A sample event from events/, the same file `sam local invoke -e` uses."""
-    data: dict[str, Any] = json.loads((EVENTS / f"{name}.json").read_text())
-    return data
-
-
-def new_project_id() -> str:
-    return secrets.token_hex(12)
+__all__ = ["REPO", "load_event", "new_project_id"]  # until every tier imports tests.helpers
 
 
 @pytest.fixture

@@ -3,18 +3,20 @@
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from aistudios_export import Settings
+from aistudios_export import Adapters, Settings
 from aistudios_export.observability import logger, metrics
-from aistudios_export.service import Dependencies, deliver_export
+from aistudios_export.payloads import delivery_output
+from aistudios_export.workflow import deliver_export
 
-deps = Dependencies(Settings.from_env(require=("table_name", "bucket_name", "topic_arn")))
+adapters = Adapters(Settings.from_env(require=("table_name", "bucket_name", "topic_arn")))
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    logger.append_keys(exportId=event.get("exportId"))
-    result = deliver_export(deps, event)
+    export_id = event["exportId"]
+    logger.append_keys(exportId=export_id)
+    result = delivery_output(deliver_export(adapters, export_id))
     metrics.add_metric(name="ExportsDelivered", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="DeliveredBytes", unit=MetricUnit.Bytes, value=result["size"])
     return result

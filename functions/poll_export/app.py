@@ -2,14 +2,16 @@
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from aistudios_export import Settings
+from aistudios_export import Adapters, Settings
 from aistudios_export.observability import logger
-from aistudios_export.service import Dependencies, poll_export
+from aistudios_export.payloads import PollTask, poll_output
+from aistudios_export.workflow import poll_export
 
-deps = Dependencies(Settings.from_env(require=("table_name",)))
+adapters = Adapters(Settings.from_env(require=("table_name",)))
 
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    logger.append_keys(exportId=event.get("exportId"))
-    return poll_export(deps, event)
+    task = PollTask.from_event(event)
+    logger.append_keys(exportId=task.export_id)
+    return poll_output(poll_export(adapters, task.export_id, task.project_id, task.requested_at))

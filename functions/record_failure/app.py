@@ -1,19 +1,23 @@
-"""State machine failure path: record the final status (FAILED or TIMED_OUT) and notify once."""
+"""State machine failure path, and the safety net for executions that ended without reaching it:
+record the final status (FAILED, TIMED_OUT or CANCELLED) and notify once."""
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from aistudios_export import Settings
+from aistudios_export import Adapters, Settings
 from aistudios_export.observability import logger, metrics
-from aistudios_export.service import Dependencies, record_failure
+from aistudios_export.payloads import FailureEvent, failure_output
+from aistudios_export.workflow import record_execution_end, record_failure
 
-deps = Dependencies(Settings.from_env(require=("table_name", "topic_arn")))
+adapters = Adapters(Settings.from_env(require=("table_name", "topic_arn")))
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    logger.append_keys(exportId=event.get("exportId"))
-    result = record_failure(deps, event)
+    ended = FailureEvent.from_event(event)
+    logger.append_keys(exportId=ended.export_id)
+    step = record_execution_end if ended.execution_ended else record_failure
+    result = failure_output(step(adapters, ended.export_id, ended.failure), ended.failure)
     metrics.add_metric(name="ExportsFailed", unit=MetricUnit.Count, value=1)
     return result

@@ -3,49 +3,30 @@
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-    IdempotencyValidationError,
-)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from aistudios_export import ExportPipelineError, RequestValidationError, Settings
-from aistudios_export.api import (
-    idempotency_conflict_response,
-    internal_error_response,
-    json_response,
-    parse_json_body,
-    resource_link,
-    upstream_response,
-    validation_response,
-)
+from aistudios_export import Adapters, Settings
+from aistudios_export.http_view import accepted_response, parse_json_body, register_error_handlers
 from aistudios_export.observability import logger, metrics
-from aistudios_export.service import Dependencies
-from aistudios_export.submission import submit_export
+from aistudios_export.submission import submit_request
 
-deps = Dependencies(Settings.from_env(require=("table_name", "state_machine_arn", "topic_arn")))
+adapters = Adapters(Settings.from_env(require=("table_name", "state_machine_arn", "topic_arn")))
 app = APIGatewayRestResolver()
-app.exception_handler(Exception)(internal_error_response)
-app.exception_handler(RequestValidationError)(validation_response)
-app.exception_handler(ExportPipelineError)(upstream_response)
-app.exception_handler([IdempotencyValidationError, IdempotencyAlreadyInProgressError])(
-    idempotency_conflict_response
-)
+register_error_handlers(app)
 
 
 @app.post("/exports")
 def create_export():  # type: ignore[no-untyped-def]
     event = app.current_event
-    started = submit_export(
-        deps,
+    started = submit_request(
+        adapters,
         parse_json_body(event),
         trigger="api",
         idempotency_key=event.headers.get("Idempotency-Key"),
         lambda_context=app.lambda_context,
     )
     metrics.add_metric(name="ExportsRequested", unit=MetricUnit.Count, value=1)
-    link = resource_link(event, f"/exports/{started['exportId']}")
-    return json_response(202, {**started, "links": {"self": link}}, {"Location": link})
+    return accepted_response(event, started)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

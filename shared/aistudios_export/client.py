@@ -1,9 +1,7 @@
-"""The AI Studios REST client: token cache, envelopes, bounded retries with full jitter."""
+"""The AI Studios REST client: token cache, refresh on rejection, bounded retries within a time budget."""
 
 from __future__ import annotations
 
-import email.utils
-import random
 import threading
 import time
 from collections.abc import Callable
@@ -11,44 +9,28 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from .credentials import Credentials
+from .envelope import AuthRejected, interpret
 from .errors import PermanentUpstreamError, TransientUpstreamError
 from .models import OBJECT_ID
 from .observability import logger
+from .transport import RetryPolicy, build_session, reached_server
 
 TOKEN_PATH = "/api/odin/v3/auth/token"  # noqa: S105 - a path, not a secret
 EXPORT_PATH = "/api/odin/v3/editor/project/export"
 PROGRESS_PATH = "/api/odin/v3/editor/progress/{project_id}"
-PROJECT_PATH = "/api/odin/v3/editor/project/{project_id}"
 
 TOKEN_LIFETIME_SECONDS = 24 * 3600.0
 TOKEN_SAFETY_MARGIN_SECONDS = 15 * 60.0
 FAILED_STATES = frozenset({"failed", "fail", "error", "errored", "cancelled", "canceled", "aborted"})
-_AUTH_HINTS = ("token", "auth", "unauthor", "expired", "credential")
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Exponential backoff with full jitter; Retry-After is honoured up to `max_retry_after`."""
-
-    max_attempts: int = 4
-    base_delay: float = 0.5
-    max_delay: float = 8.0
-    max_retry_after: float = 30.0
-
-    def delay(self, attempt: int, retry_after: float | None) -> float:
-        backoff = random.uniform(0, min(self.max_delay, self.base_delay * (2**attempt)))  # noqa: S311
-        if retry_after is not None:
-            return max(min(retry_after, self.max_retry_after), backoff)
-        return backoff
 
 
 @dataclass(frozen=True)
 class Progress:
-    progress: float
+    """One reading of a project's progress endpoint: `percent` is 0..100."""
+
+    percent: float
     state: str
     download_url: str | None = field(default=None, repr=False)
 
@@ -58,59 +40,7 @@ class Progress:
 
     @property
     def done(self) -> bool:
-        return self.progress >= 100 and bool(self.download_url)
-
-
-def parse_retry_after(value: str | None, now: Callable[[], float] = time.time) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - now())
-
-
-def _envelope_error(body: Any) -> tuple[str, str]:
-    error = body.get("error") if isinstance(body, dict) else None
-    if isinstance(error, dict):
-        return str(error.get("code", "Unknown")), str(error.get("msg", error.get("message", "")))
-    return "Unknown", ""
-
-
-def _looks_like_auth_failure(code: str, msg: str) -> bool:
-    text = f"{code} {msg}".lower()
-    return any(hint in text for hint in _AUTH_HINTS)
-
-
-class _AuthRejected(Exception):
-    def __init__(self, code: str, msg: str) -> None:
-        super().__init__(msg)
-        self.code, self.msg = code, msg
-
-
-def _reached_server(exc: requests.RequestException) -> bool:
-    """False when the request certainly never reached the server (refused, DNS, connect timeout)."""
-    if isinstance(exc, requests.ConnectTimeout):
-        return False
-    reason = getattr(exc.args[0], "reason", None) if exc.args else None
-    return not isinstance(reason, NewConnectionError | ConnectTimeoutError)
-
-
-def build_session(pool_size: int = 10) -> requests.Session:
-    """One pooled session per process; retries are ours, not urllib3's."""
-    session = requests.Session()
-    adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    session.headers["User-Agent"] = "aistudios-export/0.1"
-    return session
+        return self.percent >= 100 and bool(self.download_url)
 
 
 class AIStudiosClient:
@@ -180,20 +110,10 @@ class AIStudiosClient:
             raise TransientUpstreamError("progress is not a number", code="MalformedResponse") from None
         url = data.get("downloadUrl") or data.get("download_url")
         return Progress(
-            progress=max(0.0, min(100.0, value)),
+            percent=max(0.0, min(100.0, value)),
             state=str(data.get("state") or ""),
             download_url=str(url) if url else None,
         )
-
-    def get_project(self, project_id: str) -> dict[str, Any]:
-        body = self._call("GET", PROJECT_PATH.format(project_id=_check_id(project_id)), unwrap=False)
-        project = body.get("project") if isinstance(body, dict) else None
-        if not isinstance(project, dict):
-            data = body.get("data") if isinstance(body, dict) else None
-            project = data.get("project", data) if isinstance(data, dict) else None
-        if not isinstance(project, dict):
-            raise TransientUpstreamError("project response has no project object", code="MalformedResponse")
-        return project
 
     def token(self) -> str:
         """A valid token, fetched once and reused for its life minus a safety margin."""
@@ -210,7 +130,7 @@ class AIStudiosClient:
             data = self._call(
                 "POST", TOKEN_PATH, json={"appId": creds.app_id, "userKey": creds.user_key}, auth=False
             )
-        except _AuthRejected as exc:
+        except AuthRejected as exc:
             fresh = None if force_credentials else self._credentials(True)
             if fresh is None or fresh == creds:
                 raise PermanentUpstreamError(
@@ -234,15 +154,12 @@ class AIStudiosClient:
         json: dict[str, Any] | None = None,
         auth: bool = True,
         idempotent: bool | None = None,
-        unwrap: bool = True,
     ) -> Any:
         outermost = getattr(self._local, "deadline", None) is None
         if outermost and self._budget is not None:
             self._local.deadline = self._clock() + self._budget
         try:
-            return self._call_within_budget(
-                method, path, json=json, auth=auth, idempotent=idempotent, unwrap=unwrap
-            )
+            return self._call_within_budget(method, path, json=json, auth=auth, idempotent=idempotent)
         finally:
             if outermost:
                 self._local.deadline = None
@@ -255,14 +172,13 @@ class AIStudiosClient:
         json: dict[str, Any] | None,
         auth: bool,
         idempotent: bool | None,
-        unwrap: bool,
     ) -> Any:
         if not auth:
-            return self._send(method, path, json=json, token=None, idempotent=True, unwrap=unwrap)
+            return self._send(method, path, json=json, token=None, idempotent=True)
         token = self.token()
         try:
-            return self._send(method, path, json=json, token=token, idempotent=idempotent, unwrap=unwrap)
-        except _AuthRejected:
+            return self._send(method, path, json=json, token=token, idempotent=idempotent)
+        except AuthRejected:
             logger.info("AI Studios token rejected; refreshing once", extra={"path": path})
         with self._lock:
             if self._token == token:
@@ -271,8 +187,8 @@ class AIStudiosClient:
             else:
                 token = self._token or self._fetch_token(force_credentials=True)
         try:
-            return self._send(method, path, json=json, token=token, idempotent=idempotent, unwrap=unwrap)
-        except _AuthRejected as exc:
+            return self._send(method, path, json=json, token=token, idempotent=idempotent)
+        except AuthRejected as exc:
             raise PermanentUpstreamError(
                 f"AI Studios rejected a fresh token: {exc.msg}", code=exc.code, status=401
             ) from None
@@ -285,7 +201,6 @@ class AIStudiosClient:
         json: dict[str, Any] | None,
         token: str | None,
         idempotent: bool | None,
-        unwrap: bool,
     ) -> Any:
         if idempotent is None:
             idempotent = method in ("GET", "HEAD")
@@ -332,11 +247,11 @@ class AIStudiosClient:
                 last = TransientUpstreamError(
                     f"{method} {path} failed: {type(exc).__name__}", code="ConnectionError"
                 )
-                if idempotent or not _reached_server(exc):
+                if idempotent or not reached_server(exc):
                     continue
                 raise last from None
             try:
-                return self._interpret(response, method, path, unwrap)
+                return interpret(response, method, path)
             except TransientUpstreamError as exc:
                 last = exc
                 if exc.retry_after is not None and exc.retry_after > self._retry.max_retry_after:
@@ -346,38 +261,6 @@ class AIStudiosClient:
                 raise
         assert last is not None
         raise last
-
-    @staticmethod
-    def _interpret(response: requests.Response, method: str, path: str, unwrap: bool) -> Any:
-        status = response.status_code
-        try:
-            body: Any = response.json()
-        except ValueError:
-            body = None
-        code, msg = _envelope_error(body)
-        if status == 401 or (status == 403 and _looks_like_auth_failure(code, msg)):
-            raise _AuthRejected(code if code != "Unknown" else "Unauthorized", msg or "unauthorized")
-        if status == 429 or status >= 500:
-            raise TransientUpstreamError(
-                f"{method} {path} answered HTTP {status}" + (f": {msg}" if msg else ""),
-                code=code if code != "Unknown" else f"HTTP{status}",
-                retry_after=parse_retry_after(response.headers.get("Retry-After")),
-            )
-        if status >= 300:
-            raise PermanentUpstreamError(
-                msg or f"{method} {path} answered HTTP {status}",
-                code=code if code != "Unknown" else f"HTTP{status}",
-                status=status,
-            )
-        if not isinstance(body, dict):
-            raise TransientUpstreamError(
-                f"{method} {path} returned a non-JSON body", code="MalformedResponse"
-            )
-        if body.get("success") is False:
-            if _looks_like_auth_failure(code, msg):
-                raise _AuthRejected(code, msg)
-            raise PermanentUpstreamError(msg or "AI Studios reported an error", code=code, status=status)
-        return body.get("data") if unwrap else body
 
 
 def _check_id(project_id: str) -> str:

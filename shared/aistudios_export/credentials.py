@@ -31,7 +31,8 @@ def load_credentials(settings: Settings, *, force_fetch: bool = False) -> Creden
                 settings.credentials_secret_id, max_age=SECRET_MAX_AGE_SECONDS, force_fetch=force_fetch
             )
         except parameters.exceptions.GetParameterError as exc:
-            cause = exc.__cause__
+            # Powertools wraps the AWS error without `from`: it is the context, not the cause.
+            cause = exc.__cause__ or exc.__context__
             code = getattr(cause, "response", {}).get("Error", {}).get("Code", "") if cause else ""
             if code in _PERMANENT_SECRET_ERRORS:
                 raise PermanentUpstreamError(

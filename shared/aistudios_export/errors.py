@@ -2,6 +2,22 @@
 
 from __future__ import annotations
 
+import re
+
+# The one format for "[code] message" strings: Lambda reports str(exc) as errorMessage, and the
+# failure path reads the code back out of it.
+_CODED = re.compile(r"^\[(?P<code>[A-Za-z0-9_.:-]{1,64})\] (?P<message>.*)$", re.S)
+
+
+def format_coded(code: str, message: str) -> str:
+    return f"[{code}] {message}"
+
+
+def parse_coded(text: str) -> tuple[str, str] | None:
+    """(code, message) from a "[code] message" string, or None when it has no code."""
+    match = _CODED.match(text)
+    return (match["code"], match["message"]) if match else None
+
 
 class ExportPipelineError(Exception):
     """Base class of every error this package raises on purpose."""
@@ -15,8 +31,7 @@ class ExportPipelineError(Exception):
             self.code = code
 
     def __str__(self) -> str:
-        # Lambda reports str(exc) as errorMessage; keep the upstream code recoverable from it.
-        return f"[{self.code}] {self.message}"
+        return format_coded(self.code, self.message)
 
 
 class TransientUpstreamError(ExportPipelineError):
@@ -65,3 +80,16 @@ class InvalidTransitionError(ExportPipelineError):
     """The export is already in a final state; the update was not applied."""
 
     code = "InvalidTransition"
+
+
+class ConflictError(ExportPipelineError):
+    """The request conflicts with what the system is already doing; the API answers `status`."""
+
+    code = "Conflict"
+
+    def __init__(
+        self, message: str, *, code: str | None = None, status: int = 409, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message, code=code)
+        self.status = status
+        self.retry_after = retry_after

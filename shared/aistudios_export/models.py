@@ -1,16 +1,21 @@
-"""The request model shared by every trigger and the export status vocabulary."""
+"""The export's vocabulary and record: statuses, resolutions, the stored record and its video."""
 
 from __future__ import annotations
 
 import re
+import secrets
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from .clock import now_iso
 
 OBJECT_ID = re.compile(r"^[0-9a-fA-F]{24}$")
 Resolution = Literal["4k", "1080", "720", "480"]
-RESOLUTIONS: tuple[str, ...] = ("4k", "1080", "720", "480")
+RESOLUTIONS: tuple[str, ...] = get_args(Resolution)
+VIDEO_CONTENT_TYPE = "video/mp4"
 
 
 class ExportStatus(StrEnum):
@@ -30,87 +35,156 @@ class ExportStatus(StrEnum):
 FINAL_STATUSES = frozenset(
     {ExportStatus.SUCCEEDED, ExportStatus.FAILED, ExportStatus.TIMED_OUT, ExportStatus.CANCELLED}
 )
+OPEN_STATUSES = frozenset(set(ExportStatus) - FINAL_STATUSES)
+FAILURE_STATUSES = FINAL_STATUSES - {ExportStatus.SUCCEEDED}
 
 
-class ExportRequest(BaseModel):
-    """What a caller asks for, whichever trigger it came through."""
+def new_export_id() -> str:
+    """Time-ordered, unguessable, valid as a Step Functions execution name (<= 80 chars)."""
+    return f"{int(time.time() * 1000):012x}{secrets.token_hex(10)}"
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
 
-    projectId: str = Field(description="24-hex ObjectId of the AI Studios project")
-    workspaceId: str | None = Field(default=None, min_length=1, max_length=128)
-    resolution: Resolution = "1080"
-    webhookUrl: str | None = Field(default=None, max_length=2048)
+@dataclass(frozen=True)
+class VideoLocation:
+    bucket: str
+    key: str
+    size: int
+    sha256: str
+    etag: str = ""
+    version_id: str | None = None
 
-    @field_validator("projectId")
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+    def to_item(self) -> dict[str, Any]:
+        """As stored in the exports table."""
+        item: dict[str, Any] = {
+            "bucket": self.bucket,
+            "key": self.key,
+            "size": self.size,
+            "sha256": self.sha256,
+            "etag": self.etag,
+        }
+        if self.version_id:
+            item["versionId"] = self.version_id
+        return item
+
     @classmethod
-    def _object_id(cls, value: str) -> str:
-        if not OBJECT_ID.match(value):
-            raise ValueError("must be a 24-character hexadecimal ObjectId")
-        return value.lower()
+    def from_item(cls, item: dict[str, Any]) -> VideoLocation:
+        return cls(
+            bucket=item["bucket"],
+            key=item["key"],
+            size=int(item["size"]),
+            sha256=item["sha256"],
+            etag=item.get("etag", ""),
+            version_id=item.get("versionId"),
+        )
 
-    @field_validator("resolution", mode="before")
+    def to_public(self) -> dict[str, Any]:
+        """As notifications and the status API show it."""
+        public: dict[str, Any] = {
+            "bucket": self.bucket,
+            "key": self.key,
+            "uri": self.uri,
+            "size": self.size,
+            "sha256": self.sha256,
+            "contentType": VIDEO_CONTENT_TYPE,
+        }
+        if self.version_id:
+            public["versionId"] = self.version_id
+        return public
+
+
+@dataclass
+class ExportRecord:
+    export_id: str
+    project_id: str
+    resolution: str
+    status: ExportStatus = ExportStatus.REQUESTED
+    workspace_id: str | None = None
+    progress: float = 0.0
+    upstream_state: str = ""
+    created_at: str = field(default_factory=now_iso)
+    updated_at: str = field(default_factory=now_iso)
+    deadline_at: str = ""
+    finished_at: str | None = None
+    trigger: str = "api"
+    execution_arn: str | None = None
+    video: VideoLocation | None = None
+    error: dict[str, str] | None = None
+    notified: bool = False
+
+    def to_item(self) -> dict[str, Any]:
+        """As stored in the exports table."""
+        item: dict[str, Any] = {
+            "exportId": self.export_id,
+            "projectId": self.project_id,
+            "resolution": self.resolution,
+            "status": self.status.value,
+            "progress": progress_item(self.progress),
+            "upstreamState": self.upstream_state,
+            "createdAt": self.created_at,
+            "updatedAt": self.updated_at,
+            "deadlineAt": self.deadline_at,
+            "trigger": self.trigger,
+            "notified": self.notified,
+        }
+        optional = {
+            "workspaceId": self.workspace_id,
+            "finishedAt": self.finished_at,
+            "executionArn": self.execution_arn,
+            "video": self.video.to_item() if self.video else None,
+            "error": self.error,
+        }
+        item.update({k: v for k, v in optional.items() if v is not None})
+        return item
+
     @classmethod
-    def _resolution(cls, value: Any) -> Any:
-        if isinstance(value, int):
-            value = str(value)
-        if isinstance(value, str):
-            value = value.strip().lower()
-            if value in ("4k", "2160", "2160p"):
-                return "4k"
-            if value.endswith("p") and value[:-1] in RESOLUTIONS:
-                return value[:-1]
-            if value not in RESOLUTIONS:
-                raise ValueError(f"must be one of {', '.join(RESOLUTIONS)}")
-        return value
-
-    @field_validator("webhookUrl")
-    @classmethod
-    def _webhook(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        from .errors import UnsafeUrlError
-        from .urls import validate_url
-
-        try:
-            validate_url(value, allow_insecure=False, resolve=False)
-        except UnsafeUrlError as exc:
-            raise ValueError(exc.message) from None
-        return value
+    def from_item(cls, item: dict[str, Any]) -> ExportRecord:
+        video = item.get("video")
+        return cls(
+            export_id=item["exportId"],
+            project_id=item["projectId"],
+            resolution=item.get("resolution", "1080"),
+            status=ExportStatus(item["status"]),
+            workspace_id=item.get("workspaceId"),
+            progress=float(item.get("progress", 0)),
+            upstream_state=item.get("upstreamState", ""),
+            created_at=item["createdAt"],
+            updated_at=item.get("updatedAt", item["createdAt"]),
+            deadline_at=item.get("deadlineAt", ""),
+            finished_at=item.get("finishedAt"),
+            trigger=item.get("trigger", "api"),
+            execution_arn=item.get("executionArn"),
+            video=VideoLocation.from_item(video) if video else None,
+            error=dict(item["error"]) if item.get("error") else None,
+            notified=bool(item.get("notified", False)),
+        )
 
 
-class RequestValidationError(ValueError):
-    """A request failed validation; `errors` name each field and what is wrong."""
-
-    def __init__(self, errors: list[dict[str, str]]) -> None:
-        self.errors = errors
-        super().__init__("; ".join(f"{e['field']}: {e['message']}" for e in errors))
+def progress_item(progress: float) -> Decimal:
+    """Progress as the table stores it: a Decimal with two places."""
+    return Decimal(str(round(progress, 2)))
 
 
-def parse_export_request(payload: Any) -> ExportRequest:
-    """Validate `payload` into an ExportRequest or raise RequestValidationError naming the fields."""
-    if not isinstance(payload, dict):
-        raise RequestValidationError([{"field": "body", "message": "must be a JSON object"}])
-    try:
-        return ExportRequest.model_validate(payload)
-    except ValidationError as exc:
-        raise RequestValidationError(_describe(exc)) from None
+@dataclass(frozen=True)
+class PollResult:
+    """What one progress poll found, and how long to wait before the next one."""
+
+    percent: float
+    state: str
+    download_ready: bool
+    failed: bool
+    detail: str
+    next_wait_seconds: int
+    checked_at: str
 
 
-def _describe(exc: ValidationError) -> list[dict[str, str]]:
-    errors: list[dict[str, str]] = []
-    for err in exc.errors(include_url=False, include_input=False):
-        field = ".".join(str(p) for p in err["loc"]) or "body"
-        kind = err["type"]
-        if kind == "missing":
-            message = "is required"
-        elif kind == "extra_forbidden":
-            message = "is not a recognised field"
-        elif kind == "literal_error":
-            message = f"must be one of {', '.join(RESOLUTIONS)}"
-        elif kind == "string_type":
-            message = "must be a string"
-        else:
-            message = str(err["msg"]).removeprefix("Value error, ")
-        errors.append({"field": field, "message": message})
-    return errors
+@dataclass(frozen=True)
+class Failure:
+    """How an export that did not succeed ends: a final status, an error code and a message."""
+
+    status: ExportStatus
+    code: str
+    message: str

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .models import ExportStatus
+from .clock import seconds_between
+from .models import ExportRecord, ExportStatus
 from .observability import logger
-from .store import ExportRecord
 
 SCHEMA_VERSION = "1"
 EVENT_SOURCE = "aistudios.export"
@@ -22,33 +21,10 @@ _DETAIL_TYPES = {
 }
 
 
-def _seconds_between(start: str, end: str | None) -> float | None:
-    if not end:
-        return None
-    try:
-        a = datetime.fromisoformat(start.replace("Z", "+00:00"))
-        b = datetime.fromisoformat(end.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return round((b - a).total_seconds(), 3)
-
-
 def build_message(record: ExportRecord) -> dict[str, Any]:
     """The versioned message body for a record in a final status."""
     if not record.status.is_final:
         raise ValueError(f"export {record.export_id} is not final ({record.status.value})")
-    video = None
-    if record.video is not None:
-        video = {
-            "bucket": record.video.bucket,
-            "key": record.video.key,
-            "uri": record.video.uri,
-            "size": record.video.size,
-            "sha256": record.video.sha256,
-            "contentType": "video/mp4",
-        }
-        if record.video.version_id:
-            video["versionId"] = record.video.version_id
     return {
         "version": SCHEMA_VERSION,
         "type": "export." + record.status.value.lower(),
@@ -58,12 +34,12 @@ def build_message(record: ExportRecord) -> dict[str, Any]:
         "workspaceId": record.workspace_id,
         "resolution": record.resolution,
         "trigger": record.trigger,
-        "video": video,
+        "video": record.video.to_public() if record.video else None,
         "error": dict(record.error) if record.error else None,
         "timings": {
             "requestedAt": record.created_at,
             "finishedAt": record.finished_at,
-            "durationSeconds": _seconds_between(record.created_at, record.finished_at),
+            "durationSeconds": seconds_between(record.created_at, record.finished_at),
         },
     }
 

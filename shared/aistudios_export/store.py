@@ -2,133 +2,17 @@
 
 from __future__ import annotations
 
-import secrets
-import time
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from .clock import now_iso
 from .errors import ExportNotFoundError, InvalidTransitionError
-from .models import FINAL_STATUSES, ExportStatus
+from .models import FAILURE_STATUSES, OPEN_STATUSES, ExportRecord, ExportStatus, VideoLocation, progress_item
 
 PROJECT_INDEX = "byProject"
-_OPEN = [s.value for s in ExportStatus if s not in FINAL_STATUSES]
-
-
-def utcnow() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def new_export_id() -> str:
-    """Time-ordered, unguessable, valid as a Step Functions execution name (<= 80 chars)."""
-    return f"{int(time.time() * 1000):012x}{secrets.token_hex(10)}"
-
-
-@dataclass
-class VideoLocation:
-    bucket: str
-    key: str
-    size: int
-    sha256: str
-    etag: str = ""
-    version_id: str | None = None
-
-    @property
-    def uri(self) -> str:
-        return f"s3://{self.bucket}/{self.key}"
-
-
-@dataclass
-class ExportRecord:
-    export_id: str
-    project_id: str
-    resolution: str
-    status: ExportStatus = ExportStatus.REQUESTED
-    workspace_id: str | None = None
-    progress: float = 0.0
-    upstream_state: str = ""
-    created_at: str = field(default_factory=utcnow)
-    updated_at: str = field(default_factory=utcnow)
-    deadline_at: str = ""
-    finished_at: str | None = None
-    trigger: str = "api"
-    execution_arn: str | None = None
-    video: VideoLocation | None = None
-    error: dict[str, str] | None = None
-    notified: bool = False
-
-    def to_item(self) -> dict[str, Any]:
-        item: dict[str, Any] = {
-            "exportId": self.export_id,
-            "projectId": self.project_id,
-            "resolution": self.resolution,
-            "status": self.status.value,
-            "progress": Decimal(str(round(self.progress, 2))),
-            "upstreamState": self.upstream_state,
-            "createdAt": self.created_at,
-            "updatedAt": self.updated_at,
-            "deadlineAt": self.deadline_at,
-            "trigger": self.trigger,
-            "notified": self.notified,
-        }
-        optional = {
-            "workspaceId": self.workspace_id,
-            "finishedAt": self.finished_at,
-            "executionArn": self.execution_arn,
-            "video": _video_item(self.video),
-            "error": self.error,
-        }
-        item.update({k: v for k, v in optional.items() if v is not None})
-        return item
-
-    @classmethod
-    def from_item(cls, item: dict[str, Any]) -> ExportRecord:
-        video = item.get("video")
-        return cls(
-            export_id=item["exportId"],
-            project_id=item["projectId"],
-            resolution=item.get("resolution", "1080"),
-            status=ExportStatus(item["status"]),
-            workspace_id=item.get("workspaceId"),
-            progress=float(item.get("progress", 0)),
-            upstream_state=item.get("upstreamState", ""),
-            created_at=item["createdAt"],
-            updated_at=item.get("updatedAt", item["createdAt"]),
-            deadline_at=item.get("deadlineAt", ""),
-            finished_at=item.get("finishedAt"),
-            trigger=item.get("trigger", "api"),
-            execution_arn=item.get("executionArn"),
-            video=VideoLocation(
-                bucket=video["bucket"],
-                key=video["key"],
-                size=int(video["size"]),
-                sha256=video["sha256"],
-                etag=video.get("etag", ""),
-                version_id=video.get("versionId"),
-            )
-            if video
-            else None,
-            error=dict(item["error"]) if item.get("error") else None,
-            notified=bool(item.get("notified", False)),
-        )
-
-
-def _video_item(video: VideoLocation | None) -> dict[str, Any] | None:
-    if video is None:
-        return None
-    out: dict[str, Any] = {
-        "bucket": video.bucket,
-        "key": video.key,
-        "size": video.size,
-        "sha256": video.sha256,
-        "etag": video.etag,
-    }
-    if video.version_id:
-        out["versionId"] = video.version_id
-    return out
+_OPEN = sorted(s.value for s in OPEN_STATUSES)
 
 
 class ExportStore:
@@ -162,7 +46,7 @@ class ExportStore:
             export_id,
             {
                 "status": ExportStatus.RENDERING.value,
-                "progress": Decimal(str(round(progress, 2))),
+                "progress": progress_item(progress),
                 "upstreamState": state,
             },
             allowed_from=[ExportStatus.REQUESTED.value, ExportStatus.RENDERING.value],
@@ -183,22 +67,22 @@ class ExportStore:
             export_id,
             {
                 "status": ExportStatus.SUCCEEDED.value,
-                "video": _video_item(video),
-                "finishedAt": utcnow(),
+                "video": video.to_item(),
+                "finishedAt": now_iso(),
                 "notified": False,
             },
             allowed_from=_OPEN,
         )
 
     def mark_failed(self, export_id: str, status: ExportStatus, code: str, message: str) -> ExportRecord:
-        if status not in FINAL_STATUSES or status is ExportStatus.SUCCEEDED:
+        if status not in FAILURE_STATUSES:
             raise ValueError(f"{status} is not a failure status")
         return self._update(
             export_id,
             {
                 "status": status.value,
                 "error": {"code": code, "message": message[:1000]},
-                "finishedAt": utcnow(),
+                "finishedAt": now_iso(),
                 "notified": False,
             },
             allowed_from=_OPEN,
@@ -213,7 +97,7 @@ class ExportStore:
         )
 
     def _update(self, export_id: str, values: dict[str, Any], *, allowed_from: list[str]) -> ExportRecord:
-        values = {**values, "updatedAt": utcnow()}
+        values = {**values, "updatedAt": now_iso()}
         names = {f"#f{i}": name for i, name in enumerate(values)}
         attr_values: dict[str, Any] = {f":v{i}": value for i, value in enumerate(values.values())}
         sets = ", ".join(f"#f{i} = :v{i}" for i in range(len(values)))

@@ -7,15 +7,17 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from .models import ExportRequest, RequestValidationError, parse_export_request
-from .service import Dependencies, start_export
+from .adapters import Adapters
+from .errors import ConflictError
+from .request import ExportRequest, invalid, parse_export_request
+from .workflow import start_export
 
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
 IDEMPOTENCY_HOURS = 24
 
 
-def submit_export(
-    deps: Dependencies,
+def submit_request(
+    adapters: Adapters,
     body: Any,
     *,
     trigger: str,
@@ -30,27 +32,23 @@ def submit_export(
     """
     request = parse_export_request(body)
     if idempotency_key is None:
-        return _start(deps, request, trigger)
+        return _start(adapters, request, trigger)
     if not IDEMPOTENCY_KEY.match(idempotency_key):
-        raise RequestValidationError(
-            [{"field": "Idempotency-Key", "message": "must be 1 to 128 printable ASCII characters"}]
-        )
-    table = deps.settings.idempotency_table
+        raise invalid("Idempotency-Key", "must be 1 to 128 printable ASCII characters")
+    table = adapters.settings.idempotency_table
     if not table:
-        raise RequestValidationError(
-            [{"field": "Idempotency-Key", "message": "is not supported by this deployment"}]
-        )
+        raise invalid("Idempotency-Key", "is not supported by this deployment")
     run = _idempotent_runner(table)
     return run(
         submission={"key": idempotency_key, "request": request.model_dump()},
-        deps=deps,
+        adapters=adapters,
         trigger=trigger,
         lambda_context=lambda_context,
     )
 
 
-def _start(deps: Dependencies, request: ExportRequest, trigger: str) -> dict[str, str]:
-    record = start_export(deps, request, trigger=trigger)
+def _start(adapters: Adapters, request: ExportRequest, trigger: str) -> dict[str, str]:
+    record = start_export(adapters, request, trigger=trigger)
     return {"exportId": record.export_id, "status": record.status.value}
 
 
@@ -61,6 +59,10 @@ def _idempotent_runner(table_name: str) -> Callable[..., dict[str, str]]:
         IdempotencyConfig,
         idempotent_function,
     )
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyAlreadyInProgressError,
+        IdempotencyValidationError,
+    )
 
     config = IdempotencyConfig(
         event_key_jmespath="key",
@@ -70,15 +72,28 @@ def _idempotent_runner(table_name: str) -> Callable[..., dict[str, str]]:
     persistence = DynamoDBPersistenceLayer(table_name=table_name)
 
     @idempotent_function(data_keyword_argument="submission", persistence_store=persistence, config=config)  # type: ignore[untyped-decorator]
-    def run(submission: dict[str, Any], deps: Dependencies, trigger: str) -> dict[str, str]:
-        return _start(deps, ExportRequest.model_validate(submission["request"]), trigger)
+    def run(submission: dict[str, Any], adapters: Adapters, trigger: str) -> dict[str, str]:
+        return _start(adapters, ExportRequest.model_validate(submission["request"]), trigger)
 
     def call(
-        *, submission: dict[str, Any], deps: Dependencies, trigger: str, lambda_context: Any
+        *, submission: dict[str, Any], adapters: Adapters, trigger: str, lambda_context: Any
     ) -> dict[str, str]:
         if lambda_context is not None:
             config.register_lambda_context(lambda_context)
-        result: dict[str, str] = run(submission=submission, deps=deps, trigger=trigger)
+        try:
+            result: dict[str, str] = run(submission=submission, adapters=adapters, trigger=trigger)
+        except IdempotencyValidationError:
+            raise ConflictError(
+                "this Idempotency-Key was already used with a different request body",
+                code="IdempotencyKeyReused",
+                status=422,
+            ) from None
+        except IdempotencyAlreadyInProgressError:
+            raise ConflictError(
+                "a request with this Idempotency-Key is still being processed",
+                code="RequestInProgress",
+                retry_after=2,
+            ) from None
         return result
 
     return call

@@ -16,13 +16,14 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+import requests
 
 from aistudios_export.client import AIStudiosClient, Progress, RetryPolicy
 from aistudios_export.credentials import Credentials
 from aistudios_export.errors import PermanentUpstreamError, TransientUpstreamError
 from aistudios_export.observability import logger as package_logger
 from local.simulator import Fault, Simulator, SimulatorConfig
-from tests.conftest import new_project_id
+from tests.helpers import new_project_id
 
 pytestmark = pytest.mark.integration
 
@@ -128,18 +129,23 @@ def test_happy_path_export_progress_project_with_one_token(
     final = seen[-1]
     assert final.done
     assert not final.failed
-    assert final.progress == 100
+    assert final.percent == 100
     assert final.state == "completed"
     assert final.download_url is not None
     assert final.download_url.startswith(f"{simulator.base_url}/cdn/videos/{project_id}/")
     assert "Signature=" in final.download_url
     # the render took a while: earlier polls saw it unfinished, with non-decreasing progress
     assert len(seen) > 1
-    assert all(not p.done and p.download_url is None and p.progress < 100 for p in seen[:-1])
-    assert [p.progress for p in seen] == sorted(p.progress for p in seen)
+    assert all(not p.done and p.download_url is None and p.percent < 100 for p in seen[:-1])
+    assert [p.percent for p in seen] == sorted(p.percent for p in seen)
     assert {p.state for p in seen[:-1]} <= {"queued", "rendering", "encoding"}
 
-    project = client.get_project(project_id)
+    # what the client asked for, as the simulator's project route reports it
+    project = requests.get(
+        f"{simulator.base_url}/api/odin/v3/editor/project/{project_id}",
+        headers={"Authorization": client.token()},
+        timeout=5,
+    ).json()["project"]
     assert project["_id"] == project_id
     assert project["state"] == "completed"
     assert project["progress"] == 100
@@ -173,8 +179,6 @@ def test_token_is_cached_across_many_calls(
     client.export(project_id)
     for _ in range(10):
         client.progress(project_id)
-    for _ in range(3):
-        client.get_project(project_id)
     assert client.token() == first
 
     stats = simulator.stats()
@@ -209,7 +213,7 @@ def test_expired_token_is_refreshed_exactly_once(
 
     # the new token is cached too: no further refreshes
     client.progress(project_id)
-    client.get_project(project_id)
+    client.progress(project_id)
     assert client.token() == new
     assert simulator.stats()["tokens_issued"] == 2
     assert creds.calls == [False, True]
@@ -393,7 +397,7 @@ def test_transient_progress_fault_exhausts_attempts(
 
     # the client stays usable once the upstream recovers
     simulator.clear_faults()
-    assert client.progress(project_id).progress >= 0
+    assert client.progress(project_id).percent >= 0
 
 
 @pytest.mark.parametrize("status", [429, 503])
@@ -446,7 +450,7 @@ def test_retry_after_beyond_the_cap_raises_at_once(
 # --------------------------------------------------------------------------------------------- 7
 
 
-@pytest.mark.parametrize("route", ["progress", "export", "project"])
+@pytest.mark.parametrize("route", ["progress", "export"])
 def test_envelope_error_is_permanent_and_not_retried(
     simulator: Simulator, client: AIStudiosClient, creds: CredentialSource, project_id: str, route: str
 ) -> None:
@@ -455,7 +459,6 @@ def test_envelope_error_is_permanent_and_not_retried(
     calls: dict[str, Callable[[str], object]] = {
         "progress": client.progress,
         "export": client.export,
-        "project": client.get_project,
     }
     call = calls[route]
 
@@ -581,7 +584,7 @@ def test_export_429_exhausts_attempts(simulator: Simulator, client: AIStudiosCli
         "../" * 8,
     ],
 )
-@pytest.mark.parametrize("operation", ["export", "progress", "get_project"])
+@pytest.mark.parametrize("operation", ["export", "progress"])
 def test_invalid_project_id_is_rejected_before_any_request(
     simulator: Simulator, client: AIStudiosClient, creds: CredentialSource, bad_id: str, operation: str
 ) -> None:
@@ -595,7 +598,7 @@ def test_invalid_project_id_is_rejected_before_any_request(
     assert creds.calls == []
 
 
-@pytest.mark.parametrize("operation", ["export", "progress", "get_project"])
+@pytest.mark.parametrize("operation", ["export", "progress"])
 def test_missing_project_is_a_permanent_404(creds: CredentialSource, operation: str) -> None:
     missing = new_project_id()
     with Simulator(SimulatorConfig(render_seconds=1.5, missing_projects=frozenset({missing}))) as sim:
@@ -608,7 +611,7 @@ def test_missing_project_is_a_permanent_404(creds: CredentialSource, operation: 
         assert error.status == 404
         assert error.code == "ProjectNotFound"
         assert error.message == f"project {missing} not found"
-        route = {"export": "export", "progress": "progress", "get_project": "project"}[operation]
+        route = {"export": "export", "progress": "progress"}[operation]
         stats = sim.stats()
         assert stats["requests"][route] == 1
         assert stats["exports"] == {}
@@ -633,11 +636,8 @@ def test_export_fail_is_reported_as_failed(
     assert current.failed
     assert not current.done
     assert current.state == "failed"
-    assert current.progress == 30
+    assert current.percent == 30
     assert current.download_url is None
-    project = client.get_project(project_id)
-    assert project["state"] == "failed"
-    assert "download_url" not in project
 
 
 def test_export_stall_never_reaches_100(
@@ -653,9 +653,9 @@ def test_export_stall_never_reaches_100(
         time.sleep(0.1)
 
     assert len(seen) > 5
-    assert all(p.progress <= 30 for p in seen)
+    assert all(p.percent <= 30 for p in seen)
     assert all(not p.done and not p.failed and p.download_url is None for p in seen)
-    assert seen[-1].progress == 30
+    assert seen[-1].percent == 30
     assert seen[-1].state == "rendering"
 
 
@@ -676,7 +676,7 @@ def test_token_request_to_a_closed_port_is_retried_then_transient() -> None:
     assert creds.calls == [False]  # credentials read once, not once per attempt
 
 
-@pytest.mark.parametrize("operation", ["progress", "export", "get_project"])
+@pytest.mark.parametrize("operation", ["progress", "export"])
 def test_connection_refused_is_retried_for_every_method(creds: CredentialSource, operation: str) -> None:
     project_id = new_project_id()
     sleep = RecordingSleep()
@@ -752,9 +752,9 @@ def test_secrets_never_reach_the_logs(captured_logs: pytest.LogCaptureFixture) -
         sim.inject(Fault("expire_tokens", route="progress", times=1))
         client.progress(project_id)
         tokens.append(client.token())
-        sim.inject(Fault("http_status", route="project", status=500, times=None))
+        sim.inject(Fault("http_status", route="progress", status=500, times=None))
         with pytest.raises(TransientUpstreamError) as caught:
-            client.get_project(project_id)
+            client.progress(project_id)
         assert sim.stats()["tokens_issued"] == 2
 
     assert tokens[0] != tokens[1]

@@ -12,8 +12,8 @@ import jsonschema
 import pytest
 
 from local.simulator import Fault
-from local.stack import LocalStack
-from tests.conftest import REPO, new_project_id
+from local.stack import LocalDeployment
+from tests.helpers import REPO, new_project_id
 from tests.integration.conftest import Api, Inbox
 
 pytestmark = pytest.mark.integration
@@ -30,7 +30,7 @@ def assert_valid_notification(note: dict[str, Any], status: str, project_id: str
     return body
 
 
-def execution_of(stack: LocalStack, export_id: str) -> dict[str, Any]:
+def execution_of(stack: LocalDeployment, export_id: str) -> dict[str, Any]:
     sfn = stack.client("stepfunctions")
     arn = stack.endpoints["state_machine_arn"].replace(":stateMachine:", ":execution:") + f":{export_id}"
     execution: dict[str, Any] = sfn.describe_execution(executionArn=arn)
@@ -53,7 +53,7 @@ def start(api: Api, project_id: str, **extra: Any) -> str:
     return str(body["exportId"])
 
 
-def test_export_is_delivered_to_s3_and_notified(stack: LocalStack, api: Api, inbox: Inbox) -> None:
+def test_export_is_delivered_to_s3_and_notified(stack: LocalDeployment, api: Api, inbox: Inbox) -> None:
     project_id = new_project_id()
     export_id = start(api, project_id, resolution="720")
 
@@ -97,7 +97,7 @@ def test_export_is_delivered_to_s3_and_notified(stack: LocalStack, api: Api, inb
 
 
 def test_ai_studios_render_failure_ends_failed_with_notification(
-    stack: LocalStack, api: Api, inbox: Inbox
+    stack: LocalDeployment, api: Api, inbox: Inbox
 ) -> None:
     project_id = new_project_id()
     stack.simulator.inject(Fault(kind="export_fail", project_id=project_id, at_progress=30))
@@ -118,7 +118,7 @@ def test_ai_studios_render_failure_ends_failed_with_notification(
 
 
 def test_export_past_its_deadline_times_out_with_notification(
-    stack: LocalStack, api: Api, inbox: Inbox
+    stack: LocalDeployment, api: Api, inbox: Inbox
 ) -> None:
     project_id = new_project_id()
     stack.simulator.inject(Fault(kind="export_stall", project_id=project_id, at_progress=42))
@@ -141,7 +141,7 @@ def test_export_past_its_deadline_times_out_with_notification(
 
 
 def test_transient_poll_errors_are_retried_by_client_and_state_machine(
-    stack: LocalStack, api: Api, inbox: Inbox
+    stack: LocalDeployment, api: Api, inbox: Inbox
 ) -> None:
     project_id = new_project_id()
     # More 503s than the client's own attempts (4): the poll task fails once with
@@ -162,7 +162,7 @@ def test_transient_poll_errors_are_retried_by_client_and_state_machine(
     assert_valid_notification(inbox.for_export(export_id)[0], "SUCCEEDED", project_id)
 
 
-def test_token_expiring_mid_export_is_refreshed(stack: LocalStack, api: Api, inbox: Inbox) -> None:
+def test_token_expiring_mid_export_is_refreshed(stack: LocalDeployment, api: Api, inbox: Inbox) -> None:
     project_id = new_project_id()
     issued_before = stack.simulator.stats()["tokens_issued"]
     stack.simulator.inject(Fault(kind="expire_tokens", route="progress", project_id=project_id, times=1))
@@ -175,7 +175,7 @@ def test_token_expiring_mid_export_is_refreshed(stack: LocalStack, api: Api, inb
     assert_valid_notification(inbox.for_export(export_id)[0], "SUCCEEDED", project_id)
 
 
-def test_truncated_download_is_retried_and_verified(stack: LocalStack, api: Api, inbox: Inbox) -> None:
+def test_truncated_download_is_retried_and_verified(stack: LocalDeployment, api: Api, inbox: Inbox) -> None:
     project_id = new_project_id()
     stack.simulator.inject(
         Fault(kind="download_truncate", route="download", project_id=project_id, after_bytes=1000, times=1)
@@ -201,7 +201,7 @@ def test_truncated_download_is_retried_and_verified(stack: LocalStack, api: Api,
     ],
 )
 def test_download_refusals_end_failed(
-    stack: LocalStack, api: Api, inbox: Inbox, fault: Fault, code: str
+    stack: LocalDeployment, api: Api, inbox: Inbox, fault: Fault, code: str
 ) -> None:
     project_id = new_project_id()
     fault.project_id = project_id
@@ -232,7 +232,9 @@ def test_download_refusals_end_failed(
         ("", "body"),
     ],
 )
-def test_bad_post_bodies_get_400_naming_the_field(stack: LocalStack, api: Api, body: Any, field: str) -> None:
+def test_bad_post_bodies_get_400_naming_the_field(
+    stack: LocalDeployment, api: Api, body: Any, field: str
+) -> None:
     before = sum(stack.simulator.stats()["exports"].values())
 
     response = api.post_export(body)
@@ -246,7 +248,7 @@ def test_bad_post_bodies_get_400_naming_the_field(stack: LocalStack, api: Api, b
     assert sum(stack.simulator.stats()["exports"].values()) == before, "nothing may reach AI Studios"
 
 
-def records_for(stack: LocalStack, project_id: str) -> list[dict[str, Any]]:
+def records_for(stack: LocalDeployment, project_id: str) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = stack.client("dynamodb").query(
         TableName=stack.endpoints["table"],
         IndexName="byProject",
@@ -276,7 +278,7 @@ def records_for(stack: LocalStack, project_id: str) -> list[dict[str, Any]]:
     ],
 )
 def test_permanent_upstream_errors_are_4xx_with_the_upstream_code(
-    stack: LocalStack, api: Api, fault: Fault, status: int, code: str, message: str
+    stack: LocalDeployment, api: Api, fault: Fault, status: int, code: str, message: str
 ) -> None:
     project_id = new_project_id()
     fault.project_id = project_id
@@ -289,7 +291,7 @@ def test_permanent_upstream_errors_are_4xx_with_the_upstream_code(
     assert records_for(stack, project_id) == [], "nothing is stored or started for a refused export"
 
 
-def test_upstream_outage_on_post_is_a_503_with_retry_after(stack: LocalStack, api: Api) -> None:
+def test_upstream_outage_on_post_is_a_503_with_retry_after(stack: LocalDeployment, api: Api) -> None:
     project_id = new_project_id()
     stack.simulator.inject(
         Fault(kind="http_status", route="export", project_id=project_id, status=502, times=1)
@@ -319,7 +321,7 @@ def test_unknown_route_is_404(api: Api) -> None:
     assert requests.delete(f"{api.url}/exports", timeout=5).status_code == 405
 
 
-def test_exports_are_listed_by_project(stack: LocalStack, api: Api) -> None:
+def test_exports_are_listed_by_project(stack: LocalDeployment, api: Api) -> None:
     import requests
 
     project_id = new_project_id()
@@ -334,8 +336,8 @@ def test_exports_are_listed_by_project(stack: LocalStack, api: Api) -> None:
         api.wait_final(export_id)
 
 
-def test_functions_run_isolated_with_their_own_environment(stack: LocalStack) -> None:
-    envs = {spec.spec.logical_id: spec.spec.process_env() for spec in stack.router.pools.values()}
+def test_functions_run_isolated_with_their_own_environment(stack: LocalDeployment) -> None:
+    envs = {spec.spec.logical_id: spec.spec.process_env() for spec in stack.supervisor.pools.values()}
     assert "STATE_MACHINE_ARN" in envs["StartExportFunction"]
     assert "STATE_MACHINE_ARN" not in envs["PollExportFunction"]
     assert "VIDEO_BUCKET" in envs["DeliverExportFunction"]
@@ -344,7 +346,7 @@ def test_functions_run_isolated_with_their_own_environment(stack: LocalStack) ->
     assert all(env["POWERTOOLS_SERVICE_NAME"] == "aistudios-export" for env in envs.values())
 
 
-def test_log_files_never_contain_secrets(stack: LocalStack) -> None:
+def test_log_files_never_contain_secrets(stack: LocalDeployment) -> None:
     assert stack.options.log_dir is not None
     text = "".join(p.read_text() for p in Path(stack.options.log_dir).glob("*.log"))
     assert text, "functions should have logged"
@@ -353,7 +355,7 @@ def test_log_files_never_contain_secrets(stack: LocalStack) -> None:
 
 
 def test_a_repeated_submission_with_an_idempotency_key_starts_one_export(
-    stack: LocalStack, api: Api, inbox: Inbox
+    stack: LocalDeployment, api: Api, inbox: Inbox
 ) -> None:
     project_id = new_project_id()
     key = {"Idempotency-Key": f"order-{project_id}"}

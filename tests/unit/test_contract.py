@@ -10,7 +10,7 @@ import pytest
 
 import aistudios_export.errors as errors
 from local.stack.template import load_template, resources_of_type
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 pytestmark = pytest.mark.unit
 

@@ -1,66 +1,15 @@
+"""The status vocabulary, the record and its video: one conversion each to the table and the public view."""
+
 from __future__ import annotations
 
-from typing import Any
+from decimal import Decimal
 
 import pytest
 
-from aistudios_export import ExportStatus, RequestValidationError, parse_export_request
+from aistudios_export import ExportRecord, ExportStatus, VideoLocation
+from aistudios_export.models import FINAL_STATUSES, RESOLUTIONS, new_export_id
 
 pytestmark = pytest.mark.unit
-PID = "65fa6b07dca2e367461a2925"
-
-
-def test_minimal_request_gets_defaults() -> None:
-    request = parse_export_request({"projectId": PID.upper()})
-    assert request.projectId == PID
-    assert request.resolution == "1080"
-    assert request.workspaceId is None
-    assert request.webhookUrl is None
-
-
-@pytest.mark.parametrize(
-    ("given", "expected"), [("4K", "4k"), ("720p", "720"), (480, "480"), (" 1080 ", "1080")]
-)
-def test_resolution_spellings_are_normalised(given: Any, expected: str) -> None:
-    assert parse_export_request({"projectId": PID, "resolution": given}).resolution == expected
-
-
-@pytest.mark.parametrize(
-    ("payload", "field", "words"),
-    [
-        ({}, "projectId", "is required"),
-        ({"projectId": "abc"}, "projectId", "24-character hexadecimal ObjectId"),
-        ({"projectId": 12}, "projectId", "must be a string"),
-        ({"projectId": PID, "resolution": "8k"}, "resolution", "must be one of 4k, 1080, 720, 480"),
-        ({"projectId": PID, "webhookUrl": "http://example.com/x"}, "webhookUrl", "https"),
-        ({"projectId": PID, "webhookUrl": "https://user:pw@example.com/x"}, "webhookUrl", "credentials"),
-        ({"projectId": PID, "webhookUrl": "https://127.0.0.1/x"}, "webhookUrl", "public"),
-        ({"projectId": PID, "workspaceId": ""}, "workspaceId", "at least 1"),
-        ({"projectId": PID, "extra": 1}, "extra", "not a recognised field"),
-    ],
-)
-def test_validation_errors_name_the_field_and_the_problem(
-    payload: dict[str, Any], field: str, words: str
-) -> None:
-    with pytest.raises(RequestValidationError) as caught:
-        parse_export_request(payload)
-    errors = {e["field"]: e["message"] for e in caught.value.errors}
-    assert field in errors
-    assert words in errors[field]
-    assert str(caught.value).startswith(f"{field}: ") or f"; {field}: " in str(caught.value)
-
-
-def test_several_errors_are_reported_together() -> None:
-    with pytest.raises(RequestValidationError) as caught:
-        parse_export_request({"projectId": "x", "resolution": "2"})
-    assert [e["field"] for e in caught.value.errors] == ["projectId", "resolution"]
-
-
-@pytest.mark.parametrize("payload", [None, [], "text", 3])
-def test_a_non_object_body_is_rejected(payload: Any) -> None:
-    with pytest.raises(RequestValidationError) as caught:
-        parse_export_request(payload)
-    assert caught.value.errors == [{"field": "body", "message": "must be a JSON object"}]
 
 
 def test_status_vocabulary() -> None:
@@ -79,3 +28,56 @@ def test_status_vocabulary() -> None:
         ExportStatus.TIMED_OUT,
         ExportStatus.CANCELLED,
     }
+
+
+def test_resolutions_are_the_documented_ones() -> None:
+    assert RESOLUTIONS == ("4k", "1080", "720", "480")
+    assert {s.value for s in FINAL_STATUSES} == {"SUCCEEDED", "FAILED", "TIMED_OUT", "CANCELLED"}
+
+
+def test_a_record_survives_the_table_round_trip() -> None:
+    video = VideoLocation("b", "exports/p/e.mp4", 12, "a" * 64, "etag", "v1")
+    record = ExportRecord(
+        export_id=new_export_id(),
+        project_id="65fa6b07dca2e367461a2925",
+        resolution="720",
+        status=ExportStatus.SUCCEEDED,
+        progress=99.456,
+        video=video,
+        error=None,
+        notified=True,
+    )
+    item = record.to_item()
+    assert item["progress"] == Decimal("99.46")
+    assert "error" not in item
+    assert item["video"] == {
+        "bucket": "b",
+        "key": "exports/p/e.mp4",
+        "size": 12,
+        "sha256": "a" * 64,
+        "etag": "etag",
+        "versionId": "v1",
+    }
+    back = ExportRecord.from_item(item)
+    assert back.video == video
+    assert back.progress == pytest.approx(99.46)
+    assert back.status is ExportStatus.SUCCEEDED
+
+
+def test_the_public_video_names_its_uri_and_type_and_never_the_etag() -> None:
+    public = VideoLocation("b", "k.mp4", 3, "f" * 64, "etag").to_public()
+    assert public == {
+        "bucket": "b",
+        "key": "k.mp4",
+        "uri": "s3://b/k.mp4",
+        "size": 3,
+        "sha256": "f" * 64,
+        "contentType": "video/mp4",
+    }
+
+
+def test_export_ids_are_time_ordered_and_valid_execution_names() -> None:
+    first, second = new_export_id(), new_export_id()
+    assert len(first) == 32
+    assert first[:12] <= second[:12]
+    assert first != second

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import fields
+
 import pytest
 
 from aistudios_export import ConfigurationError, Settings
@@ -45,7 +47,27 @@ def test_bad_configuration_fails_fast_with_the_variable_name(env: dict[str, str]
         Settings.from_env(env, require=("table_name",))
 
 
-def test_describe_hides_credentials() -> None:
+def test_repr_hides_credentials() -> None:
     s = Settings.from_env({"AISTUDIOS_APP_ID": "app", "AISTUDIOS_USER_KEY": "very-secret"})
     assert "very-secret" not in repr(s)
-    assert "very-secret" not in str(s.describe())
+    assert "very-secret" not in str(s)
+
+
+@pytest.mark.parametrize("setting", [f.name for f in fields(Settings)])
+def test_a_missing_required_setting_is_named_by_its_variable(setting: str) -> None:
+    if setting in {"aistudios_base_url", "default_resolution", "key_prefix", "part_size_bytes"}:
+        return  # these have non-empty defaults, so they can never be missing
+    if getattr(Settings(), setting) not in ("", None, (), False, 0):
+        return
+    with pytest.raises(ConfigurationError, match=Settings.env_name(setting)):
+        Settings.from_env({}, require=(setting,))
+
+
+def test_every_variable_the_template_sets_is_read_by_a_setting() -> None:
+    from local.stack.template import load_template, resources_of_type
+
+    template = load_template()
+    read = {f.metadata["env"] for f in fields(Settings)}
+    for logical, function in resources_of_type(template, "AWS::Serverless::Function").items():
+        names = set(function["Properties"].get("Environment", {}).get("Variables", {}))
+        assert names <= read, f"{logical} sets {names - read}, which no setting reads"

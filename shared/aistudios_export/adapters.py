@@ -1,0 +1,91 @@
+"""The outside world the workflow talks to, built lazily once per process from settings.
+
+Tests and the local stack pass their own adapters by keyword; anything not passed is built on first use."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+import boto3
+import requests
+
+from .client import AIStudiosClient
+from .credentials import load_credentials
+from .delivery import VideoDelivery
+from .notifications import Notifier
+from .settings import Settings
+from .store import ExportStore
+from .transport import build_session
+
+
+class Adapters:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        aistudios: AIStudiosClient | None = None,
+        http: requests.Session | None = None,
+        table: Any = None,
+        s3: Any = None,
+        sfn: Any = None,
+        sns: Any = None,
+        events: Any = None,
+    ) -> None:
+        self.settings = settings
+        self._aistudios = aistudios
+        self._http = http
+        self._table = table
+        self._s3 = s3
+        self._sfn = sfn
+        self._sns = sns
+        self._events = events
+
+    @cached_property
+    def http(self) -> requests.Session:
+        return self._http or build_session()
+
+    @cached_property
+    def aistudios(self) -> AIStudiosClient:
+        if self._aistudios is not None:
+            return self._aistudios
+        settings = self.settings
+        return AIStudiosClient(
+            settings.aistudios_base_url,
+            lambda force: load_credentials(settings, force_fetch=force),
+            session=self.http,
+            connect_timeout=settings.connect_timeout,
+            read_timeout=settings.read_timeout,
+            call_budget_seconds=settings.call_budget_seconds,
+        )
+
+    @cached_property
+    def store(self) -> ExportStore:
+        table = self._table or boto3.resource("dynamodb").Table(self.settings.table_name)
+        return ExportStore(table)
+
+    @cached_property
+    def s3(self) -> Any:
+        return self._s3 or boto3.client("s3")
+
+    @cached_property
+    def sfn(self) -> Any:
+        return self._sfn or boto3.client("stepfunctions")
+
+    @cached_property
+    def notifier(self) -> Notifier:
+        events = (self._events or boto3.client("events")) if self.settings.event_bus_name else None
+        sns = self._sns or boto3.client("sns")
+        return Notifier(sns, self.settings.topic_arn, events, self.settings.event_bus_name)
+
+    @cached_property
+    def delivery(self) -> VideoDelivery:
+        s = self.settings
+        return VideoDelivery(
+            self.s3,
+            self.http,
+            part_size=s.part_size_bytes,
+            timeout=(s.connect_timeout, max(s.read_timeout, 30.0)),
+            allow_insecure=s.allow_insecure_urls,
+            allowed_hosts=s.download_allowed_hosts,
+        )

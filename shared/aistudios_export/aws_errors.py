@@ -1,0 +1,59 @@
+"""Which AWS errors are worth retrying: the state machine retries TransientUpstreamError."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from .errors import TransientUpstreamError
+
+RETRYABLE_AWS_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "SlowDown",
+        "InternalError",
+        "InternalFailure",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "RequestTimeout",
+        "TransactionConflictException",
+    }
+)
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def is_transient(exc: ClientError) -> bool:
+    error = exc.response.get("Error", {})
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+    return error.get("Code") in RETRYABLE_AWS_CODES or status >= 500
+
+
+def transient_aws_errors(func: _F) -> _F:
+    """AWS throttling, 5xx and connection errors become TransientUpstreamError, which the state
+    machine retries; other AWS errors stay as they are (they are bugs or permissions)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ClientError as exc:
+            if is_transient(exc):
+                code = exc.response.get("Error", {}).get("Code")
+                raise TransientUpstreamError(
+                    f"AWS {exc.operation_name} failed: {code}", code="AwsServiceError"
+                ) from None
+            raise
+        except BotoCoreError as exc:
+            raise TransientUpstreamError(
+                f"AWS call failed: {type(exc).__name__}", code="AwsServiceError"
+            ) from None
+
+    return cast(_F, wrapper)

@@ -1,0 +1,84 @@
+"""AWS resources on in-process moto, shaped from template.yaml, and the adapters that use them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+
+from aistudios_export import Adapters, ExportRecord, ExportStatus, Settings
+from local.stack.template import load_template, resources_of_type
+
+TEMPLATE = load_template()
+EXPORT_ID = "01a21ec5ce135e5ff0ab93749a578ff3"
+PROJECT_ID = "65fa6b07dca2e367461a2925"
+
+
+class RecordingAIStudios:
+    """Stands in for the HTTP client; unit tests check what our code stores and publishes."""
+
+    def __init__(self) -> None:
+        self.exports: list[dict[str, Any]] = []
+
+    def export(self, project_id: str, **kwargs: Any) -> str:
+        self.exports.append({"projectId": project_id, **kwargs})
+        return project_id
+
+
+class Resources:
+    """The exports table, the topic with a queue subscribed, and adapters wired to them."""
+
+    def __init__(self, **env: str) -> None:
+        table_props = resources_of_type(TEMPLATE, "AWS::DynamoDB::Table")["ExportsTable"]["Properties"]
+        self.table = boto3.resource("dynamodb").create_table(
+            TableName="exports",
+            AttributeDefinitions=table_props["AttributeDefinitions"],
+            KeySchema=table_props["KeySchema"],
+            GlobalSecondaryIndexes=table_props["GlobalSecondaryIndexes"],
+            BillingMode=table_props["BillingMode"],
+        )
+        self.sns = boto3.client("sns")
+        self.sqs = boto3.client("sqs")
+        self.topic_arn = self.sns.create_topic(Name="notes")["TopicArn"]
+        self.queue_url = self.sqs.create_queue(QueueName="notes")["QueueUrl"]
+        queue_arn = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        self.sns.subscribe(TopicArn=self.topic_arn, Protocol="sqs", Endpoint=queue_arn)
+        self.aistudios = RecordingAIStudios()
+        self.env = {
+            "EXPORTS_TABLE": "exports",
+            "NOTIFICATION_TOPIC_ARN": self.topic_arn,
+            "VIDEO_BUCKET": "videos",
+            "STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:missing",
+            "POLL_MIN_WAIT_SECONDS": "5",
+            **env,
+        }
+        self.adapters = Adapters(Settings.from_env(self.env), aistudios=self.aistudios, table=self.table)  # type: ignore[arg-type]
+
+    def notifications(self) -> list[dict[str, Any]]:
+        out = []
+        for message in self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get(
+            "Messages", []
+        ):
+            envelope = json.loads(message["Body"])
+            out.append(
+                {
+                    "body": json.loads(envelope["Message"]),
+                    "attributes": {k: v["Value"] for k, v in envelope["MessageAttributes"].items()},
+                }
+            )
+        return out
+
+    def seed(self, status: ExportStatus = ExportStatus.RENDERING, **fields: Any) -> ExportRecord:
+        record = ExportRecord(
+            export_id=EXPORT_ID,
+            project_id=PROJECT_ID,
+            resolution="1080",
+            status=status,
+            deadline_at="2026-11-27T21:20:00Z",
+            **fields,
+        )
+        self.adapters.store.create(record)
+        return record

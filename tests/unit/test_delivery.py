@@ -1,0 +1,191 @@
+"""Delivery into S3 (moto in-process) from an origin served by a requests transport adapter, so
+each branch (redirects, refusals, truncation, not a video) is reached without a socket."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import pytest
+import requests
+from moto import mock_aws
+from requests.adapters import BaseAdapter
+
+from aistudios_export import (
+    DeliveryVerificationError,
+    PermanentUpstreamError,
+    TransientUpstreamError,
+    UnsafeUrlError,
+)
+from aistudios_export.delivery import MIN_PART_SIZE, VideoDelivery
+
+pytestmark = pytest.mark.unit
+ORIGIN = "https://93.184.216.34"  # a public literal address: validated without DNS
+BUCKET = "videos"
+Handler = Callable[[requests.PreparedRequest], tuple[int, dict[str, str], bytes]]
+
+
+class Origin(BaseAdapter):
+    """Answers each request with what `handler` returns; remembers what was asked."""
+
+    def __init__(self, handler: Handler) -> None:
+        super().__init__()
+        self.handler = handler
+        self.requests: list[str] = []
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        self.requests.append(str(request.url))
+        status, headers, body = self.handler(request)
+        response = requests.Response()
+        response.status_code = status
+        response.headers.update(headers)
+        response.raw = io.BytesIO(body)
+        response.url = str(request.url)
+        response.request = request
+        return response
+
+    def close(self) -> None:
+        pass
+
+
+def mp4(size: int) -> bytes:
+    head = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2"
+    return head + bytes(i % 251 for i in range(size - len(head)))
+
+
+@pytest.fixture
+def s3() -> Iterator[Any]:
+    with mock_aws():
+        client = boto3.client("s3")
+        client.create_bucket(Bucket=BUCKET)
+        yield client
+
+
+def deliver(s3: Any, handler: Handler, url: str = f"{ORIGIN}/v.mp4") -> tuple[Any, Origin]:
+    origin = Origin(handler)
+    session = requests.Session()
+    session.mount("https://", origin)
+    delivery = VideoDelivery(s3, session, part_size=MIN_PART_SIZE)
+    return delivery.deliver(url, bucket=BUCKET, key="k.mp4", metadata={"export-id": "e"}), origin
+
+
+def no_uploads_left(s3: Any) -> bool:
+    return not s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads")
+
+
+def test_a_video_in_several_parts_arrives_byte_for_byte(s3: Any) -> None:
+    body = mp4(2 * MIN_PART_SIZE + 123)
+    result, _ = deliver(
+        s3, lambda r: (200, {"Content-Type": "video/mp4", "Content-Length": str(len(body))}, body)
+    )
+    assert result.parts == 3
+    assert result.size == len(body)
+    assert result.sha256 == hashlib.sha256(body).hexdigest()
+    stored = s3.get_object(Bucket=BUCKET, Key="k.mp4")
+    assert stored["Body"].read() == body
+    assert stored["ContentType"] == "video/mp4"
+    assert stored["Metadata"] == {"export-id": "e"}
+
+
+def test_a_redirect_is_followed_and_validated(s3: Any) -> None:
+    body = mp4(1000)
+
+    def handler(request: requests.PreparedRequest) -> tuple[int, dict[str, str], bytes]:
+        if request.url == f"{ORIGIN}/v.mp4":
+            return 302, {"Location": "/cdn/v.mp4"}, b""
+        return 200, {"Content-Type": "video/mp4"}, body
+
+    result, origin = deliver(s3, handler)
+    assert result.size == 1000
+    assert origin.requests == [f"{ORIGIN}/v.mp4", f"{ORIGIN}/cdn/v.mp4"]
+
+
+def test_a_redirect_to_a_private_address_is_refused_before_it_is_fetched(s3: Any) -> None:
+    origin = Origin(lambda r: (302, {"Location": "https://169.254.169.254/latest"}, b""))
+    session = requests.Session()
+    session.mount("https://", origin)
+    with pytest.raises(UnsafeUrlError):
+        VideoDelivery(s3, session).deliver(f"{ORIGIN}/v.mp4", bucket=BUCKET, key="k.mp4", metadata={})
+    assert origin.requests == [f"{ORIGIN}/v.mp4"]
+    assert no_uploads_left(s3)
+
+
+def test_too_many_redirects_are_refused(s3: Any) -> None:
+    counter = iter(range(100))
+    with pytest.raises(PermanentUpstreamError) as caught:
+        deliver(s3, lambda r: (302, {"Location": f"/hop{next(counter)}"}, b""))
+    assert caught.value.code == "TooManyRedirects"
+    assert no_uploads_left(s3)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [("text/html", b"<html>expired</html>"), ("", b"<html><body>login</body></html>")],
+)
+def test_a_body_that_is_not_a_video_is_refused_and_nothing_is_stored(
+    s3: Any, content_type: str, body: bytes
+) -> None:
+    headers = {"Content-Type": content_type} if content_type else {}
+    with pytest.raises(PermanentUpstreamError) as caught:
+        deliver(s3, lambda r: (200, headers, body))
+    assert caught.value.code == "NotAVideo"
+    assert no_uploads_left(s3)
+    assert "Contents" not in s3.list_objects_v2(Bucket=BUCKET)
+
+
+def test_fewer_bytes_than_announced_is_a_size_mismatch_and_nothing_is_stored(s3: Any) -> None:
+    body = mp4(4000)
+    with pytest.raises(DeliveryVerificationError) as caught:
+        deliver(s3, lambda r: (200, {"Content-Type": "video/mp4", "Content-Length": "5000"}, body))
+    assert caught.value.code == "SizeMismatch"
+    assert no_uploads_left(s3)
+    assert "Contents" not in s3.list_objects_v2(Bucket=BUCKET)
+
+
+def test_an_empty_download_is_refused(s3: Any) -> None:
+    with pytest.raises(DeliveryVerificationError) as caught:
+        deliver(s3, lambda r: (200, {"Content-Type": "video/mp4"}, b""))
+    assert caught.value.code == "EmptyDownload"
+    assert no_uploads_left(s3)
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "code"),
+    [
+        (403, PermanentUpstreamError, "DownloadForbidden"),
+        (404, PermanentUpstreamError, "DownloadNotFound"),
+        (410, PermanentUpstreamError, "DownloadExpired"),
+        (503, TransientUpstreamError, "HTTP503"),
+        (429, TransientUpstreamError, "HTTP429"),
+    ],
+)
+def test_refusals_from_the_download_host(s3: Any, status: int, error: type[Exception], code: str) -> None:
+    with pytest.raises(error) as caught:
+        deliver(s3, lambda r: (status, {}, b"no"))
+    assert getattr(caught.value, "code", None) == code
+
+
+def test_unsafe_urls_are_never_fetched(s3: Any) -> None:
+    origin = Origin(lambda r: (200, {"Content-Type": "video/mp4"}, mp4(100)))
+    session = requests.Session()
+    session.mount("https://", origin)
+    session.mount("http://", origin)
+    delivery = VideoDelivery(s3, session)
+    for url in (
+        "http://93.184.216.34/v.mp4",
+        "https://10.0.0.1/v.mp4",
+        "https://[::1]/v",
+        "file:///etc/passwd",
+    ):
+        with pytest.raises(UnsafeUrlError):
+            delivery.deliver(url, bucket=BUCKET, key="k.mp4", metadata={})
+    assert origin.requests == []
+    assert no_uploads_left(s3)
+
+
+def test_parts_below_the_s3_minimum_are_refused() -> None:
+    with pytest.raises(ValueError, match="5 MiB"):
+        VideoDelivery(None, requests.Session(), part_size=MIN_PART_SIZE - 1)

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from aistudios_export import RequestValidationError, parse_export_request
+
+pytestmark = pytest.mark.unit
+PID = "65fa6b07dca2e367461a2925"
+
+
+def test_minimal_request_gets_defaults() -> None:
+    request = parse_export_request({"projectId": PID.upper()})
+    assert request.projectId == PID
+    assert request.resolution is None  # the deployment's DefaultResolution applies (test_workflow)
+    assert request.workspaceId is None
+    assert request.webhookUrl is None
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"), [("4K", "4k"), ("720p", "720"), (480, "480"), (" 1080 ", "1080")]
+)
+def test_resolution_spellings_are_normalised(given: Any, expected: str) -> None:
+    assert parse_export_request({"projectId": PID, "resolution": given}).resolution == expected
+
+
+@pytest.mark.parametrize(
+    ("payload", "field", "words"),
+    [
+        ({}, "projectId", "is required"),
+        ({"projectId": "abc"}, "projectId", "24-character hexadecimal ObjectId"),
+        ({"projectId": 12}, "projectId", "must be a string"),
+        ({"projectId": PID, "resolution": "8k"}, "resolution", "must be one of 4k, 1080, 720, 480"),
+        ({"projectId": PID, "webhookUrl": "http://example.com/x"}, "webhookUrl", "https"),
+        ({"projectId": PID, "webhookUrl": "https://user:pw@example.com/x"}, "webhookUrl", "credentials"),
+        ({"projectId": PID, "webhookUrl": "https://127.0.0.1/x"}, "webhookUrl", "public"),
+        ({"projectId": PID, "workspaceId": ""}, "workspaceId", "at least 1"),
+        ({"projectId": PID, "extra": 1}, "extra", "not a recognised field"),
+    ],
+)
+def test_validation_errors_name_the_field_and_the_problem(
+    payload: dict[str, Any], field: str, words: str
+) -> None:
+    with pytest.raises(RequestValidationError) as caught:
+        parse_export_request(payload)
+    errors = {e["field"]: e["message"] for e in caught.value.errors}
+    assert field in errors
+    assert words in errors[field]
+    assert str(caught.value).startswith(f"{field}: ") or f"; {field}: " in str(caught.value)
+
+
+def test_several_errors_are_reported_together() -> None:
+    with pytest.raises(RequestValidationError) as caught:
+        parse_export_request({"projectId": "x", "resolution": "2"})
+    assert [e["field"] for e in caught.value.errors] == ["projectId", "resolution"]
+
+
+@pytest.mark.parametrize("payload", [None, [], "text", 3])
+def test_a_non_object_body_is_rejected(payload: Any) -> None:
+    with pytest.raises(RequestValidationError) as caught:
+        parse_export_request(payload)
+    assert caught.value.errors == [{"field": "body", "message": "must be a JSON object"}]
