@@ -8,13 +8,11 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import REPO, load_event, new_project_id
+from tests.helpers import new_project_id
 
 # Before the layer is imported by any test module: Powertools Metrics reads its namespace when created.
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "AIStudiosExportTests")
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "aistudios-export")
-
-__all__ = ["REPO", "load_event", "new_project_id"]  # until every tier imports tests.helpers
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import boto3
 import pytest
 import requests
 
-from tests.conftest import REPO, new_project_id
+from tests.helpers import REPO, new_project_id
 
 pytestmark = pytest.mark.e2e
 
