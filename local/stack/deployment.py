@@ -108,10 +108,7 @@ class LocalDeployment:
         """The template's parameter overrides, as `sam deploy --parameter-overrides` would pass them."""
         opts = self.options
         return {
-            "AIStudiosBaseUrl": self.endpoints["aistudios_url"],
             "ExistingCredentialsSecretArn": "",
-            "PollMinWaitSeconds": str(opts.poll_min_wait_seconds),
-            "PollMaxWaitSeconds": str(opts.poll_max_wait_seconds),
             "ConfigureApiGatewayLogging": "false",
             # The simulator serves videos from its own loopback host and nowhere else.
             **({"DownloadAllowedHosts": "127.0.0.1"} if self.simulator is not None else {}),
@@ -120,8 +117,10 @@ class LocalDeployment:
 
     def _function_runtime_env(self) -> dict[str, str]:
         """What the deployment adds to each function's own environment: moto's fake credentials and
-        endpoint, and permission to fetch plain-http loopback URLs (the simulator is not https)."""
+        endpoint, and the AI Studios endpoint with permission to fetch plain-http loopback URLs (the
+        simulator is not https, which the template's AIStudiosBaseUrl pattern rightly refuses)."""
         return {
+            "AISTUDIOS_BASE_URL": self.endpoints["aistudios_url"],
             **FAKE_CREDENTIALS,
             "AWS_REGION": self.options.region,
             "AWS_DEFAULT_REGION": self.options.region,

@@ -49,8 +49,8 @@ class FunctionSpec:
                 "PYTHONDONTWRITEBYTECODE": "1",
             }
         )
-        env.update(self.runtime_env)
         env.update(self.environment)
+        env.update(self.runtime_env)  # the deployment's own, like Lambda's reserved variables
         return env
 
 

@@ -35,6 +35,7 @@ def provision(
 ) -> Provisioned:
     """Create every resource of `template` whose type has an entry, with `parameters` overriding defaults."""
     resolver = Resolver(template, parameters, _pseudo_parameters(options))
+    resolver.check_rules()
     ctx = Context(resolver, options, client, runtime_env, suffix=secrets.token_hex(4))
     resolver.physical = _plan(ctx)
     ctx.role_arn = _create_role(ctx)

@@ -22,6 +22,7 @@ _SHORT_TAGS = {
     "!Not": "Fn::Not",
     "!And": "Fn::And",
     "!Or": "Fn::Or",
+    "!Contains": "Fn::Contains",
     "!Join": "Fn::Join",
     "!Select": "Fn::Select",
     "!Split": "Fn::Split",
@@ -85,6 +86,26 @@ class Resolver:
         self.pseudo = pseudo
         self.physical: dict[str, Physical] = {}  # filled by the provisioner's plan
 
+    def check_rules(self) -> None:
+        """Check the parameters and evaluate the template's Rules, as CloudFormation does before a deploy."""
+        for name, spec in self.template.get("Parameters", {}).items():
+            value = self.parameters[name]
+            allowed = [str(v) for v in spec.get("AllowedValues", [])]
+            if allowed and value not in allowed:
+                raise ValueError(f"parameter {name}={value!r} is not one of {', '.join(allowed)}")
+            if "AllowedPattern" in spec and not re.fullmatch(spec["AllowedPattern"], value):
+                raise ValueError(f"parameter {name}={value!r} does not match {spec['AllowedPattern']}")
+            if spec.get("Type") == "Number" and not (
+                float(spec.get("MinValue", "-inf")) <= float(value) <= float(spec.get("MaxValue", "inf"))
+            ):
+                raise ValueError(f"parameter {name}={value!r} is out of range")
+        for name, rule in self.template.get("Rules", {}).items():
+            if "RuleCondition" in rule and not self.resolve(rule["RuleCondition"]):
+                continue
+            for assertion in rule.get("Assertions", []):
+                if not self.resolve(assertion["Assert"]):
+                    raise ValueError(f"template rule {name}: {assertion.get('AssertDescription', 'failed')}")
+
     def condition(self, name: str) -> bool:
         return bool(self.resolve(self.template.get("Conditions", {})[name]))
 
@@ -125,6 +146,9 @@ class Resolver:
                 return not self.resolve(arg[0])
             if key == "Fn::And":
                 return all(self.resolve(v) for v in arg)
+            if key == "Fn::Contains":
+                items, item = arg
+                return str(self.resolve(item)) in [str(i) for i in self.resolve(items)]
             if key == "Fn::Or":
                 return any(self.resolve(v) for v in arg)
             if key == "Fn::Join":

@@ -45,6 +45,7 @@ def test_every_invoked_function_exists_in_the_template_and_may_be_invoked() -> N
         for p in MACHINE["Policies"]
         if "LambdaInvokePolicy" in p
     }
+    assert MACHINE["DefinitionSubstitutions"]["Partition"] == {"Ref": "AWS::Partition"}
     for name, state in tasks().items():
         placeholder = re.fullmatch(r"\$\{(\w+)\}", state["Parameters"]["FunctionName"])
         assert placeholder, f"{name} must name its function through a substitution"
@@ -58,7 +59,7 @@ def test_every_invoked_function_exists_in_the_template_and_may_be_invoked() -> N
 
 def test_every_task_has_timeout_retry_with_jitter_and_catch_all() -> None:
     for name, state in tasks().items():
-        assert state["Resource"] == "arn:aws:states:::lambda:invoke", name
+        assert state["Resource"] == "arn:${Partition}:states:::lambda:invoke", name
         logical = MACHINE["DefinitionSubstitutions"][state["Parameters"]["FunctionName"][2:-1]]["Fn::GetAtt"][
             0
         ]
@@ -144,3 +145,40 @@ def test_outputs_name_what_users_and_tests_need() -> None:
         "NotificationTopicArn",
         "ExportsTableName",
     } <= set(TEMPLATE["Outputs"])
+
+
+def test_poll_wait_rule_admits_exactly_the_ordered_pairs() -> None:
+    from local.stack.template import Resolver
+
+    params = TEMPLATE["Parameters"]
+    for low in params["PollMinWaitSeconds"]["AllowedValues"]:
+        for high in params["PollMaxWaitSeconds"]["AllowedValues"]:
+            resolver = Resolver(
+                TEMPLATE, {"PollMinWaitSeconds": str(low), "PollMaxWaitSeconds": str(high)}, {}
+            )
+            if low <= high:
+                resolver.check_rules()
+            else:
+                with pytest.raises(ValueError, match="must not exceed"):
+                    resolver.check_rules()
+
+
+def test_the_longest_export_stays_far_below_the_execution_history_limit() -> None:
+    params = TEMPLATE["Parameters"]
+    longest = params["ExportDeadlineMinutes"]["MaxValue"] * 60
+    shortest_wait = min(params["PollMinWaitSeconds"]["AllowedValues"])
+    # one round: Wait entered/exited, Task entered/scheduled/started/succeeded/exited, Choice entered/exited
+    assert ASL["States"]["Wait for render"]["Next"] == "Check progress"
+    assert ASL["States"]["Check progress"]["Next"] == "Is the render done?"
+    rounds = longest / shortest_wait
+    assert rounds * 9 + 200 < 20_000 < 25_000
+
+
+def test_a_credentials_secret_must_be_a_secret_arn() -> None:
+    from local.stack.template import Resolver
+
+    for good in ("", "arn:aws-cn:secretsmanager:cn-north-1:123456789012:secret:ai/creds-AbCdEf"):
+        Resolver(TEMPLATE, {"ExistingCredentialsSecretArn": good}, {}).check_rules()
+    for bad in ("my-secret", "arn:aws:s3:::bucket", "arn:aws:secretsmanager:us-east-1:1:secret:x"):
+        with pytest.raises(ValueError, match="ExistingCredentialsSecretArn"):
+            Resolver(TEMPLATE, {"ExistingCredentialsSecretArn": bad}, {}).check_rules()

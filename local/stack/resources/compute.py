@@ -26,7 +26,10 @@ class Function(ResourceType):
         env = {
             **_variables(ctx, globals_),
             **_variables(ctx, props),
+            # Finer than the template's parameters allow, so local exports finish in seconds.
             "EXPORT_DEADLINE_SECONDS": str(ctx.options.export_deadline_seconds),
+            "POLL_MIN_WAIT_SECONDS": str(ctx.options.poll_min_wait_seconds),
+            "POLL_MAX_WAIT_SECONDS": str(ctx.options.poll_max_wait_seconds),
             **ctx.options.function_env,
         }
         spec = FunctionSpec(
