@@ -2,7 +2,8 @@
 workflow steps, notifications and the delivery engine."""
 
 from .adapters import Adapters
-from .client import AIStudiosClient, Progress
+from .client import AIStudiosClient
+from .envelope import Progress
 from .errors import (
     ConfigurationError,
     DeliveryVerificationError,

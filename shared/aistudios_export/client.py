@@ -5,13 +5,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import requests
 
 from .credentials import Credentials
-from .envelope import AuthRejected, interpret
+from .envelope import AuthRejected, Progress, interpret
 from .errors import PermanentUpstreamError, TransientUpstreamError
 from .models import OBJECT_ID
 from .observability import logger
@@ -23,24 +22,7 @@ PROGRESS_PATH = "/api/odin/v3/editor/progress/{project_id}"
 
 TOKEN_LIFETIME_SECONDS = 24 * 3600.0
 TOKEN_SAFETY_MARGIN_SECONDS = 15 * 60.0
-FAILED_STATES = frozenset({"failed", "fail", "error", "errored", "cancelled", "canceled", "aborted"})
-
-
-@dataclass(frozen=True)
-class Progress:
-    """One reading of a project's progress endpoint: `percent` is 0..100."""
-
-    percent: float
-    state: str
-    download_url: str | None = field(default=None, repr=False)
-
-    @property
-    def failed(self) -> bool:
-        return self.state.strip().lower() in FAILED_STATES
-
-    @property
-    def done(self) -> bool:
-        return self.percent >= 100 and bool(self.download_url)
+FRESH_REJECTION_WINDOW_SECONDS = 600.0
 
 
 class AIStudiosClient:
@@ -73,6 +55,7 @@ class AIStudiosClient:
         # so that it finishes inside its Lambda's timeout or API Gateway's 29 s.
         self._budget = call_budget_seconds
         self._local = threading.local()
+        self._fresh_rejected_at: float | None = None
 
     # -- public API -------------------------------------------------------------------------
 
@@ -83,11 +66,15 @@ class AIStudiosClient:
         workspace_id: str | None = None,
         resolution: str | None = None,
         webhook_url: str | None = None,
+        budget_seconds: float | None = None,
     ) -> str:
         """Ask AI Studios to export the project; returns the projectId it acknowledged.
 
         Not retried once the request may have reached the server: a second POST would start a
-        second render. Only refusals that prove nothing was processed (connect failures, 429) are retried.
+        second render. Only refusals that prove nothing was processed (connect failures, 429) are
+        retried, and the POST always goes out on a new connection: a pooled one may have gone stale
+        while the function was idle, and a reset there could not be told from "maybe sent".
+        `budget_seconds` narrows the call's time budget (token included) for this call only.
         """
         body: dict[str, str] = {"projectId": _check_id(project_id)}
         if workspace_id:
@@ -96,7 +83,7 @@ class AIStudiosClient:
             body["resolution"] = resolution
         if webhook_url:
             body["webhookUrl"] = webhook_url
-        data = self._call("POST", EXPORT_PATH, json=body, idempotent=False)
+        data = self._call("POST", EXPORT_PATH, json=body, idempotent=False, budget=budget_seconds)
         acknowledged = data.get("projectId") if isinstance(data, dict) else None
         return str(acknowledged or project_id)
 
@@ -154,10 +141,12 @@ class AIStudiosClient:
         json: dict[str, Any] | None = None,
         auth: bool = True,
         idempotent: bool | None = None,
+        budget: float | None = None,
     ) -> Any:
         outermost = getattr(self._local, "deadline", None) is None
-        if outermost and self._budget is not None:
-            self._local.deadline = self._clock() + self._budget
+        budget = min(b for b in (budget, self._budget, float("inf")) if b is not None)
+        if outermost and budget != float("inf"):
+            self._local.deadline = self._clock() + budget
         try:
             return self._call_within_budget(method, path, json=json, auth=auth, idempotent=idempotent)
         finally:
@@ -187,11 +176,24 @@ class AIStudiosClient:
             else:
                 token = self._token or self._fetch_token(force_credentials=True)
         try:
-            return self._send(method, path, json=json, token=token, idempotent=idempotent)
+            result = self._send(method, path, json=json, token=token, idempotent=idempotent)
         except AuthRejected as exc:
-            raise PermanentUpstreamError(
-                f"AI Studios rejected a fresh token: {exc.msg}", code=exc.code, status=401
+            return self._fresh_token_rejected(exc)
+        self._fresh_rejected_at = None
+        return result
+
+    def _fresh_token_rejected(self, exc: AuthRejected) -> Any:
+        """Another execution environment may have just rotated the token: the first rejection of a
+        fresh token is transient (retried by the caller); a second one within the window is final."""
+        now = self._clock()
+        if self._fresh_rejected_at is None or now - self._fresh_rejected_at > FRESH_REJECTION_WINDOW_SECONDS:
+            self._fresh_rejected_at = now
+            raise TransientUpstreamError(
+                f"AI Studios rejected a fresh token: {exc.msg}", code="TokenRejected", retry_after=2
             ) from None
+        raise PermanentUpstreamError(
+            f"AI Studios rejected a fresh token: {exc.msg}", code=exc.code, status=401
+        ) from None
 
     def _send(
         self,
@@ -234,8 +236,9 @@ class AIStudiosClient:
                     },
                 )
                 self._sleep(wait)
+            session = self._session if idempotent else build_session(pool_size=1)
             try:
-                response = self._session.request(
+                response = session.request(
                     method,
                     url,
                     json=json,
@@ -244,12 +247,18 @@ class AIStudiosClient:
                     allow_redirects=False,
                 )
             except requests.RequestException as exc:
+                sent = reached_server(exc)
                 last = TransientUpstreamError(
-                    f"{method} {path} failed: {type(exc).__name__}", code="ConnectionError"
+                    f"{method} {path} failed: {type(exc).__name__}",
+                    code="ConnectionError",
+                    maybe_processed=sent and not idempotent,
                 )
-                if idempotent or not reached_server(exc):
+                if idempotent or not sent:
                     continue
                 raise last from None
+            finally:
+                if session is not self._session:
+                    session.close()
             try:
                 return interpret(response, method, path)
             except TransientUpstreamError as exc:
@@ -258,6 +267,7 @@ class AIStudiosClient:
                     raise
                 if idempotent or response.status_code == 429:
                     continue
+                exc.maybe_processed = True
                 raise
         assert last is not None
         raise last

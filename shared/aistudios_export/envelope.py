@@ -3,6 +3,7 @@ what each HTTP status means for the caller (auth refresh, retry, or give up)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import requests
@@ -11,6 +12,24 @@ from .errors import PermanentUpstreamError, TransientUpstreamError
 from .transport import parse_retry_after
 
 _AUTH_HINTS = ("token", "auth", "unauthor", "expired", "credential")
+FAILED_STATES = frozenset({"failed", "fail", "error", "errored", "cancelled", "canceled", "aborted"})
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One reading of a project's progress endpoint: `percent` is 0..100."""
+
+    percent: float
+    state: str
+    download_url: str | None = field(default=None, repr=False)
+
+    @property
+    def failed(self) -> bool:
+        return self.state.strip().lower() in FAILED_STATES
+
+    @property
+    def done(self) -> bool:
+        return self.percent >= 100 and bool(self.download_url)
 
 
 class AuthRejected(Exception):

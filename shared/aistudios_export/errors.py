@@ -35,13 +35,24 @@ class ExportPipelineError(Exception):
 
 
 class TransientUpstreamError(ExportPipelineError):
-    """Worth retrying: timeouts, connection failures, 429 and 5xx from AI Studios or its CDN."""
+    """Worth retrying: timeouts, connection failures, 429 and 5xx from AI Studios or its CDN.
+
+    `maybe_processed` is True when a non-idempotent request reached AI Studios and may have been
+    acted on (a 5xx or a connection lost after sending): the export may be rendering anyway."""
 
     code = "TransientUpstreamError"
 
-    def __init__(self, message: str, *, code: str | None = None, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        retry_after: float | None = None,
+        maybe_processed: bool = False,
+    ) -> None:
         super().__init__(message, code=code)
         self.retry_after = retry_after
+        self.maybe_processed = maybe_processed
 
 
 class PermanentUpstreamError(ExportPipelineError):

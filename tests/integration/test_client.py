@@ -7,18 +7,20 @@ the client hands to its credential provider, its sleep function and its logger.
 
 from __future__ import annotations
 
+import http.server
+import json
 import logging
 import secrets
 import socket
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 import requests
 
-from aistudios_export.client import AIStudiosClient, Progress, RetryPolicy
+from aistudios_export import AIStudiosClient, Progress, RetryPolicy
 from aistudios_export.credentials import Credentials
 from aistudios_export.errors import PermanentUpstreamError, TransientUpstreamError
 from aistudios_export.observability import logger as package_logger
@@ -315,7 +317,7 @@ def test_missing_credentials_field_is_a_permanent_bad_request(simulator: Simulat
     ],
     ids=["401", "403 auth", "envelope auth"],
 )
-def test_fresh_token_rejected_again_is_permanent_after_one_refresh(
+def test_fresh_token_rejected_is_transient_once_then_permanent(
     simulator: Simulator,
     client: AIStudiosClient,
     creds: CredentialSource,
@@ -326,6 +328,17 @@ def test_fresh_token_rejected_again_is_permanent_after_one_refresh(
 ) -> None:
     simulator.inject(fault)
 
+    # Another execution environment may have rotated the token: the first rejection is retried.
+    with pytest.raises(TransientUpstreamError) as first:
+        client.progress(project_id)
+    assert first.value.code == "TokenRejected"
+    assert first.value.message == f"AI Studios rejected a fresh token: {msg}"
+    stats = simulator.stats()
+    assert stats["tokens_issued"] == 2
+    assert stats["requests"]["token"] == 2
+    assert stats["requests"]["progress"] == 2
+    assert creds.calls == [False, True]
+
     with pytest.raises(PermanentUpstreamError) as caught:
         client.progress(project_id)
 
@@ -333,11 +346,19 @@ def test_fresh_token_rejected_again_is_permanent_after_one_refresh(
     assert error.code == code
     assert error.status == 401
     assert error.message == f"AI Studios rejected a fresh token: {msg}"
-    stats = simulator.stats()
-    assert stats["tokens_issued"] == 2
-    assert stats["requests"]["token"] == 2
-    assert stats["requests"]["progress"] == 2
-    assert creds.calls == [False, True]
+    assert simulator.stats()["tokens_issued"] == 3
+
+
+def test_a_rotation_elsewhere_costs_one_transient_error_and_nothing_more(
+    simulator: Simulator, client: AIStudiosClient, project_id: str
+) -> None:
+    client.export(project_id)
+    simulator.inject(Fault("expire_tokens", route="progress", times=2))
+
+    with pytest.raises(TransientUpstreamError) as caught:
+        client.progress(project_id)
+    assert caught.value.code == "TokenRejected"
+    assert client.progress(project_id).state in ("queued", "rendering", "encoding", "completed")
 
 
 # --------------------------------------------------------------------------------------------- 5
@@ -819,3 +840,55 @@ def test_credentials_rotated_in_the_secret_are_picked_up_on_rejection(
     assert client.export(project_id) == project_id
     assert reads == [False, True]
     assert simulator.stats()["tokens_issued"] == 1
+
+
+# --------------------------------------------------------------------------------------------- 13
+
+
+class _ConnectionLog(http.server.BaseHTTPRequestHandler):
+    """A keep-alive AI Studios stand-in that records which client connection carried each request."""
+
+    protocol_version = "HTTP/1.1"
+    seen: ClassVar[list[tuple[str, str, int]]] = []
+
+    def _answer(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        self.rfile.read(length)
+        self.seen.append((self.command, self.path, self.client_address[1]))
+        data: dict[str, Any] = {"token": "t"} if self.path.endswith("/token") else {"projectId": "x"}
+        if "/progress/" in self.path:
+            data = {"progress": 10, "state": "rendering"}
+        body = json.dumps({"success": True, "data": data}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_the_export_post_never_rides_on_a_pooled_connection(project_id: str) -> None:
+    _ConnectionLog.seen = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _ConnectionLog)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        client = make_client(f"http://127.0.0.1:{server.server_port}")
+        client.progress(project_id)
+        client.progress(project_id)
+        client.export(project_id)
+        client.progress(project_id)
+        client.export(project_id)
+    finally:
+        server.shutdown()
+        server.server_close()
+    polls = [port for method, path, port in _ConnectionLog.seen if method == "GET"]
+    posts = [port for method, path, port in _ConnectionLog.seen if path.endswith("/project/export")]
+    assert len(set(polls)) == 1, "idle-safe GETs reuse the pooled connection"
+    assert len(posts) == 2
+    assert not set(posts) & set(polls), "an export POST went out on a pooled connection"
+    assert posts[0] != posts[1]
