@@ -39,6 +39,10 @@ def demo(args: argparse.Namespace) -> int:
         say(f"  API        : {e['api_url']}")
         say(f"  AWS (moto) : {e['aws_endpoint_url']}  ready in {time.monotonic() - started:.1f} s")
         say()
+        if stack.simulator is not None:
+            # As on the real service, every render is its own file: the check below then proves the
+            # stored object is the video of this export's render, not just "a" video of the project.
+            stack.simulator.set_distinct_videos(True)
         body = {"projectId": args.project_id, "resolution": args.resolution}
         response = requests.post(f"{e['api_url']}/exports", json=body, timeout=30)
         say(f"POST /exports {json.dumps(body)} -> {response.status_code} {response.text}")
@@ -78,21 +82,16 @@ def _follow(link: str, timeout: float) -> dict[str, Any]:
 
 
 def _verify(stack: LocalDeployment, view: dict[str, Any], project_id: str) -> bool:
-    """Compare the object in S3 byte for byte with the video AI Studios serves for the project."""
-    from aistudios_export.client import AIStudiosClient
-    from aistudios_export.credentials import Credentials
-
+    """Compare the object in S3 byte for byte with the video of the render this export started."""
     video = view["video"]
     obj = stack.client("s3").get_object(Bucket=video["bucket"], Key=video["key"])
     stored = obj["Body"].read()
-    opts = stack.options
-    client = AIStudiosClient(
-        stack.endpoints["aistudios_url"],
-        lambda _force: Credentials(opts.aistudios_app_id, opts.aistudios_user_key),
-    )
-    source_url = client.progress(project_id).download_url
-    assert source_url, "AI Studios no longer offers the download"
-    served = requests.get(source_url, timeout=60).content
+    if stack.simulator is not None:
+        # The demo's export is the project's newest render: the simulator knows its exact bytes.
+        render = stack.simulator.render_video(project_id)
+        served, origin = render.read(), f" (render backendTaskId={render.backend_task_id})"
+    else:
+        served, origin = _served_by_endpoint(stack, project_id), ""
     same = bool(stored == served and hashlib.sha256(stored).hexdigest() == video["sha256"])
     say(f"Video      : {video['uri']}")
     say(
@@ -100,7 +99,7 @@ def _verify(stack: LocalDeployment, view: dict[str, Any], project_id: str) -> bo
     )
     say(f"  sha256   : {video['sha256']}")
     say(
-        "  verified : byte for byte identical to the video AI Studios served"
+        f"  verified : byte for byte identical to the video AI Studios served{origin}"
         if same
         else "  MISMATCH : the stored object differs from the served video"
     )
@@ -108,6 +107,21 @@ def _verify(stack: LocalDeployment, view: dict[str, Any], project_id: str) -> bo
         f"  download : {video['downloadUrl'].split('?')[0]}?... (presigned, {video['downloadUrlExpiresInSeconds']} s)"
     )
     return same
+
+
+def _served_by_endpoint(stack: LocalDeployment, project_id: str) -> bytes:
+    """The video an external AI Studios endpoint currently offers for the project."""
+    from aistudios_export.client import AIStudiosClient
+    from aistudios_export.credentials import Credentials
+
+    opts = stack.options
+    client = AIStudiosClient(
+        stack.endpoints["aistudios_url"],
+        lambda _force: Credentials(opts.aistudios_app_id, opts.aistudios_user_key),
+    )
+    source_url = client.progress(project_id).download_url
+    assert source_url, "AI Studios no longer offers the download"
+    return requests.get(source_url, timeout=60).content
 
 
 def _print_notification(stack: LocalDeployment) -> None:

@@ -34,11 +34,35 @@ def _fault(spec: str) -> Fault:
         raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
+FAULT_HELP = """\
+fault syntax: --fault KIND[:key=value,...]   (repeatable; same fields as POST /_sim/faults)
+  request faults (act on single requests; route=token|export|progress|project|download|any):
+    http_status:status=503[,retry_after=S,code=C,msg=M]   answer with that HTTP status
+    reset   slow:delay=S   envelope_error[:code=C,msg=M]   expire_tokens
+    download_truncate[:after_bytes=N]   download_403   download_redirect[:redirect_host=H]
+  state faults (act on renders):
+    export_fail[:at_progress=P]   export_stall[:at_progress=P]
+    stale_progress[:stale_seconds=S]   after a NEW export of a project whose render has completed,
+        progress/project keep reporting that previous render (100, completed, a fresh signed
+        downloadUrl of its video) for S seconds (default 3) after the export request, then the new
+        render (started at the request, so already partly done)
+  every fault: project_id=ID (one project only)
+               times=N|forever  how many requests (renders, for state faults) it affects
+               for_seconds=S    it expires S seconds after injection (default times then: forever)
+examples:
+  --fault http_status:route=progress,status=503,times=3
+  --fault http_status:route=progress,status=503,for_seconds=10    a 10 s outage of the progress route
+  --fault stale_progress:project_id=65fa6b07dca2e367461a2925,stale_seconds=5
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Argument parser; every flag falls back to an environment variable, then to a default."""
     parser = argparse.ArgumentParser(
         prog="python -m local.simulator",
         description="DeepBrain AI Studios API simulator (binds 127.0.0.1 only).",
+        epilog=FAULT_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--port", type=int, default=_env_int("PORT", 8787), help="TCP port (env PORT, 8787)")
     parser.add_argument("--app-id", default=os.environ.get("APP_ID", "sim-app-id"), help="env APP_ID")
@@ -54,6 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=_env_int("VIDEO_SIZE", None),
         help="serve a synthetic MP4 of this many bytes instead of the sample (env VIDEO_SIZE)",
+    )
+    parser.add_argument(
+        "--distinct-videos",
+        action="store_true",
+        default=os.environ.get("DISTINCT_VIDEOS", "").lower() in ("1", "true", "yes"),
+        help="give every render its own video (base video + a 'free' box naming the render; env DISTINCT_VIDEOS)",
     )
     parser.add_argument(
         "--token-ttl",
@@ -83,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=_fault,
         default=[],
         metavar="KIND[:key=value,...]",
-        help="inject a fault at start, e.g. http_status:route=progress,status=503,times=3 (repeatable)",
+        help="inject a fault at start (repeatable); syntax below",
     )
     parser.add_argument("--quiet", action="store_true", help="do not log requests")
     return parser
@@ -99,6 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             user_key=args.user_key,
             render_seconds=args.render_seconds,
             video_size=args.video_size,
+            distinct_videos=args.distinct_videos,
             token_ttl_seconds=args.token_ttl,
             download_ttl_seconds=args.download_ttl,
             missing_projects=frozenset(args.missing_project),

@@ -7,6 +7,8 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
+from .video import MIN_DISTINCT_SYNTHETIC_SIZE
+
 #: Route names used by faults, counters and logs.
 ROUTES: tuple[str, ...] = ("token", "export", "progress", "project", "download", "any")
 
@@ -25,7 +27,7 @@ REQUEST_FAULT_KINDS: frozenset[str] = frozenset(
 )
 
 #: Fault kinds that change the state of a render (consumed one ``times`` per render they bind to).
-STATE_FAULT_KINDS: frozenset[str] = frozenset({"export_fail", "export_stall"})
+STATE_FAULT_KINDS: frozenset[str] = frozenset({"export_fail", "export_stall", "stale_progress"})
 
 #: Fault kinds that only make sense on the download (CDN) route.
 DOWNLOAD_ONLY_KINDS: frozenset[str] = frozenset({"download_truncate", "download_403", "download_redirect"})
@@ -34,6 +36,12 @@ FAULT_KINDS: frozenset[str] = REQUEST_FAULT_KINDS | STATE_FAULT_KINDS
 
 RESOLUTIONS: tuple[str, ...] = ("4k", "1080", "720", "480")
 DEFAULT_RESOLUTION = "1080"
+
+#: How long ``stale_progress`` keeps reporting the previous render when ``stale_seconds`` is not given.
+DEFAULT_STALE_SECONDS = 3.0
+
+#: Default of ``Fault.times``: 1, or ``None`` (no count limit) when ``for_seconds`` bounds the fault.
+_TIMES_DEFAULT: Any = object()
 
 
 @dataclass(frozen=True)
@@ -50,6 +58,12 @@ class SimulatorConfig:
         download_ttl_seconds: lifetime of a signed ``downloadUrl`` from the moment it is handed out.
         video_size: ``None`` serves the committed sample MP4; an int serves a deterministic
             synthetic MP4-typed body of exactly that many bytes (at least 32).
+        distinct_videos: give every render its own video: the base video (sample or synthetic) with a
+            top-level ``free`` box naming the render (backendTaskId, exportToken) at its end, so each
+            render has its own bytes, SHA-256 and ETag. The sample grows by that box (110 bytes); a
+            synthetic body keeps exactly ``video_size`` bytes (then at least 142). ``False`` (default):
+            every render serves the same base video. Changeable at run time with
+            ``Simulator.set_distinct_videos``; each render keeps the content it was created with.
         missing_projects: project ObjectIds that do not exist (404 ``ProjectNotFound``).
         webhook_milestones: progress values at which a webhook is posted to ``webhookUrl``.
         seed: seed of the progress jitter, so runs are reproducible.
@@ -67,6 +81,7 @@ class SimulatorConfig:
     render_seconds: float = 20.0
     download_ttl_seconds: float = 3600.0
     video_size: int | None = None
+    distinct_videos: bool = False
     missing_projects: frozenset[str] = frozenset()
     webhook_milestones: tuple[int, ...] = (25, 50, 75, 100)
     seed: int = 0
@@ -82,6 +97,15 @@ class SimulatorConfig:
             raise ValueError("render_seconds must be >= 0")
         if self.video_size is not None and self.video_size < 32:
             raise ValueError("video_size must be at least 32 bytes (ftyp + mdat headers)")
+        if (
+            self.distinct_videos
+            and self.video_size is not None
+            and self.video_size < MIN_DISTINCT_SYNTHETIC_SIZE
+        ):
+            raise ValueError(
+                f"with distinct_videos, video_size must be at least {MIN_DISTINCT_SYNTHETIC_SIZE} bytes"
+                " (ftyp + mdat headers + the render's identity box)"
+            )
         if any(not 0 < m <= 100 for m in self.webhook_milestones):
             raise ValueError("webhook_milestones must be in (0, 100]")
 
@@ -92,12 +116,25 @@ class Fault:
 
     Attributes:
         kind: one of ``http_status``, ``reset``, ``slow``, ``envelope_error``, ``expire_tokens``,
-            ``export_fail``, ``export_stall``, ``download_truncate``, ``download_403``,
-            ``download_redirect``.
-        route: ``token``, ``export``, ``progress``, ``project``, ``download`` or ``any``.
+            ``export_fail``, ``export_stall``, ``stale_progress``, ``download_truncate``,
+            ``download_403``, ``download_redirect``.
+
+            ``stale_progress`` reproduces AI Studios reporting the PREVIOUS render right after a new
+            export request: when an export of a project whose current render has completed is requested,
+            the progress and project routes (and ``export_state``) keep answering with that previous
+            render (progress 100, its completed state and a fresh signed download URL of the previous
+            render's video) for ``stale_seconds`` after the export request, then switch to the new render.
+            The new render starts at the export request, so it is already partly done at the switch.
+            It binds only to an export request that replaces a completed render (otherwise it stays
+            pending); ``times`` counts such export requests. Webhooks are not affected.
+        route: ``token``, ``export``, ``progress``, ``project``, ``download`` or ``any`` (request faults).
         project_id: restrict to one project (``None`` = every project / project-less requests).
         times: how many matching requests (or renders, for state faults) it affects;
-            ``None`` = forever.
+            ``None`` = no count limit. Default 1, or ``None`` when ``for_seconds`` is given.
+        for_seconds: the fault expires this many seconds after it is injected (time-bounded, e.g. an
+            outage: ``Fault("http_status", route="progress", status=503, for_seconds=10)`` answers every
+            progress request with 503 for 10 s, then the route recovers). Combined with ``times``,
+            whichever runs out first ends it. ``None`` = no time limit.
         status: HTTP status for ``http_status`` (default 500).
         retry_after: ``Retry-After`` seconds sent with a 429 (default 1).
         delay: seconds ``slow`` waits before answering (default 1).
@@ -106,12 +143,14 @@ class Fault:
         at_progress: progress where ``export_fail`` fails / ``export_stall`` stalls (default 40).
         after_bytes: bytes sent before ``download_truncate`` closes (default half the body).
         redirect_host: host of the ``download_redirect`` Location (default ``127.0.0.2``).
+        stale_seconds: how long ``stale_progress`` reports the previous render, counted from the new
+            export request (default 3).
     """
 
     kind: str
     route: str = "any"
     project_id: str | None = None
-    times: int | None = 1
+    times: int | None = _TIMES_DEFAULT
     status: int | None = None
     retry_after: float | None = None
     delay: float | None = None
@@ -120,8 +159,12 @@ class Fault:
     at_progress: float | None = None
     after_bytes: int | None = None
     redirect_host: str | None = None
+    for_seconds: float | None = None
+    stale_seconds: float | None = None
 
     def __post_init__(self) -> None:
+        if self.times is _TIMES_DEFAULT:
+            self.times = None if self.for_seconds is not None else 1
         if self.kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {self.kind!r}; expected one of {sorted(FAULT_KINDS)}")
         if self.route not in ROUTES:
@@ -132,6 +175,13 @@ class Fault:
             raise ValueError(f"invalid HTTP status {self.status}")
         if self.at_progress is not None and not 0 <= self.at_progress <= 100:
             raise ValueError("at_progress must be within 0..100")
+        if self.for_seconds is not None and not self.for_seconds > 0:
+            raise ValueError("for_seconds must be > 0 or None (no time limit)")
+        if self.stale_seconds is not None:
+            if self.kind != "stale_progress":
+                raise ValueError("stale_seconds applies to stale_progress faults only")
+            if self.stale_seconds < 0:
+                raise ValueError("stale_seconds must be >= 0")
 
     @property
     def is_state_fault(self) -> bool:
@@ -170,7 +220,7 @@ class Fault:
 
 
 _INT_FIELDS = frozenset({"times", "status", "after_bytes"})
-_FLOAT_FIELDS = frozenset({"retry_after", "delay", "at_progress"})
+_FLOAT_FIELDS = frozenset({"retry_after", "delay", "at_progress", "for_seconds", "stale_seconds"})
 _STR_FIELDS = frozenset({"kind", "route", "project_id", "code", "msg", "redirect_host"})
 
 

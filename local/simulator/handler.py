@@ -212,11 +212,12 @@ class SimRequestHandler(BaseHTTPRequestHandler):
     # ----------------------------------------------------------------- CDN
 
     def _download(self, url: SplitResult, truncate_after: int | None) -> None:
-        problem = self.sim.verify_download(url.path.rstrip("/"), url.query)
+        path = url.path.rstrip("/")
+        problem = self.sim.verify_download(path, url.query)
         if problem is not None:
             self._send_cdn_error(403, "AccessDenied", problem)
             return
-        video = self.sim.video
+        video = self.sim.video_for_download(path)
         validators = {
             "ETag": video.etag,
             "Last-Modified": video.last_modified,

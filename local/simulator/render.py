@@ -4,6 +4,9 @@ Progress is a pure function of elapsed time: the export waits in a queue for the
 ``QUEUE_FRACTION`` of the render time at 0, then follows a smoothstep ease through a per-render
 monotonic time warp (small, seeded jitter), and reaches exactly 100 at ``render_seconds``.
 Reported values are additionally clamped to never decrease between polls.
+
+A render created under a ``stale_progress`` fault points at the previous render of its project
+(``stale_of``) until ``stale_until``: the API reports that previous render meanwhile (``reported``).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import threading
 from dataclasses import dataclass, field
 
 from .config import Fault
+from .video import VideoSource
 
 QUEUE_FRACTION = 0.1
 ENCODING_FROM = 90.0
@@ -94,9 +98,12 @@ class Render:
     backend_task_id: str
     export_token: str
     warp: tuple[float, ...]
+    video: VideoSource
     fail_at: float | None = None
     stall_at: float | None = None
     milestones_sent: set[int] = field(default_factory=set)
+    stale_of: Render | None = field(default=None, repr=False)
+    stale_until: float = 0.0
     _last_progress: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -114,6 +121,16 @@ class Render:
             self.stall_at = at
             return True
         return False
+
+    def reported(self, now: float) -> Render:
+        """The render the API reports at ``now``: the previous one during a ``stale_progress`` window."""
+        previous = self.stale_of
+        if previous is None:
+            return self
+        if now < self.stale_until:
+            return previous
+        self.stale_of = None  # the window is over for good
+        return self
 
     @property
     def completed_wall(self) -> float:

@@ -418,6 +418,125 @@ def test_synthetic_video_bytes_are_deterministic_and_composable() -> None:
         synthetic_video_bytes(16)
 
 
+def top_level_boxes(data: bytes) -> list[tuple[bytes, bytes]]:
+    """(type, payload) of every top-level ISO-BMFF box; asserts the boxes tile the file exactly."""
+    boxes, pos = [], 0
+    while pos < len(data):
+        size, kind = int.from_bytes(data[pos : pos + 4], "big"), data[pos + 4 : pos + 8]
+        header = 8
+        if size == 1:
+            size, header = int.from_bytes(data[pos + 8 : pos + 16], "big"), 16
+        assert size >= header, (pos, size, kind)
+        boxes.append((kind, data[pos + header : pos + size]))
+        pos += size
+    assert pos == len(data), "the boxes must end exactly at the end of the file"
+    return boxes
+
+
+def test_renders_share_the_base_video_by_default(fast_client: Client) -> None:
+    first = fast_client.finished_url()
+    second = fast_client.finished_url()
+    assert first != second
+    sample = SAMPLE_MP4.read_bytes()
+    assert requests.get(first, timeout=TIMEOUT).content == sample
+    assert requests.get(second, timeout=TIMEOUT).content == sample
+    assert fast_client.sim.render_video(download_url=first).sha256() == hashlib.sha256(sample).hexdigest()
+    assert fast_client.sim.video_sha256(PROJECT) == fast_client.sim.video_sha256()
+
+
+def test_distinct_videos_give_each_render_its_own_valid_mp4(make_sim: SimFactory) -> None:
+    client = Client(make_sim(render_seconds=0.3, distinct_videos=True)).login()
+    sample = SAMPLE_MP4.read_bytes()
+    urls, bodies, etags = [], [], []
+    for _ in range(2):
+        urls.append(client.finished_url())
+        state = client.sim.export_state(PROJECT)
+        response = requests.get(urls[-1], timeout=TIMEOUT)
+        assert response.status_code == 200
+        body = response.content
+        bodies.append(body)
+        etags.append(response.headers["ETag"])
+        assert body[4:8] == b"ftyp"
+        assert body.startswith(sample)  # the sample, untouched (so still playable), then one more box
+        kind, payload = top_level_boxes(body)[-1]
+        assert kind == b"free"
+        assert payload.decode() == (
+            f"aistudios-simulator render backendTaskId={state['backendTaskId']} "
+            f"exportToken={urlsplit(urls[-1]).path.rsplit('/', 1)[1].removesuffix('.mp4')}"
+        )
+        assert response.headers["Content-Length"] == str(len(body)) == str(len(sample) + 8 + len(payload))
+        expected = client.sim.render_video(PROJECT)
+        assert expected.backend_task_id == state["backendTaskId"]
+        assert (expected.size, expected.sha256()) == (len(body), hashlib.sha256(body).hexdigest())
+        assert expected.read() == body
+        assert expected.etag == response.headers["ETag"]
+        assert client.sim.render_video(backend_task_id=state["backendTaskId"]).read() == body
+        assert client.sim.video_sha256(PROJECT) == hashlib.sha256(body).hexdigest()
+    assert bodies[0] != bodies[1]
+    assert etags[0] != etags[1]
+
+    # Ranges, HEAD and conditional requests are per render, also for the older render's URL.
+    for url, body, etag in zip(urls, bodies, etags, strict=True):
+        assert client.sim.render_video(download_url=url).read() == body
+        tail = requests.get(url, headers={"Range": "bytes=-150"}, timeout=TIMEOUT)
+        assert tail.status_code == 206
+        assert tail.content == body[-150:]
+        assert tail.headers["Content-Range"] == f"bytes {len(body) - 150}-{len(body) - 1}/{len(body)}"
+        assert tail.headers["ETag"] == etag
+        middle = requests.get(url, headers={"Range": "bytes=100-7999"}, timeout=TIMEOUT)
+        assert middle.content == body[100:8000]
+        head = requests.head(url, timeout=TIMEOUT)
+        assert (head.headers["Content-Length"], head.headers["ETag"]) == (str(len(body)), etag)
+        assert requests.get(url, headers={"If-None-Match": etag}, timeout=TIMEOUT).status_code == 304
+    cross = requests.get(urls[1], headers={"If-None-Match": etags[0]}, timeout=TIMEOUT)
+    assert cross.status_code == 200
+    assert cross.content == bodies[1]
+
+
+def test_old_render_url_keeps_serving_the_old_video_after_a_new_export(make_sim: SimFactory) -> None:
+    client = Client(make_sim(render_seconds=0.4, distinct_videos=True)).login()
+    old_url = client.finished_url()
+    old = client.sim.render_video(download_url=old_url)
+    assert client.export().status_code == 200  # a new render replaces the old one...
+    assert client.progress().json()["data"]["progress"] < 100
+    assert requests.get(old_url, timeout=TIMEOUT).content == old.read()  # ...but its file stays on the CDN
+    new_url = client.poll()[-1][1]["downloadUrl"]
+    new = client.sim.render_video(PROJECT)
+    assert new.backend_task_id != old.backend_task_id
+    assert requests.get(new_url, timeout=TIMEOUT).content == new.read() != old.read()
+    assert requests.get(old_url, timeout=TIMEOUT).content == old.read()
+    client.sim.reset()  # handed-out URLs outlive the simulator's export records, as on a CDN
+    assert requests.get(old_url, timeout=TIMEOUT).content == old.read()
+    with pytest.raises(KeyError):
+        client.sim.render_video(PROJECT)
+    with pytest.raises(ValueError, match="exactly one"):
+        client.sim.render_video()
+
+
+def test_distinct_synthetic_videos_keep_their_size(make_sim: SimFactory) -> None:
+    size = 300_000
+    client = Client(make_sim(render_seconds=0.2, video_size=size, distinct_videos=True)).login()
+    first, second = client.finished_url(), client.finished_url()
+    bodies = [requests.get(url, timeout=TIMEOUT).content for url in (first, second)]
+    for url, body in zip((first, second), bodies, strict=True):
+        rendered = client.sim.render_video(download_url=url)
+        assert len(body) == size == rendered.size
+        assert hashlib.sha256(body).hexdigest() == rendered.sha256()
+        assert body[4:8] == b"ftyp"
+        boxes = top_level_boxes(body)
+        assert [kind for kind, _ in boxes] == [b"ftyp", b"mdat", b"free"]
+        assert rendered.backend_task_id in boxes[2][1].decode()
+        # the same payload as the plain synthetic body, only shortened to make room for the box
+        assert body[32 : size - 200] == synthetic_video_bytes(size, 32, size - 232)
+        edge = requests.get(url, headers={"Range": f"bytes={size - 200}-{size - 50}"}, timeout=TIMEOUT)
+        assert edge.status_code == 206
+        assert edge.content == body[size - 200 : size - 49]
+    assert bodies[0] != bodies[1]
+    assert bodies[0][:-200] == bodies[1][:-200]
+    with pytest.raises(ValueError, match="distinct_videos"):
+        SimulatorConfig(video_size=100, distinct_videos=True)
+
+
 # --------------------------------------------------------------------------- webhooks
 
 
@@ -693,6 +812,125 @@ def test_fault_from_spec() -> None:
         Fault.from_spec("meteor")
     with pytest.raises(ValueError, match="route"):
         Fault.from_spec("reset:route=everywhere")
+
+
+def test_stale_progress_reports_the_previous_render_then_the_new_one(make_sim: SimFactory) -> None:
+    client = Client(make_sim(render_seconds=1.0, distinct_videos=True)).login()
+    stale_seconds = 0.8
+    client.sim.inject(Fault("stale_progress", project_id=PROJECT, stale_seconds=stale_seconds))
+    # No completed render yet: the first export is not affected and the fault stays pending.
+    old_url = client.finished_url()
+    assert [f.kind for f in client.sim.faults.pending()] == ["stale_progress"]
+    old = client.sim.render_video(download_url=old_url)
+
+    requested = time.monotonic()
+    assert client.export().status_code == 200
+    answered = time.monotonic()
+    new = client.sim.render_video(PROJECT)
+    assert new.backend_task_id != old.backend_task_id
+    assert client.sim.faults.pending() == []
+    assert requests.get(f"{client.base}/_sim/exports/{PROJECT}", timeout=TIMEOUT).json()["data"]["stale"]
+
+    stale: list[tuple[float, dict[str, Any]]] = []
+    fresh: dict[str, Any] = {}
+    while time.monotonic() - requested < stale_seconds + 1.0:
+        data = client.progress().json()["data"]
+        at = time.monotonic()
+        if data["progress"] < 100:
+            fresh = data
+            break
+        stale.append((at, data))
+        project = client.project().json()["project"]
+        if time.monotonic() - requested < stale_seconds - 0.1:
+            assert (project["progress"], project["state"]) == (100, "completed")
+            assert client.sim.render_video(download_url=project["download_url"]) == old
+        time.sleep(0.05)
+    assert fresh, "the progress route never switched to the new render"
+    switched = time.monotonic()
+    # During the window: the previous render, completed, with a fresh signed URL of ITS video.
+    assert len(stale) >= 5
+    for at, data in stale:
+        assert at - requested < stale_seconds + 0.1
+        assert (data["progress"], data["state"]) == (100, "completed")
+        assert client.sim.render_video(download_url=data["downloadUrl"]) == old
+    assert requests.get(stale[-1][1]["downloadUrl"], timeout=TIMEOUT).content == old.read()
+    # Then the new render, already partly done (it started at the export request).
+    assert switched - answered >= stale_seconds - 0.05
+    assert 0 < fresh["progress"] < 100
+    assert fresh["state"] in ("rendering", "encoding")
+    assert "downloadUrl" not in fresh
+    assert "stale" not in client.sim.export_state(PROJECT)
+    assert client.project().json()["project"]["progress"] < 100
+    new_url = client.poll()[-1][1]["downloadUrl"]
+    assert client.sim.render_video(download_url=new_url) == new
+    assert requests.get(new_url, timeout=TIMEOUT).content == new.read() != old.read()
+    assert client.sim.stats()["faults_triggered"] == 1
+    # Used up: the next export reports its own render at once.
+    assert client.export().status_code == 200
+    assert client.progress().json()["data"]["progress"] < 100
+
+
+def test_stale_progress_defaults_and_syntax() -> None:
+    fault = Fault.from_spec(f"stale_progress:project_id={PROJECT},stale_seconds=5")
+    assert (fault.kind, fault.project_id, fault.stale_seconds, fault.times) == (
+        "stale_progress",
+        PROJECT,
+        5.0,
+        1,
+    )
+    assert fault.is_state_fault
+    assert Fault("stale_progress").stale_seconds is None  # 3 s when bound
+    with pytest.raises(ValueError, match="stale_progress"):
+        Fault("http_status", stale_seconds=1)
+    with pytest.raises(ValueError, match="stale_seconds"):
+        Fault("stale_progress", stale_seconds=-1)
+
+
+def test_timed_outage_answers_503_then_recovers(client: Client) -> None:
+    window = 0.8
+    injected = time.monotonic()
+    client.sim.inject(Fault("http_status", route="progress", status=503, for_seconds=window))
+    during: list[int] = []
+    while time.monotonic() - injected < window - 0.2:
+        response = client.progress()
+        during.append(response.status_code)
+        assert envelope_error(response)["code"] == "ServiceUnavailable"
+        time.sleep(0.05)
+    assert len(during) >= 5
+    assert set(during) == {503}
+    assert client.project().status_code == 200  # other routes are not affected
+    time.sleep(max(0.0, injected + window + 0.05 - time.monotonic()))
+    assert [client.progress().status_code for _ in range(3)] == [200, 200, 200]
+    assert client.sim.faults.pending() == []
+    assert client.sim.stats()["faults_triggered"] == len(during)
+
+
+def test_timed_fault_syntax_and_count_cap(client: Client) -> None:
+    spec = Fault.from_spec("http_status:route=progress,status=503,for_seconds=10")
+    assert (spec.for_seconds, spec.times) == (10.0, None)  # time-bounded: every request in the window
+    assert Fault("reset").times == 1
+    with pytest.raises(ValueError, match="for_seconds"):
+        Fault("reset", for_seconds=0)
+
+    # Both limits: whichever runs out first ends the fault (here: the count).
+    response = requests.post(
+        f"{client.base}/_sim/faults",
+        json={"kind": "http_status", "route": "progress", "status": 503, "for_seconds": 5, "times": 2},
+        timeout=TIMEOUT,
+    )
+    assert response.json()["data"]["fault"]["for_seconds"] == 5
+    assert [client.progress().status_code for _ in range(3)] == [503, 503, 200]
+
+    # Via the admin route, with the default count: the window (here: short) ends it.
+    requests.post(
+        f"{client.base}/_sim/faults",
+        json={"kind": "http_status", "route": "progress", "status": 503, "for_seconds": 0.3},
+        timeout=TIMEOUT,
+    )
+    assert [client.progress().status_code for _ in range(2)] == [503, 503]
+    time.sleep(0.4)
+    assert client.progress().status_code == 200
+    assert requests.get(f"{client.base}/_sim/faults", timeout=TIMEOUT).json()["data"] == []
 
 
 # --------------------------------------------------------------------------- counters
