@@ -1,11 +1,10 @@
 """State machine failure path, and the safety net for executions that ended without reaching it:
 record the final status (FAILED, TIMED_OUT or CANCELLED) and notify once."""
 
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aistudios_export import Adapters, Settings
-from aistudios_export.observability import logger, metrics
+from aistudios_export.observability import count_ending, logger, metrics
 from aistudios_export.payloads import FailureEvent, failure_output
 from aistudios_export.workflow import record_execution_end, record_failure
 
@@ -18,6 +17,7 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     ended = FailureEvent.from_event(event)
     logger.append_keys(exportId=ended.export_id)
     step = record_execution_end if ended.execution_ended else record_failure
-    result = failure_output(step(adapters, ended.export_id, ended.failure), ended.failure)
-    metrics.add_metric(name="ExportsFailed", unit=MetricUnit.Count, value=1)
-    return result
+    ending = step(adapters, ended.export_id, ended.failure)
+    if ending is not None:
+        count_ending(ending.record.status, ending.changed)
+    return failure_output(ending.record if ending else None, ended.failure)

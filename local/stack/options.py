@@ -29,6 +29,8 @@ class DeploymentOptions:
     video_size: int | None = None
     poll_min_wait_seconds: int = 1
     poll_max_wait_seconds: int = 3
+    # Renders take seconds here, not minutes: a 100 nobody saw coming counts after this long.
+    stale_grace_seconds: float = 4.0
     export_deadline_seconds: float = 120.0
     parameters: dict[str, str] = field(default_factory=dict)
     function_env: dict[str, str] = field(default_factory=dict)

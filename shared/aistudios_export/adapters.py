@@ -42,6 +42,13 @@ class Adapters:
         self._events = events
 
     @cached_property
+    def _config(self) -> Any:
+        return self.settings.aws_config()
+
+    def _boto(self, service: str) -> Any:
+        return boto3.client(service, config=self._config)  # type: ignore[call-overload]
+
+    @cached_property
     def http(self) -> requests.Session:
         return self._http or build_session()
 
@@ -61,21 +68,21 @@ class Adapters:
 
     @cached_property
     def store(self) -> ExportStore:
-        table = self._table or boto3.resource("dynamodb").Table(self.settings.table_name)
+        table = self._table or boto3.resource("dynamodb", config=self._config).Table(self.settings.table_name)
         return ExportStore(table)
 
     @cached_property
     def s3(self) -> Any:
-        return self._s3 or boto3.client("s3")
+        return self._s3 or self._boto("s3")
 
     @cached_property
     def sfn(self) -> Any:
-        return self._sfn or boto3.client("stepfunctions")
+        return self._sfn or self._boto("stepfunctions")
 
     @cached_property
     def notifier(self) -> Notifier:
-        events = (self._events or boto3.client("events")) if self.settings.event_bus_name else None
-        sns = self._sns or boto3.client("sns")
+        events = (self._events or self._boto("events")) if self.settings.event_bus_name else None
+        sns = self._sns or self._boto("sns")
         return Notifier(sns, self.settings.topic_arn, events, self.settings.event_bus_name)
 
     @cached_property

@@ -57,3 +57,24 @@ def transient_aws_errors(func: _F) -> _F:
             ) from None
 
     return cast(_F, wrapper)
+
+
+def aws_errors_unavailable(func: _F) -> _F:
+    """Every AWS error becomes TransientUpstreamError (the API answers 503 with Retry-After): for the
+    synchronous start of an export, where the caller can only retry, never a 500."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (ClientError, BotoCoreError) as exc:
+            name = (
+                exc.response.get("Error", {}).get("Code")
+                if isinstance(exc, ClientError)
+                else type(exc).__name__
+            )
+            raise TransientUpstreamError(
+                f"AWS call failed: {name}", code="AwsServiceError", retry_after=5
+            ) from None
+
+    return cast(_F, wrapper)

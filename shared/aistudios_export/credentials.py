@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,7 +28,7 @@ def load_credentials(settings: Settings, *, force_fetch: bool = False) -> Creden
         from aws_lambda_powertools.utilities import parameters
 
         try:
-            raw: Any = parameters.get_secret(
+            raw: Any = _secrets(settings).get(
                 settings.credentials_secret_id, max_age=SECRET_MAX_AGE_SECONDS, force_fetch=force_fetch
             )
         except parameters.exceptions.GetParameterError as exc:
@@ -47,6 +48,14 @@ def load_credentials(settings: Settings, *, force_fetch: bool = False) -> Creden
     raise ConfigurationError(
         "no AI Studios credentials: set AISTUDIOS_SECRET_ID, or AISTUDIOS_APP_ID and AISTUDIOS_USER_KEY"
     )
+
+
+@functools.cache
+def _secrets(settings: Settings) -> Any:
+    """One Powertools secrets provider (and cache) per configuration, with the settings' AWS timeouts."""
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+    return SecretsProvider(boto_config=settings.aws_config())
 
 
 def _parse_secret(raw: Any) -> Credentials:

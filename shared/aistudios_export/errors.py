@@ -104,3 +104,14 @@ class ConflictError(ExportPipelineError):
         super().__init__(message, code=code)
         self.status = status
         self.retry_after = retry_after
+
+
+class ProjectBusyError(ConflictError):
+    """AI Studios tracks progress per project: one export of a project at a time."""
+
+    code = "ProjectBusy"
+
+    def __init__(self, project_id: str, active_export_id: str) -> None:
+        super().__init__(f"project {project_id} already has an active export ({active_export_id})")
+        self.project_id = project_id
+        self.active_export_id = active_export_id

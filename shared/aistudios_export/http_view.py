@@ -16,6 +16,7 @@ from .errors import (
     ExportNotFoundError,
     ExportPipelineError,
     PermanentUpstreamError,
+    ProjectBusyError,
     TransientUpstreamError,
 )
 from .models import OBJECT_ID, ExportRecord, ExportStatus
@@ -55,6 +56,12 @@ def accepted_response(event: APIGatewayProxyEvent, started: dict[str, str]) -> R
     """202 with the new export's link in the body and in Location."""
     link = resource_link(event, f"/exports/{started['exportId']}")
     return json_response(202, {**started, "links": {"self": link}}, {"Location": link})
+
+
+def caller_identity(event: APIGatewayProxyEvent) -> str:
+    """Who is calling, as API Gateway's IAM authorization established it ("anonymous" locally)."""
+    identity = event.request_context.identity
+    return identity.user_arn or identity.caller or identity.account_id or "anonymous"
 
 
 def resource_link(event: APIGatewayProxyEvent, path: str) -> str:
@@ -184,10 +191,25 @@ def conflict_response(exc: ConflictError) -> Response[str]:
     return json_response(exc.status, {"error": exc.code, "message": exc.message}, headers)
 
 
+def busy_response(exc: ProjectBusyError, event: APIGatewayProxyEvent) -> Response[str]:
+    """409 naming the export that holds the project, with its link."""
+    link = resource_link(event, f"/exports/{exc.active_export_id}")
+    return json_response(
+        409,
+        {
+            "error": exc.code,
+            "message": exc.message,
+            "activeExportId": exc.active_export_id,
+            "links": {"active": link},
+        },
+    )
+
+
 def register_error_handlers(app: APIGatewayRestResolver) -> None:
     """Every route answers errors the same way: the most specific handler wins."""
     app.exception_handler(Exception)(internal_error_response)
     app.exception_handler(ExportPipelineError)(upstream_response)
     app.exception_handler(ExportNotFoundError)(not_found_response)
     app.exception_handler(ConflictError)(conflict_response)
+    app.exception_handler(ProjectBusyError)(lambda exc: busy_response(exc, app.current_event))
     app.exception_handler(RequestValidationError)(validation_response)

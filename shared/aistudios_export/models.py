@@ -114,6 +114,7 @@ class ExportRecord:
     video: VideoLocation | None = None
     error: dict[str, str] | None = None
     notified: bool = False
+    render_seen: bool = False  # a poll of this export saw the project below 100 (the stale-100 rule)
 
     def to_item(self) -> dict[str, Any]:
         """As stored in the exports table."""
@@ -129,6 +130,7 @@ class ExportRecord:
             "deadlineAt": self.deadline_at,
             "trigger": self.trigger,
             "notified": self.notified,
+            "renderSeen": self.render_seen,
         }
         optional = {
             "workspaceId": self.workspace_id,
@@ -160,6 +162,7 @@ class ExportRecord:
             video=VideoLocation.from_item(video) if video else None,
             error=dict(item["error"]) if item.get("error") else None,
             notified=bool(item.get("notified", False)),
+            render_seen=bool(item.get("renderSeen", False)),
         )
 
 
@@ -179,6 +182,7 @@ class PollResult:
     detail: str
     next_wait_seconds: int
     checked_at: str
+    abandoned: bool = False  # the export was withdrawn before AI Studios rendered it: end quietly
 
 
 @dataclass(frozen=True)

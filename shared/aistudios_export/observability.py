@@ -8,7 +8,9 @@ import re
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
 
+from .models import ExportStatus
 from .urls import redact_text
 
 _TOKEN_LIKE = re.compile(r"(?i)(\"?(?:authorization|token|userKey|user_key)\"?\s*[:=]\s*\"?)[^\",\s}]+")
@@ -50,3 +52,16 @@ class RedactingFilter(logging.Filter):
 logger = Logger(log_uncaught_exceptions=True)
 logger.addFilter(RedactingFilter())
 metrics = Metrics()
+
+ENDING_METRICS = {
+    ExportStatus.SUCCEEDED: "ExportsSucceeded",
+    ExportStatus.FAILED: "ExportsFailed",
+    ExportStatus.TIMED_OUT: "ExportsTimedOut",
+    ExportStatus.CANCELLED: "ExportsCancelled",
+}
+
+
+def count_ending(status: ExportStatus, changed: bool) -> None:
+    """Metrics count transitions, not invocations: only the call that ended the export counts it."""
+    if changed and status in ENDING_METRICS:
+        metrics.add_metric(name=ENDING_METRICS[status], unit=MetricUnit.Count, value=1)

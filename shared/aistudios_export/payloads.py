@@ -24,7 +24,8 @@ _EXECUTION_ENDS = {
 }
 
 
-def execution_input(record: ExportRecord, first_wait_seconds: int) -> str:
+def execution_input(record: ExportRecord, first_wait_seconds: int, max_wait_seconds: int) -> str:
+    """The first poll comes after `first_wait_seconds`; a poll that fails waits `max_wait_seconds`."""
     return json.dumps(
         {
             "exportId": record.export_id,
@@ -32,6 +33,7 @@ def execution_input(record: ExportRecord, first_wait_seconds: int) -> str:
             "resolution": record.resolution,
             "requestedAt": record.created_at,
             "deadline": record.deadline_at,
+            "maxWaitSeconds": max_wait_seconds,
             "poll": {"nextWaitSeconds": first_wait_seconds},
         }
     )
@@ -59,10 +61,12 @@ def poll_output(result: PollResult) -> dict[str, Any]:
         "detail": result.detail,
         "nextWaitSeconds": result.next_wait_seconds,
         "checkedAt": result.checked_at,
+        "abandoned": result.abandoned,
     }
 
 
 def delivery_output(record: ExportRecord) -> dict[str, Any]:
+    """What the state machine keeps of a delivery: where the video is, never how it was fetched."""
     assert record.video is not None
     return {
         "status": record.status.value,

@@ -9,6 +9,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from botocore.config import Config
+
 from .errors import ConfigurationError
 from .models import RESOLUTIONS
 
@@ -90,12 +92,32 @@ class Settings:
     allow_insecure_urls: bool = env("ALLOW_INSECURE_URLS", False, _flag)
     presign_seconds: int = env("PRESIGN_SECONDS", 3600, _integer(60))
     key_prefix: str = env("KEY_PREFIX", "exports", _prefix)
+    # Every AWS call: explicit timeouts and the standard retry mode (the API's function sets tight ones).
+    aws_connect_timeout: float = env("AWS_CONNECT_TIMEOUT", 2.0, _number(0.1))
+    aws_read_timeout: float = env("AWS_READ_TIMEOUT", 20.0, _number(0.1))
+    aws_max_attempts: int = env("AWS_MAX_ATTEMPTS", 3, _integer(1))
+    # A reading of 100 right after the request may be the previous render's (see workflow.poll_export).
+    stale_grace_seconds: float = env("STALE_GRACE_SECONDS", 60.0, _number(0))
 
     @property
     def export_deadline_seconds(self) -> float:
         if self.export_deadline_override is not None:
             return self.export_deadline_override
         return self.export_deadline_minutes * 60
+
+    def aws_config(self) -> Config:
+        return Config(
+            connect_timeout=self.aws_connect_timeout,
+            read_timeout=self.aws_read_timeout,
+            retries={"mode": "standard", "total_max_attempts": self.aws_max_attempts},
+        )
+
+    def aws_call_worst_seconds(self) -> float:
+        """The longest one AWS call can take: every attempt timing out, plus standard-mode backoff
+        (at most 1 s before the 2nd attempt, 2 s before the 3rd, ...)."""
+        attempts = self.aws_max_attempts
+        backoff = sum(min(2.0**i, 20.0) for i in range(attempts - 1))
+        return attempts * (self.aws_connect_timeout + self.aws_read_timeout) + backoff
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, require: tuple[str, ...] = ()) -> Settings:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from .clock import now_iso
-from .errors import ExportNotFoundError, InvalidTransitionError
+from .errors import ExportNotFoundError, InvalidTransitionError, ProjectBusyError, TransientUpstreamError
 from .models import FAILURE_STATUSES, OPEN_STATUSES, ExportRecord, ExportStatus, VideoLocation, progress_item
 
 PROJECT_INDEX = "byProject"
+LEASE_PREFIX = "lease#"
+NOTIFY_CLAIM_SECONDS = 60
 _OPEN = sorted(s.value for s in OPEN_STATUSES)
 
 
@@ -20,6 +23,89 @@ class ExportStore:
 
     def __init__(self, table: Any) -> None:
         self._table = table
+
+    # -- one active export per project ---------------------------------------------------------
+
+    def create_with_lease(self, record: ExportRecord, lease_expires_at: int) -> ExportRecord:
+        """Store a new export and take its project's lease, both or neither.
+
+        The lease is an item of its own (`lease#<projectId>`, outside the project index), held until
+        the export reaches a final status or `lease_expires_at` (epoch seconds) passes, so a lost
+        release cannot block a project forever. ProjectBusyError names the export holding it."""
+        lease = {
+            "exportId": LEASE_PREFIX + record.project_id,
+            "leaseHolder": record.export_id,
+            "leaseExpiresAt": lease_expires_at,
+        }
+        try:
+            self._table.meta.client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self._table.name,
+                            "Item": record.to_item(),
+                            "ConditionExpression": "attribute_not_exists(exportId)",
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self._table.name,
+                            "Item": lease,
+                            "ConditionExpression": "attribute_not_exists(exportId) OR leaseExpiresAt < :now",
+                            "ExpressionAttributeValues": {":now": int(time.time())},
+                        }
+                    },
+                ]
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise
+            holder = self.lease_holder(record.project_id)
+            if holder is None:  # released between the two calls, or a conflicting transaction
+                raise TransientUpstreamError(
+                    "the project's lease is changing hands", code="ProjectLeaseContended", retry_after=1
+                ) from None
+            raise ProjectBusyError(record.project_id, holder) from None
+        return record
+
+    def lease_holder(self, project_id: str) -> str | None:
+        """The export holding the project's lease, unless there is none or it expired."""
+        item = self._table.get_item(Key={"exportId": LEASE_PREFIX + project_id}, ConsistentRead=True).get(
+            "Item"
+        )
+        if not item or int(item.get("leaseExpiresAt", 0)) < time.time():
+            return None
+        return str(item["leaseHolder"])
+
+    def release_lease(self, project_id: str, export_id: str) -> None:
+        """Free the project, if this export still holds it (idempotent)."""
+        try:
+            self._table.delete_item(
+                Key={"exportId": LEASE_PREFIX + project_id},
+                ConditionExpression="leaseHolder = :me",
+                ExpressionAttributeValues={":me": export_id},
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+
+    def withdraw(self, record: ExportRecord) -> None:
+        """Remove an export that AI Studios never rendered, and free its project, both or neither."""
+        self._table.meta.client.transact_write_items(
+            TransactItems=[
+                {"Delete": {"TableName": self._table.name, "Key": {"exportId": record.export_id}}},
+                {
+                    "Delete": {
+                        "TableName": self._table.name,
+                        "Key": {"exportId": LEASE_PREFIX + record.project_id},
+                        "ConditionExpression": "attribute_not_exists(exportId) OR leaseHolder = :me",
+                        "ExpressionAttributeValues": {":me": record.export_id},
+                    }
+                },
+            ]
+        )
+
+    # -- records --------------------------------------------------------------------------------
 
     def create(self, record: ExportRecord) -> ExportRecord:
         self._table.put_item(Item=record.to_item(), ConditionExpression="attribute_not_exists(exportId)")
@@ -42,14 +128,15 @@ class ExportStore:
         return [ExportRecord.from_item(i) for i in response.get("Items", [])]
 
     def record_progress(self, export_id: str, progress: float, state: str) -> ExportRecord:
+        values: dict[str, Any] = {
+            "status": ExportStatus.RENDERING.value,
+            "progress": progress_item(progress),
+            "upstreamState": state,
+        }
+        if progress < 100:
+            values["renderSeen"] = True
         return self._update(
-            export_id,
-            {
-                "status": ExportStatus.RENDERING.value,
-                "progress": progress_item(progress),
-                "upstreamState": state,
-            },
-            allowed_from=[ExportStatus.REQUESTED.value, ExportStatus.RENDERING.value],
+            export_id, values, allowed_from=[ExportStatus.REQUESTED.value, ExportStatus.RENDERING.value]
         )
 
     def mark_execution(self, export_id: str, execution_arn: str) -> ExportRecord:
@@ -87,6 +174,28 @@ class ExportStore:
             },
             allowed_from=_OPEN,
         )
+
+    def claim_notification(self, export_id: str) -> bool:
+        """True for the one caller that may publish now; a claim older than NOTIFY_CLAIM_SECONDS (its
+        holder crashed before publishing) can be taken again, so delivery stays at least once."""
+        now = time.time()
+        try:
+            self._table.update_item(
+                Key={"exportId": export_id},
+                UpdateExpression="SET notifyClaimedAt = :now",
+                ConditionExpression="attribute_exists(exportId) AND notified = :f AND "
+                "(attribute_not_exists(notifyClaimedAt) OR notifyClaimedAt < :stale)",
+                ExpressionAttributeValues={
+                    ":now": Decimal(str(round(now, 3))),
+                    ":stale": Decimal(str(round(now - NOTIFY_CLAIM_SECONDS, 3))),
+                    ":f": False,
+                },
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
 
     def mark_notified(self, export_id: str) -> None:
         self._table.update_item(

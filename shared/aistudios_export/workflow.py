@@ -3,13 +3,15 @@ triggered (API, state machine, EventBridge) is the caller's business (see payloa
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .adapters import Adapters
-from .aws_errors import transient_aws_errors
-from .clock import iso, iso_seconds, utcnow
+from .aws_errors import aws_errors_unavailable, transient_aws_errors
+from .clock import iso, iso_seconds, parse_iso, utcnow
 from .errors import (
     ExportNotFoundError,
     InvalidTransitionError,
@@ -22,64 +24,137 @@ from .payloads import execution_input
 from .request import ExportRequest
 from .waiting import next_wait_seconds
 
+# How long a project's lease outlives its export's deadline: enough for the longest delivery
+# (its Task timeout times its attempts), so a lease only ever expires when its release was lost.
+LEASE_MARGIN_SECONDS = 2 * 3600
 
-def start_export(adapters: Adapters, request: ExportRequest, *, trigger: str = "api") -> ExportRecord:
-    """Request the export upstream, store the record, start the execution named after the exportId.
 
-    Upstream errors propagate before anything is stored. If the execution cannot be started the
-    record is marked FAILED, the failure is notified, and the error propagates as transient.
+@dataclass(frozen=True)
+class Ending:
+    """A step that may end an export: the record as it now is, and whether this call ended it."""
+
+    record: ExportRecord
+    changed: bool
+
+
+@aws_errors_unavailable
+def start_export(
+    adapters: Adapters, request: ExportRequest, *, trigger: str = "api", answer_by: float | None = None
+) -> ExportRecord:
+    """Record the export and take its project's lease, start its execution, then ask AI Studios.
+
+    In that order, so that no render exists without a record and every record has an execution to
+    end it. If AI Studios certainly did not start a render (refused, unreachable, rate limited), the
+    export is withdrawn without a trace and the error propagates: the caller may simply try again.
+    If the request reached AI Studios and its fate is unknown, the export is kept and its execution
+    finds out. `answer_by` (monotonic seconds) bounds the AI Studios call so that the answer leaves in time.
     """
     settings = adapters.settings
-    resolution = request.resolution or settings.default_resolution
-    adapters.aistudios.export(
-        request.projectId,
-        workspace_id=request.workspaceId,
-        resolution=resolution,
-        webhook_url=request.webhookUrl,
-    )
     now = utcnow()
+    export_id = new_export_id()
+    deadline = now + timedelta(seconds=settings.export_deadline_seconds)
     record = ExportRecord(
-        export_id=new_export_id(),
+        export_id=export_id,
         project_id=request.projectId,
-        resolution=resolution,
+        resolution=request.resolution or settings.default_resolution,
         workspace_id=request.workspaceId,
         created_at=iso(now),
         updated_at=iso(now),
-        deadline_at=iso_seconds(now + timedelta(seconds=settings.export_deadline_seconds)),
+        deadline_at=iso_seconds(deadline),
         trigger=trigger,
+        execution_arn=settings.state_machine_arn.replace(":stateMachine:", ":execution:") + ":" + export_id,
     )
-    adapters.store.create(record)
+    lease_until = int(deadline.timestamp()) + LEASE_MARGIN_SECONDS
+    adapters.store.create_with_lease(record, lease_until)
     try:
-        started = adapters.sfn.start_execution(
+        adapters.sfn.start_execution(
             stateMachineArn=settings.state_machine_arn,
-            name=record.export_id,
-            input=execution_input(record, int(settings.poll_min_wait_seconds)),
+            name=export_id,
+            input=execution_input(
+                record, int(settings.poll_min_wait_seconds), int(settings.poll_max_wait_seconds)
+            ),
         )
     except (BotoCoreError, ClientError) as exc:
-        logger.exception("could not start the export workflow", extra={"exportId": record.export_id})
-        failure = Failure(ExportStatus.FAILED, "WorkflowStartFailed", type(exc).__name__)
-        record_failure(adapters, record.export_id, failure)
+        logger.warning(
+            "could not start the export workflow", extra={"exportId": export_id, "error": repr(exc)}
+        )
+        _withdraw(adapters, record)
         raise TransientUpstreamError(
             "the export workflow could not be started", code="WorkflowStartFailed", retry_after=5
         ) from None
-    record = adapters.store.mark_execution(record.export_id, started["executionArn"])
-    logger.info("export started", extra={"exportId": record.export_id, "projectId": record.project_id})
+    budget = None if answer_by is None else max(0.0, answer_by - time.monotonic())
+    try:
+        adapters.aistudios.export(
+            record.project_id,
+            workspace_id=record.workspace_id,
+            resolution=record.resolution,
+            webhook_url=request.webhookUrl,
+            budget_seconds=budget,
+        )
+    except TransientUpstreamError as exc:
+        if not exc.maybe_processed:
+            _withdraw(adapters, record)
+            raise
+        logger.warning(
+            "AI Studios may have accepted the export; its execution will find out",
+            extra={"exportId": export_id, "reason": exc.message},
+        )
+    except PermanentUpstreamError:
+        _withdraw(adapters, record)
+        raise
+    logger.info("export started", extra={"exportId": export_id, "projectId": record.project_id})
     return record
+
+
+def _withdraw(adapters: Adapters, record: ExportRecord) -> None:
+    """Undo a start that AI Studios never acted on. The execution, if any, finds no record at its
+    first poll and ends quietly; nothing is published, since the caller is told to try again."""
+    try:
+        adapters.store.withdraw(record)
+    except (BotoCoreError, ClientError):
+        logger.exception("could not withdraw the export", extra={"exportId": record.export_id})
 
 
 @transient_aws_errors
 def poll_export(
     adapters: Adapters, export_id: str, project_id: str, requested_at: datetime | None
 ) -> PollResult:
-    """Read the project's progress, record it, and plan the next wait."""
-    progress = adapters.aistudios.progress(project_id)
+    """Read the project's progress, record it, and plan the next wait.
+
+    An AI Studios outage is not the export's failure: the poll answers "not yet" and waits the
+    longest wait; only the deadline ends an export that cannot be polled.
+
+    The stale-100 rule: right after an export request AI Studios may still report the project's
+    previous render at 100, with its old download URL. A reading of 100 counts as this export's
+    render only once a poll of this export has seen the project below 100, or once
+    `stale_grace_seconds` have passed since the request (a render that finished before the first
+    poll looks the same as a stale one until then).
+    """
+    s = adapters.settings
     now = utcnow()
     try:
-        adapters.store.record_progress(export_id, progress.percent, progress.state)
+        progress = adapters.aistudios.progress(project_id)
+    except TransientUpstreamError as exc:
+        logger.warning(
+            "AI Studios unavailable; waiting", extra={"exportId": export_id, "reason": exc.message}
+        )
+        return PollResult(
+            0.0, "unavailable", False, False, f"AI Studios unavailable: {exc.message}",
+            int(s.poll_max_wait_seconds), iso_seconds(now),
+        )  # fmt: skip
+    try:
+        record = adapters.store.record_progress(export_id, progress.percent, progress.state)
+    except ExportNotFoundError:
+        logger.info("export withdrawn before it started; ending", extra={"exportId": export_id})
+        return PollResult(0.0, "", False, False, "withdrawn", 0, iso_seconds(now), abandoned=True)
     except InvalidTransitionError as exc:
         logger.warning("progress not recorded", extra={"exportId": export_id, "reason": exc.message})
-    elapsed = (now - (requested_at or now)).total_seconds()
-    s = adapters.settings
+        record = adapters.store.get(export_id)
+    requested = requested_at or parse_iso(record.created_at)
+    elapsed = (now - requested).total_seconds()
+    ready = progress.done and (record.render_seen or elapsed >= s.stale_grace_seconds)
+    if progress.done and not ready:
+        logger.info("a 100 not yet proven to be this export's render", extra={"exportId": export_id})
     logger.info(
         "export progress",
         extra={"exportId": export_id, "progress": progress.percent, "state": progress.state},
@@ -87,11 +162,14 @@ def poll_export(
     return PollResult(
         percent=progress.percent,
         state=progress.state,
-        download_ready=progress.done,
+        download_ready=ready,
         failed=progress.failed,
         detail=f"AI Studios reports state '{progress.state}' at {progress.percent:g}%",
         next_wait_seconds=next_wait_seconds(
-            progress.percent, elapsed, s.poll_min_wait_seconds, s.poll_max_wait_seconds
+            progress.percent if ready or not progress.done else 99.0,
+            elapsed,
+            s.poll_min_wait_seconds,
+            s.poll_max_wait_seconds,
         ),
         checked_at=iso_seconds(now),
     )
@@ -102,12 +180,12 @@ def object_key(adapters: Adapters, project_id: str, export_id: str) -> str:
 
 
 @transient_aws_errors
-def deliver_export(adapters: Adapters, export_id: str) -> ExportRecord:
+def deliver_export(adapters: Adapters, export_id: str) -> Ending:
     """Copy the finished video into S3. The download URL is fetched here, fresh for every attempt."""
     record = adapters.store.get(export_id)
     if record.status is ExportStatus.SUCCEEDED:
-        _notify_once(adapters, record)
-        return record
+        _finish(adapters, record)
+        return Ending(record, changed=False)
     if record.status.is_final:
         raise PermanentUpstreamError(f"export is already {record.status.value}", code="AlreadyFinal")
     progress = adapters.aistudios.progress(record.project_id)
@@ -135,26 +213,28 @@ def deliver_export(adapters: Adapters, export_id: str) -> ExportRecord:
     )
     video = VideoLocation(bucket, key, result.size, result.sha256, result.etag, result.version_id)
     record = adapters.store.mark_succeeded(export_id, video)
-    _notify_once(adapters, record)
-    return record
+    _finish(adapters, record)
+    return Ending(record, changed=True)
 
 
 @transient_aws_errors
-def record_failure(adapters: Adapters, export_id: str, failure: Failure) -> ExportRecord:
+def record_failure(adapters: Adapters, export_id: str, failure: Failure) -> Ending:
     """Give the export its final failure status (unless it already has one) and notify once."""
+    changed = True
     try:
         record = adapters.store.mark_failed(export_id, failure.status, failure.code, failure.message)
     except InvalidTransitionError:
         record = adapters.store.get(export_id)
-    _notify_once(adapters, record)
+        changed = False
+    _finish(adapters, record)
     logger.info(
         "export ended", extra={"exportId": export_id, "status": record.status.value, "code": failure.code}
     )
-    return record
+    return Ending(record, changed)
 
 
 @transient_aws_errors
-def record_execution_end(adapters: Adapters, export_id: str, failure: Failure) -> ExportRecord | None:
+def record_execution_end(adapters: Adapters, export_id: str, failure: Failure) -> Ending | None:
     """The safety net for executions that ended without reaching the failure path (stopped by hand,
     timed out, failed outside a Catch); None when the execution belongs to no known export."""
     try:
@@ -163,12 +243,15 @@ def record_execution_end(adapters: Adapters, export_id: str, failure: Failure) -
         logger.warning("execution ended for an unknown export", extra={"exportId": export_id})
         return None
     if record.status.is_final and record.notified:
-        return record
+        adapters.store.release_lease(record.project_id, export_id)
+        return Ending(record, changed=False)
     return record_failure(adapters, export_id, failure)
 
 
-def _notify_once(adapters: Adapters, record: ExportRecord) -> None:
-    if record.notified:
+def _finish(adapters: Adapters, record: ExportRecord) -> None:
+    """What every final status leads to: the project is free again, and subscribers hear of it once."""
+    adapters.store.release_lease(record.project_id, record.export_id)
+    if record.notified or not adapters.store.claim_notification(record.export_id):
         return
     adapters.notifier.publish(record)
     adapters.store.mark_notified(record.export_id)

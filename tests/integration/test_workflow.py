@@ -140,12 +140,12 @@ def test_export_past_its_deadline_times_out_with_notification(
     )
 
 
-def test_transient_poll_errors_are_retried_by_client_and_state_machine(
+def test_transient_poll_errors_wait_for_ai_studios_instead_of_failing(
     stack: LocalDeployment, api: Api, inbox: Inbox
 ) -> None:
     project_id = new_project_id()
-    # More 503s than the client's own attempts (4): the poll task fails once with
-    # TransientUpstreamError and the state machine's Retry recovers it.
+    # More 503s than the client's own attempts (4): the poll answers "unavailable, wait the longest
+    # wait" and the next poll finds AI Studios back.
     stack.simulator.inject(
         Fault(kind="http_status", route="progress", project_id=project_id, status=503, times=6)
     )
@@ -156,9 +156,15 @@ def test_transient_poll_errors_are_retried_by_client_and_state_machine(
     assert view["status"] == "SUCCEEDED", view
     assert stack.simulator.stats()["faults_triggered"] >= 6
     history = execution_of(stack, export_id)["history"]
-    failed = [e for e in history if e["type"] == "TaskFailed"]
-    assert failed, "the state machine should have retried a failed poll"
-    assert all(e["taskFailedEventDetails"]["error"] == "TransientUpstreamError" for e in failed)
+    polls = [
+        json.loads(e["taskSucceededEventDetails"]["output"])["Payload"]
+        for e in history
+        if e["type"] == "TaskSucceeded" and "nextWaitSeconds" in e["taskSucceededEventDetails"]["output"]
+    ]
+    assert any(p["state"] == "unavailable" for p in polls), "a poll should have met the outage"
+    waited = [p["nextWaitSeconds"] for p in polls if p["state"] == "unavailable"]
+    assert waited == [stack.options.poll_max_wait_seconds] * len(waited)
+    assert not [e for e in history if e["type"] == "TaskFailed"]
     assert_valid_notification(inbox.for_export(export_id)[0], "SUCCEEDED", project_id)
 
 
@@ -291,7 +297,9 @@ def test_permanent_upstream_errors_are_4xx_with_the_upstream_code(
     assert records_for(stack, project_id) == [], "nothing is stored or started for a refused export"
 
 
-def test_upstream_outage_on_post_is_a_503_with_retry_after(stack: LocalDeployment, api: Api) -> None:
+def test_an_export_post_with_an_unknown_outcome_is_tracked_not_orphaned(
+    stack: LocalDeployment, api: Api, inbox: Inbox
+) -> None:
     project_id = new_project_id()
     stack.simulator.inject(
         Fault(kind="http_status", route="export", project_id=project_id, status=502, times=1)
@@ -300,12 +308,32 @@ def test_upstream_outage_on_post_is_a_503_with_retry_after(stack: LocalDeploymen
 
     response = api.post_export({"projectId": project_id})
 
+    # A 502 may mean the render was started: the export is kept and its execution finds out.
+    assert response.status_code == 202, response.text
+    # the POST was not blindly repeated
+    assert stack.simulator.stats()["requests"]["export"] == export_requests_before + 1
+    [record] = records_for(stack, project_id)
+    export_id = record["exportId"]["S"]
+    view = api.wait_final(export_id, timeout=30)
+    assert view["status"] == "TIMED_OUT"  # here nothing rendered: the deadline ends it, with a notice
+    assert_valid_notification(inbox.for_export(export_id)[0], "TIMED_OUT", project_id)
+
+
+def test_an_export_ai_studios_certainly_refused_is_a_503_and_leaves_nothing(
+    stack: LocalDeployment, api: Api, inbox: Inbox
+) -> None:
+    project_id = new_project_id()
+    stack.simulator.inject(
+        Fault(kind="http_status", route="export", project_id=project_id, status=429, retry_after=0, times=10)
+    )
+
+    response = api.post_export({"projectId": project_id})
+
     assert response.status_code == 503
     assert int(response.headers["Retry-After"]) >= 1
-    assert response.json()["error"] == "BadGateway"  # the upstream envelope's code
-    # the POST was not blindly repeated: a 502 may mean the export was started
-    assert stack.simulator.stats()["requests"]["export"] == export_requests_before + 1
     assert records_for(stack, project_id) == []
+    stack.simulator.clear_faults()
+    assert api.post_export({"projectId": project_id}).status_code == 202  # the project is free
 
 
 def test_unknown_export_is_404(api: Api) -> None:
@@ -325,15 +353,16 @@ def test_exports_are_listed_by_project(stack: LocalDeployment, api: Api) -> None
     import requests
 
     project_id = new_project_id()
-    first, second = start(api, project_id), start(api, project_id)
+    first = start(api, project_id)
+    api.wait_final(first)
+    second = start(api, project_id)  # one export of a project at a time
+    api.wait_final(second)
 
     listing = requests.get(f"{api.url}/exports", params={"projectId": project_id}, timeout=10)
 
     assert listing.status_code == 200
     assert [e["exportId"] for e in listing.json()["exports"]] == [second, first]
     assert requests.get(f"{api.url}/exports", params={"projectId": "nope"}, timeout=10).status_code == 400
-    for export_id in (first, second):
-        api.wait_final(export_id)
 
 
 def test_functions_run_isolated_with_their_own_environment(stack: LocalDeployment) -> None:

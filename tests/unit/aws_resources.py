@@ -7,7 +7,7 @@ from typing import Any
 
 import boto3
 
-from aistudios_export import Adapters, ExportRecord, ExportStatus, Settings
+from aistudios_export import Adapters, ExportRecord, ExportStatus, Progress, Settings
 from local.stack.template import load_template, resources_of_type
 
 TEMPLATE = load_template()
@@ -16,14 +16,29 @@ PROJECT_ID = "65fa6b07dca2e367461a2925"
 
 
 class RecordingAIStudios:
-    """Stands in for the HTTP client; unit tests check what our code stores and publishes."""
+    """Stands in for the HTTP client; unit tests check what our code stores and publishes.
+
+    `export_error` is raised by the next export call; `readings` are what progress() returns (or
+    raises), in order, the last one repeating."""
 
     def __init__(self) -> None:
         self.exports: list[dict[str, Any]] = []
+        self.export_error: Exception | None = None
+        self.readings: list[Progress | Exception] = [Progress(10.0, "rendering")]
 
     def export(self, project_id: str, **kwargs: Any) -> str:
+        kwargs.pop("budget_seconds", None)
         self.exports.append({"projectId": project_id, **kwargs})
+        if self.export_error is not None:
+            error, self.export_error = self.export_error, None
+            raise error
         return project_id
+
+    def progress(self, project_id: str) -> Progress:
+        reading = self.readings.pop(0) if len(self.readings) > 1 else self.readings[0]
+        if isinstance(reading, Exception):
+            raise reading
+        return reading
 
 
 class Resources:
@@ -47,11 +62,17 @@ class Resources:
         ]["QueueArn"]
         self.sns.subscribe(TopicArn=self.topic_arn, Protocol="sqs", Endpoint=queue_arn)
         self.aistudios = RecordingAIStudios()
+        self.sfn = boto3.client("stepfunctions")
+        self.state_machine_arn = self.sfn.create_state_machine(
+            name="export",
+            definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
+            roleArn="arn:aws:iam::123456789012:role/export",
+        )["stateMachineArn"]
         self.env = {
             "EXPORTS_TABLE": "exports",
             "NOTIFICATION_TOPIC_ARN": self.topic_arn,
             "VIDEO_BUCKET": "videos",
-            "STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:missing",
+            "STATE_MACHINE_ARN": self.state_machine_arn,
             "POLL_MIN_WAIT_SECONDS": "5",
             **env,
         }
@@ -70,6 +91,13 @@ class Resources:
                 }
             )
         return out
+
+    def executions(self) -> list[str]:
+        listed = self.sfn.list_executions(stateMachineArn=self.state_machine_arn)["executions"]
+        return [e["name"] for e in listed]
+
+    def items(self) -> list[dict[str, Any]]:
+        return list(self.table.scan()["Items"])
 
     def seed(self, status: ExportStatus = ExportStatus.RENDERING, **fields: Any) -> ExportRecord:
         record = ExportRecord(

@@ -83,13 +83,14 @@ def test_the_delivery_output_is_what_the_state_machine_selects() -> None:
 def test_the_execution_input_carries_what_the_states_read() -> None:
     record = ExportRecord("e" * 32, "p" * 24, "720", created_at="2026-11-27T20:50:09.555Z")
     record.deadline_at = "2026-11-27T21:20:09Z"
-    data = json.loads(execution_input(record, 7))
+    data = json.loads(execution_input(record, 7, 60))
     assert data == {
         "exportId": "e" * 32,
         "projectId": "p" * 24,
         "resolution": "720",
         "requestedAt": "2026-11-27T20:50:09.555Z",
         "deadline": "2026-11-27T21:20:09Z",
+        "maxWaitSeconds": 60,
         "poll": {"nextWaitSeconds": 7},
     }
 

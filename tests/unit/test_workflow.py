@@ -3,21 +3,34 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import jsonschema
 import pytest
 from moto import mock_aws
 
 from aistudios_export import (
+    ExportRequest,
     ExportStatus,
     Failure,
+    PermanentUpstreamError,
+    PollResult,
+    Progress,
     TransientUpstreamError,
     VideoLocation,
     parse_export_request,
 )
+from aistudios_export.errors import ProjectBusyError
 from aistudios_export.payloads import FailureEvent
-from aistudios_export.workflow import deliver_export, record_execution_end, record_failure, start_export
+from aistudios_export.workflow import (
+    deliver_export,
+    poll_export,
+    record_execution_end,
+    record_failure,
+    start_export,
+)
 from tests.helpers import REPO, load_event
 from tests.unit.aws_resources import EXPORT_ID, PROJECT_ID, Resources
 
@@ -34,27 +47,122 @@ def env() -> Iterator[Resources]:
 def _record_failure_event(env: Resources, name: str) -> dict[str, str]:
     ended = FailureEvent.from_event(load_event(name))
     step = record_execution_end if ended.execution_ended else record_failure
-    record = step(env.adapters, ended.export_id, ended.failure)
-    return {"status": record.status.value if record else "UNKNOWN", "code": ended.failure.code}
+    ending = step(env.adapters, ended.export_id, ended.failure)
+    return {"status": ending.record.status.value if ending else "UNKNOWN", "code": ended.failure.code}
 
 
-def test_execution_that_cannot_start_leaves_a_failed_record_and_a_notification(env: Resources) -> None:
-    request = parse_export_request({"projectId": PROJECT_ID, "resolution": "480"})
+def _request(**fields: str) -> ExportRequest:
+    return parse_export_request({"projectId": PROJECT_ID, **fields})
 
-    with pytest.raises(TransientUpstreamError) as caught:
-        start_export(env.adapters, request)
 
-    assert caught.value.code == "WorkflowStartFailed"
-    assert caught.value.retry_after == 5
-    [item] = env.table.scan()["Items"]
-    assert item["status"] == "FAILED"
-    assert item["error"]["code"] == "WorkflowStartFailed"
-    [note] = env.notifications()
-    jsonschema.validate(note["body"], SCHEMA)
-    assert note["attributes"] == {"status": "FAILED", "projectId": PROJECT_ID, "resolution": "480"}
+def test_a_started_export_has_a_record_a_lease_and_an_execution(env: Resources) -> None:
+    record = start_export(env.adapters, _request(resolution="480"))
+
+    assert record.status is ExportStatus.REQUESTED
+    assert env.adapters.store.get(record.export_id).resolution == "480"
+    assert env.adapters.store.lease_holder(PROJECT_ID) == record.export_id
+    assert env.executions() == [record.export_id]
+    assert record.execution_arn
+    assert record.execution_arn.endswith(f":execution:export:{record.export_id}")
     assert env.aistudios.exports == [
         {"projectId": PROJECT_ID, "workspace_id": None, "resolution": "480", "webhook_url": None}
     ]
+    assert env.notifications() == []
+
+
+def test_an_execution_that_cannot_start_leaves_no_trace_and_publishes_nothing(env: Resources) -> None:
+    env.adapters.settings.__dict__["state_machine_arn"] = env.state_machine_arn + "-missing"
+
+    with pytest.raises(TransientUpstreamError) as caught:
+        start_export(env.adapters, _request())
+
+    assert caught.value.code == "WorkflowStartFailed"
+    assert caught.value.retry_after == 5
+    assert env.items() == []  # neither a record nor a lease
+    assert env.aistudios.exports == []  # AI Studios was never asked to render
+    assert env.notifications() == []  # the caller is told to retry: nothing says it failed
+
+
+def test_a_database_failure_before_the_render_is_a_503_and_nothing_is_rendered() -> None:
+    with mock_aws():
+        env = Resources()
+        env.table.delete()
+        with pytest.raises(TransientUpstreamError) as caught:
+            start_export(env.adapters, _request())
+        assert caught.value.code == "AwsServiceError"
+        assert env.aistudios.exports == []
+        assert env.executions() == []
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        PermanentUpstreamError("no such project", code="ProjectNotFound", status=404),
+        TransientUpstreamError("connection refused", code="ConnectionError"),
+        TransientUpstreamError("rate limited", code="HTTP429", retry_after=3),
+    ],
+    ids=["refused", "unreachable", "rate limited"],
+)
+def test_an_export_ai_studios_did_not_start_is_withdrawn(env: Resources, error: Exception) -> None:
+    env.aistudios.export_error = error
+
+    with pytest.raises(type(error)):
+        start_export(env.adapters, _request())
+
+    assert env.items() == []
+    assert env.adapters.store.lease_holder(PROJECT_ID) is None
+    assert env.notifications() == []
+    again = start_export(env.adapters, _request())  # the project is free for the retry
+    assert env.adapters.store.lease_holder(PROJECT_ID) == again.export_id
+
+
+def test_an_export_that_may_have_reached_ai_studios_is_kept_and_tracked(env: Resources) -> None:
+    env.aistudios.export_error = TransientUpstreamError("HTTP 502", code="HTTP502", maybe_processed=True)
+
+    record = start_export(env.adapters, _request())
+
+    assert env.adapters.store.get(record.export_id).status is ExportStatus.REQUESTED
+    assert env.executions() == [record.export_id]
+    assert env.adapters.store.lease_holder(PROJECT_ID) == record.export_id
+
+
+def test_one_active_export_per_project(env: Resources) -> None:
+    first = start_export(env.adapters, _request())
+
+    with pytest.raises(ProjectBusyError) as caught:
+        start_export(env.adapters, _request(resolution="720"))
+    assert caught.value.active_export_id == first.export_id
+    assert len(env.aistudios.exports) == 1  # the second never reached AI Studios
+    other = start_export(env.adapters, parse_export_request({"projectId": "0" * 24}))
+    assert other.export_id != first.export_id  # other projects are not affected
+
+    record_failure(env.adapters, first.export_id, Failure(ExportStatus.FAILED, "E", "m"))
+    assert env.adapters.store.lease_holder(PROJECT_ID) is None
+    assert start_export(env.adapters, _request(resolution="720")).resolution == "720"
+
+
+def test_a_lost_release_blocks_a_project_only_until_the_lease_expires(env: Resources) -> None:
+    first = start_export(env.adapters, _request())
+    env.table.update_item(
+        Key={"exportId": "lease#" + PROJECT_ID},
+        UpdateExpression="SET leaseExpiresAt = :past",
+        ExpressionAttributeValues={":past": int(time.time()) - 1},
+    )
+    assert env.adapters.store.lease_holder(PROJECT_ID) is None
+    second = start_export(env.adapters, _request())
+    assert env.adapters.store.lease_holder(PROJECT_ID) == second.export_id != first.export_id
+
+
+def test_the_safety_net_releases_the_lease_of_an_execution_stopped_by_hand(env: Resources) -> None:
+    first = start_export(env.adapters, _request())
+    failure = Failure(ExportStatus.CANCELLED, "ExecutionAborted", "stopped")
+
+    ending = record_execution_end(env.adapters, first.export_id, failure)
+
+    assert ending is not None
+    assert ending.changed
+    assert ending.record.status is ExportStatus.CANCELLED
+    assert env.adapters.store.lease_holder(PROJECT_ID) is None
 
 
 @pytest.mark.parametrize(("configured", "expected"), [(None, "1080"), ("720", "720"), ("4k", "4k")])
@@ -63,20 +171,69 @@ def test_a_request_without_resolution_gets_the_configured_default(
 ) -> None:
     with mock_aws():
         env = Resources(**({"DEFAULT_RESOLUTION": configured} if configured else {}))
-        with pytest.raises(TransientUpstreamError):  # no state machine: the record still shows it
-            start_export(env.adapters, parse_export_request({"projectId": PROJECT_ID}))
-        [item] = env.table.scan()["Items"]
-        assert item["resolution"] == expected
+        record = start_export(env.adapters, _request())
+        assert env.adapters.store.get(record.export_id).resolution == expected
         assert env.aistudios.exports[0]["resolution"] == expected
-        assert env.notifications()[0]["attributes"]["resolution"] == expected
 
 
 def test_a_named_resolution_wins_over_the_default() -> None:
     with mock_aws():
         env = Resources(DEFAULT_RESOLUTION="720")
-        with pytest.raises(TransientUpstreamError):
-            start_export(env.adapters, parse_export_request({"projectId": PROJECT_ID, "resolution": "480"}))
+        start_export(env.adapters, _request(resolution="480"))
         assert env.aistudios.exports[0]["resolution"] == "480"
+
+
+# -- polling ------------------------------------------------------------------------------------
+
+
+def _poll(env: Resources, seconds_ago: float = 30) -> PollResult:
+    requested = datetime.now(UTC) - timedelta(seconds=seconds_ago)
+    return poll_export(env.adapters, EXPORT_ID, PROJECT_ID, requested)
+
+
+def test_a_stale_100_right_after_the_request_is_not_this_exports_render(env: Resources) -> None:
+    env.seed(status=ExportStatus.REQUESTED)
+    old = Progress(100.0, "completed", "https://cdn.example.com/old.mp4?sig=1")
+    new = Progress(100.0, "completed", "https://cdn.example.com/new.mp4?sig=2")
+    env.aistudios.readings = [old, Progress(5.0, "rendering"), new]
+
+    stale = _poll(env)
+    assert not stale.download_ready
+    assert _poll(env).percent == 5.0
+    assert _poll(env).download_ready  # seen below 100 first: this 100 is this export's
+
+
+def test_a_100_that_lasts_past_the_grace_counts(env: Resources) -> None:
+    env.seed(status=ExportStatus.REQUESTED)
+    env.aistudios.readings = [Progress(100.0, "completed", "https://cdn.example.com/v.mp4?sig=1")]
+    grace = env.adapters.settings.stale_grace_seconds
+
+    assert not _poll(env, seconds_ago=grace - 5).download_ready
+    assert _poll(env, seconds_ago=grace + 1).download_ready
+
+
+def test_an_ai_studios_outage_is_a_wait_not_a_failure(env: Resources) -> None:
+    env.seed()
+    env.aistudios.readings = [TransientUpstreamError("HTTP 503", code="HTTP503")]
+
+    result = _poll(env)
+
+    assert not result.download_ready
+    assert not result.failed
+    assert result.next_wait_seconds == int(env.adapters.settings.poll_max_wait_seconds)
+    assert "503" in result.detail
+    assert env.adapters.store.get(EXPORT_ID).status is ExportStatus.RENDERING  # unchanged
+
+
+def test_a_permanent_poll_error_still_ends_the_export(env: Resources) -> None:
+    env.seed()
+    env.aistudios.readings = [PermanentUpstreamError("gone", code="ProjectNotFound", status=404)]
+    with pytest.raises(PermanentUpstreamError):
+        _poll(env)
+
+
+def test_a_withdrawn_export_ends_its_execution_quietly(env: Resources) -> None:
+    assert _poll(env).abandoned
 
 
 def test_failure_is_recorded_and_notified_once_even_when_retried(env: Resources) -> None:
@@ -116,10 +273,11 @@ def test_delivery_retry_after_success_does_not_download_again(env: Resources) ->
     video = VideoLocation("videos", "exports/p/e.mp4", 10, "a" * 64)
     env.seed(status=ExportStatus.SUCCEEDED, video=video, notified=False)
 
-    record = deliver_export(env.adapters, load_event("deliver_export")["exportId"])
+    ending = deliver_export(env.adapters, load_event("deliver_export")["exportId"])
 
-    assert record.status is ExportStatus.SUCCEEDED
-    assert record.video == video
+    assert ending.record.status is ExportStatus.SUCCEEDED
+    assert ending.record.video == video
+    assert not ending.changed
     [note] = env.notifications()  # the missing notification is sent, once
     jsonschema.validate(note["body"], SCHEMA)
     assert env.adapters.store.get(EXPORT_ID).notified
@@ -152,10 +310,11 @@ def test_an_execution_stopped_by_hand_ends_cancelled_with_a_notification(env: Re
 def test_the_execution_safety_net_leaves_finished_exports_alone(env: Resources) -> None:
     env.seed(status=ExportStatus.FAILED, error={"code": "E1", "message": "m"}, notified=True)
 
-    record = record_execution_end(env.adapters, EXPORT_ID, Failure(ExportStatus.FAILED, "ExportFailed", "x"))
+    ending = record_execution_end(env.adapters, EXPORT_ID, Failure(ExportStatus.FAILED, "ExportFailed", "x"))
 
-    assert record is not None
-    assert record.status is ExportStatus.FAILED
+    assert ending is not None
+    assert not ending.changed
+    assert ending.record.status is ExportStatus.FAILED
     assert env.notifications() == []
     assert env.adapters.store.get(EXPORT_ID).error == {"code": "E1", "message": "m"}
 

@@ -30,6 +30,7 @@ class Function(ResourceType):
             "EXPORT_DEADLINE_SECONDS": str(ctx.options.export_deadline_seconds),
             "POLL_MIN_WAIT_SECONDS": str(ctx.options.poll_min_wait_seconds),
             "POLL_MAX_WAIT_SECONDS": str(ctx.options.poll_max_wait_seconds),
+            "STALE_GRACE_SECONDS": str(ctx.options.stale_grace_seconds),
             **ctx.options.function_env,
         }
         spec = FunctionSpec(

@@ -38,6 +38,9 @@ class Context:
     invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:test"
     aws_request_id = "req-1"
 
+    def get_remaining_time_in_millis(self) -> int:
+        return 28_000
+
 
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Resources]:
