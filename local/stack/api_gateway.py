@@ -30,14 +30,20 @@ class Route:
         return found.groupdict() if found else None
 
 
+class _BurstServer(ThreadingHTTPServer):
+    """A listen backlog for bursts of callers (the standard library's is 5: the rest are reset)."""
+
+    request_queue_size = 1024
+    daemon_threads = True
+
+
 class LocalApiGateway:
     """Serves `routes` on 127.0.0.1; each request becomes a REST API proxy event for its function."""
 
     def __init__(self, routes: list[Route], invoke: Invoke, port: int = 0) -> None:
         self.routes = routes
         self._invoke = invoke
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
-        self._server.daemon_threads = True
+        self._server = _BurstServer(("127.0.0.1", port), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True, name="local-api")
 
     @property

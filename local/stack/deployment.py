@@ -99,7 +99,11 @@ class LocalDeployment:
             return
         from local.simulator import Simulator, SimulatorConfig
 
-        config = SimulatorConfig(render_seconds=opts.render_seconds, video_size=opts.video_size)
+        config = SimulatorConfig(
+            render_seconds=opts.render_seconds,
+            video_size=opts.video_size,
+            distinct_videos=opts.distinct_videos,
+        )
         self.simulator = Simulator(config).start()
         opts.aistudios_app_id, opts.aistudios_user_key = config.app_id, config.user_key
         self.endpoints["aistudios_url"] = self.simulator.base_url

@@ -31,6 +31,8 @@ class DeploymentOptions:
     poll_max_wait_seconds: int = 3
     # Renders take seconds here, not minutes: a 100 nobody saw coming counts after this long.
     stale_grace_seconds: float = 4.0
+    # Each render's video carries its identity, so a test can tell which render was delivered.
+    distinct_videos: bool = True
     export_deadline_seconds: float = 120.0
     parameters: dict[str, str] = field(default_factory=dict)
     function_env: dict[str, str] = field(default_factory=dict)

@@ -24,6 +24,9 @@ from .observability import logger
 from .request import RequestValidationError, invalid
 
 MAX_BODY_BYTES = 16 * 1024
+# A presigned link is signed with the function's temporary credentials and stops working when they
+# rotate, whatever its nominal expiry: links are kept short, and links.video is the one to bookmark.
+MAX_PRESIGN_SECONDS = 900
 EXPORT_ID = re.compile(r"^[0-9a-f]{32}$")
 SERVICE_SIDE_CODES = frozenset({"CredentialsUnavailable", "CredentialsMalformed", "ConfigurationError"})
 
@@ -97,14 +100,12 @@ def export_view(adapters: Adapters, record: ExportRecord, self_link: str) -> dic
         "links": {"self": self_link},
     }
     if record.status is ExportStatus.SUCCEEDED and record.video is not None:
-        video = record.video
-        seconds = adapters.settings.presign_seconds
-        view["video"] = video.to_public() | {
-            "downloadUrl": adapters.s3.generate_presigned_url(
-                "get_object", Params={"Bucket": video.bucket, "Key": video.key}, ExpiresIn=seconds
-            ),
+        seconds = min(adapters.settings.presign_seconds, MAX_PRESIGN_SECONDS)
+        view["video"] = record.video.to_public() | {
+            "downloadUrl": _presign(adapters, record, seconds),
             "downloadUrlExpiresInSeconds": seconds,
         }
+        view["links"]["video"] = f"{self_link}/video"
     if record.error:
         view["error"] = dict(record.error)
     return view
@@ -116,6 +117,32 @@ def get_export(adapters: Adapters, event: APIGatewayProxyEvent, export_id: str) 
         raise ExportNotFoundError("no export with this id")
     record = adapters.store.get(export_id)
     return export_view(adapters, record, resource_link(event, f"/exports/{export_id}"))
+
+
+def _presign(adapters: Adapters, record: ExportRecord, seconds: int) -> str:
+    assert record.video is not None
+    url: str = adapters.s3.generate_presigned_url(
+        "get_object", Params={"Bucket": record.video.bucket, "Key": record.video.key}, ExpiresIn=seconds
+    )
+    return url
+
+
+def video_redirect(adapters: Adapters, export_id: str) -> Response[str]:
+    """302 to a freshly signed link to the video: a link that can be bookmarked and never goes stale."""
+    if not EXPORT_ID.match(export_id):
+        raise ExportNotFoundError("no export with this id")
+    record = adapters.store.get(export_id)
+    if record.status is not ExportStatus.SUCCEEDED or record.video is None:
+        raise ConflictError(
+            f"export {export_id} is {record.status.value}, not SUCCEEDED", code="VideoNotReady"
+        )
+    seconds = min(adapters.settings.presign_seconds, MAX_PRESIGN_SECONDS)
+    return Response(
+        status_code=302,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps({"location": "see the Location header"}),
+        headers={"Location": _presign(adapters, record, seconds), "Cache-Control": "no-store"},
+    )
 
 
 def list_exports(adapters: Adapters, event: APIGatewayProxyEvent, project_id: str | None) -> dict[str, Any]:

@@ -30,6 +30,7 @@ def build_message(record: ExportRecord) -> dict[str, Any]:
         "type": "export." + record.status.value.lower(),
         "status": record.status.value,
         "exportId": record.export_id,
+        "dedupKey": f"{record.export_id}:{record.status.value}",
         "projectId": record.project_id,
         "workspaceId": record.workspace_id,
         "resolution": record.resolution,
@@ -48,7 +49,7 @@ def message_attributes(message: dict[str, Any]) -> dict[str, dict[str, str]]:
     """SNS attributes subscribers filter on."""
     return {
         name: {"DataType": "String", "StringValue": str(message[name])}
-        for name in ("status", "projectId", "resolution")
+        for name in ("status", "projectId", "resolution", "dedupKey")
     }
 
 

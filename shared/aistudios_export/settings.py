@@ -90,7 +90,7 @@ class Settings:
     part_size_bytes: int = env("PART_SIZE_MB", 16 * 1024 * 1024, _integer(5, 1024 * 1024))
     download_allowed_hosts: tuple[str, ...] = env("DOWNLOAD_ALLOWED_HOSTS", (), _hosts)
     allow_insecure_urls: bool = env("ALLOW_INSECURE_URLS", False, _flag)
-    presign_seconds: int = env("PRESIGN_SECONDS", 3600, _integer(60))
+    presign_seconds: int = env("PRESIGN_SECONDS", 300, _integer(60))
     key_prefix: str = env("KEY_PREFIX", "exports", _prefix)
     # Every AWS call: explicit timeouts and the standard retry mode (the API's function sets tight ones).
     aws_connect_timeout: float = env("AWS_CONNECT_TIMEOUT", 2.0, _number(0.1))

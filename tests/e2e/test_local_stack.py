@@ -46,8 +46,9 @@ def test_make_demo_entry_point_delivers_a_verified_video() -> None:
     assert "verified : byte for byte identical to the video AI Studios served" in output
     assert "s3://aistudios-export-local-video-bucket-" in output
     assert '"status": "SUCCEEDED"' in output
+    assert 'attributes: {"dedupKey": "' in output
     assert (
-        'attributes: {"projectId": "65fa6b07dca2e367461a2925", "resolution": "1080", "status": "SUCCEEDED"}'
+        ':SUCCEEDED", "projectId": "65fa6b07dca2e367461a2925", "resolution": "1080", "status": "SUCCEEDED"}'
         in output
     )
     assert elapsed < 90, f"the demo should take well under a minute and a half, took {elapsed:.0f} s"
@@ -232,3 +233,81 @@ def test_demo_drives_another_ai_studios_endpoint_given_by_aistudios_url() -> Non
     finally:
         sim.terminate()
         sim.wait(timeout=10)
+
+
+def _wait_final(link: str, timeout: float = 90) -> dict[str, object]:
+    deadline = time.monotonic() + timeout
+    while (view := requests.get(link, timeout=10).json())["status"] not in (
+        "SUCCEEDED",
+        "FAILED",
+        "TIMED_OUT",
+        "CANCELLED",
+    ):
+        assert time.monotonic() < deadline, view
+        time.sleep(0.5)
+    return dict(view)
+
+
+def test_make_up_holds_one_export_per_project_and_survives_outages_and_stale_progress(
+    running_stack: tuple[subprocess.Popen[str], dict[str, str]],
+) -> None:
+    import threading
+
+    _, e = running_stack
+    api, sim = e["api_url"], e["aistudios_url"]
+    s3 = boto3.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=e["region"]
+    ).client("s3", endpoint_url=e["aws_endpoint_url"])
+
+    def stored(view: dict[str, object]) -> bytes:
+        video = view["video"]
+        assert isinstance(video, dict)
+        body: bytes = s3.get_object(Bucket=video["bucket"], Key=video["key"])["Body"].read()
+        return body
+
+    # Two concurrent requests for one project: one render, one 202, one 409 naming the first.
+    project_id = new_project_id()
+    answers: list[requests.Response] = []
+    barrier = threading.Barrier(2)
+
+    def post() -> None:
+        barrier.wait()
+        answers.append(requests.post(f"{api}/exports", json={"projectId": project_id}, timeout=30))
+
+    threads = [threading.Thread(target=post) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(a.status_code for a in answers) == [202, 409], [a.text for a in answers]
+    accepted = next(a for a in answers if a.status_code == 202).json()
+    assert next(a for a in answers if a.status_code == 409).json()["activeExportId"] == accepted["exportId"]
+    assert requests.get(f"{sim}/_sim/stats", timeout=10).json()["data"]["exports"][project_id] == 1
+    first = _wait_final(accepted["links"]["self"])
+    assert first["status"] == "SUCCEEDED"
+
+    # After it ended the project is free again; this time AI Studios reports the old render at 100
+    # for a while after the request: the new render is the one delivered.
+    fault = {"kind": "stale_progress", "project_id": project_id, "stale_seconds": 2}
+    assert requests.post(f"{sim}/_sim/faults", json=fault, timeout=10).status_code in (200, 201)
+    again = requests.post(f"{api}/exports", json={"projectId": project_id}, timeout=30)
+    assert again.status_code == 202, again.text
+    second = _wait_final(again.json()["links"]["self"])
+    assert second["status"] == "SUCCEEDED"
+    render = requests.get(f"{sim}/_sim/exports/{project_id}", timeout=10).json()["data"]
+    assert f"backendTaskId={render['backendTaskId']}".encode() in stored(second)
+    assert stored(second) != stored(first)
+
+    # An AI Studios outage longer than every retry: the export waits it out.
+    outage_project = new_project_id()
+    outage = {
+        "kind": "http_status",
+        "route": "progress",
+        "project_id": outage_project,
+        "status": 503,
+        "for_seconds": 12,
+    }
+    assert requests.post(f"{sim}/_sim/faults", json=outage, timeout=10).status_code in (200, 201)
+    created = requests.post(f"{api}/exports", json={"projectId": outage_project}, timeout=30)
+    assert created.status_code == 202, created.text
+    assert _wait_final(created.json()["links"]["self"])["status"] == "SUCCEEDED"

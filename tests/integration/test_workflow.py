@@ -26,7 +26,12 @@ def assert_valid_notification(note: dict[str, Any], status: str, project_id: str
     body = note["body"]
     jsonschema.validate(body, SCHEMA, format_checker=jsonschema.FormatChecker())
     assert body["status"] == status
-    assert note["attributes"] == {"status": status, "projectId": project_id, "resolution": body["resolution"]}
+    assert note["attributes"] == {
+        "status": status,
+        "projectId": project_id,
+        "resolution": body["resolution"],
+        "dedupKey": f"{body['exportId']}:{status}",
+    }
     return body
 
 
@@ -65,18 +70,20 @@ def test_export_is_delivered_to_s3_and_notified(stack: LocalDeployment, api: Api
     assert video["key"] == f"exports/{project_id}/{export_id}.mp4"
     obj = stack.client("s3").get_object(Bucket=video["bucket"], Key=video["key"])
     stored = obj["Body"].read()
-    assert stored == SAMPLE
+    served = stack.simulator.render_video(project_id)
+    assert stored == served.read()  # this render's video, byte for byte
+    assert stored.startswith(SAMPLE)  # the sample, with the render's identity appended
     assert obj["ContentType"] == "video/mp4"
     assert obj["ServerSideEncryption"] == "AES256"
     assert obj["Metadata"] == {"export-id": export_id, "project-id": project_id, "resolution": "720"}
-    assert video["size"] == len(SAMPLE)
-    assert video["sha256"] == hashlib.sha256(SAMPLE).hexdigest()
+    assert video["size"] == served.size
+    assert video["sha256"] == hashlib.sha256(stored).hexdigest() == served.sha256()
     tags = stack.client("s3").get_object_tagging(Bucket=video["bucket"], Key=video["key"])["TagSet"]
     assert {"Key": "sha256", "Value": video["sha256"]} in tags
     # the presigned link in the status view serves the same bytes
     import requests
 
-    assert requests.get(video["downloadUrl"], timeout=10).content == SAMPLE
+    assert requests.get(video["downloadUrl"], timeout=10).content == stored
 
     notes = inbox.for_export(export_id)
     assert len(notes) == 1
@@ -194,7 +201,7 @@ def test_truncated_download_is_retried_and_verified(stack: LocalDeployment, api:
     stored = (
         stack.client("s3").get_object(Bucket=view["video"]["bucket"], Key=view["video"]["key"])["Body"].read()
     )
-    assert stored == SAMPLE
+    assert stored == stack.simulator.render_video(project_id).read()
     uploads = stack.client("s3").list_multipart_uploads(Bucket=view["video"]["bucket"]).get("Uploads", [])
     assert not [u for u in uploads if project_id in u["Key"]], "the failed attempt's upload must be aborted"
 

@@ -75,7 +75,7 @@ def test_the_view_of_a_delivered_export_has_a_presigned_link(env: Resources) -> 
     assert view["video"] == video.to_public() | {"downloadUrlExpiresInSeconds": 600}
     assert urlsplit(link).path.endswith("exports/p/e.mp4")
     assert "X-Amz-Expires" in parse_qs(urlsplit(link).query) or "Expires" in parse_qs(urlsplit(link).query)
-    assert view["links"] == {"self": "https://api/exports/e"}
+    assert view["links"] == {"self": "https://api/exports/e", "video": "https://api/exports/e/video"}
     assert "error" not in view
 
 

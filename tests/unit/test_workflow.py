@@ -323,3 +323,35 @@ def test_the_safety_net_ignores_executions_of_unknown_exports(env: Resources) ->
     failure = Failure(ExportStatus.CANCELLED, "ExecutionAborted", "stopped")
     assert record_execution_end(env.adapters, "f" * 32, failure) is None
     assert env.notifications() == []
+
+
+def test_a_notification_is_published_once_with_a_stable_dedup_key(env: Resources) -> None:
+    env.seed()
+    failure = Failure(ExportStatus.FAILED, "E1", "m")
+
+    record_failure(env.adapters, EXPORT_ID, failure)
+    record_execution_end(env.adapters, EXPORT_ID, failure)  # the safety net arrives too
+    record_failure(env.adapters, EXPORT_ID, failure)  # and the Task is retried
+
+    [note] = env.notifications()
+    assert note["body"]["dedupKey"] == f"{EXPORT_ID}:FAILED"
+    assert note["attributes"]["dedupKey"] == f"{EXPORT_ID}:FAILED"
+    jsonschema.validate(note["body"], SCHEMA)
+
+
+def test_a_claimed_notification_is_left_to_its_claimant_until_the_claim_goes_stale(env: Resources) -> None:
+    env.seed(status=ExportStatus.FAILED, error={"code": "E", "message": "m"})
+    store = env.adapters.store
+
+    assert store.claim_notification(EXPORT_ID)  # another invocation is publishing right now
+    assert not store.claim_notification(EXPORT_ID)
+    record_failure(env.adapters, EXPORT_ID, Failure(ExportStatus.FAILED, "E", "m"))
+    assert env.notifications() == []  # so this one stays quiet
+
+    env.table.update_item(  # the claimant crashed a while ago: at least once wins
+        Key={"exportId": EXPORT_ID},
+        UpdateExpression="SET notifyClaimedAt = :old",
+        ExpressionAttributeValues={":old": int(time.time()) - 3600},
+    )
+    record_failure(env.adapters, EXPORT_ID, Failure(ExportStatus.FAILED, "E", "m"))
+    assert len(env.notifications()) == 1

@@ -147,3 +147,40 @@ def test_credentials_problems_are_a_502_for_the_operator_not_a_4xx(env: Resource
     body = json.loads(answer["body"])
     assert body["error"] == "UpstreamAuthenticationFailed"
     assert "token" not in body["message"]
+
+
+def _metrics(output: str) -> list[str]:
+    names = []
+    for line in output.splitlines():
+        if '"_aws"' in line:
+            blob = json.loads(line)
+            names += [m["Name"] for d in blob["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]]
+    return names
+
+
+def test_an_ending_is_counted_once_however_many_times_it_is_reported(
+    env: Resources, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env.seed()
+    handler = _load_handler("record_failure")
+    capsys.readouterr()
+
+    handler.lambda_handler(load_event("record_failure"), Context())  # the failure path
+    handler.lambda_handler(load_event("record_failure"), Context())  # its Task retried
+    handler.lambda_handler(load_event("record_failure_execution_aborted"), Context())  # the safety net
+
+    assert _metrics(capsys.readouterr().out).count("ExportsFailed") == 1
+
+
+def test_a_failure_reported_after_success_is_not_counted(
+    env: Resources, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from aistudios_export import ExportStatus, VideoLocation
+
+    env.seed(status=ExportStatus.SUCCEEDED, video=VideoLocation("b", "k", 1, "a" * 64), notified=True)
+    handler = _load_handler("record_failure")
+    capsys.readouterr()
+
+    assert handler.lambda_handler(load_event("record_failure"), Context())["status"] == "SUCCEEDED"
+
+    assert "ExportsFailed" not in _metrics(capsys.readouterr().out)
