@@ -182,3 +182,37 @@ def test_a_credentials_secret_must_be_a_secret_arn() -> None:
     for bad in ("my-secret", "arn:aws:s3:::bucket", "arn:aws:secretsmanager:us-east-1:1:secret:x"):
         with pytest.raises(ValueError, match="ExistingCredentialsSecretArn"):
             Resolver(TEMPLATE, {"ExistingCredentialsSecretArn": bad}, {}).check_rules()
+
+
+def test_the_account_wide_api_gateway_role_is_opt_in() -> None:
+    assert TEMPLATE["Parameters"]["ConfigureApiGatewayLogging"]["Default"] == "false"
+    for logical in ("ApiGatewayAccount", "ApiGatewayCloudWatchRole"):
+        assert TEMPLATE["Resources"][logical]["Condition"] == "CreateApiGatewayAccount"
+
+
+def test_post_exports_always_answers_within_api_gateways_29_seconds() -> None:
+    from aistudios_export import Settings
+
+    start = FUNCTIONS["StartExportFunction"]["Properties"]
+    timeout = start["Timeout"]
+    env = {k: str(v) for k, v in start["Environment"]["Variables"].items() if isinstance(v, str | int)}
+    settings = Settings.from_env(env)
+    worst_call = settings.aws_call_worst_seconds()
+    # before the AI Studios call: at most the idempotency record, the record + lease, the execution
+    before = 3 * worst_call
+    # after it: what submission reserves (two calls and a second of slack)
+    after = 2 * worst_call + 1
+    assert timeout < 29
+    assert worst_call <= 5
+    assert before + after <= timeout, "with every AWS call at its worst, the function would time out"
+    assert timeout - after >= 15, "a normal start must leave the AI Studios call at least 15 s"
+
+
+def test_every_aws_client_has_explicit_timeouts_and_standard_retries() -> None:
+    from aistudios_export import Adapters, Settings
+
+    adapters = Adapters(Settings.from_env({"AWS_CONNECT_TIMEOUT": "1", "AWS_READ_TIMEOUT": "2"}))
+    for client in (adapters.s3, adapters.sfn, adapters.notifier._sns):
+        config = client.meta.config
+        assert (config.connect_timeout, config.read_timeout) == (1, 2)
+        assert config.retries["mode"] == "standard"
