@@ -26,7 +26,6 @@ def child(variant: str, url: str, endpoint: str, bucket: str, part_mb: int) -> N
     import boto3
     import requests
 
-    from aistudios_export.client import build_session
     from aistudios_export.delivery import VideoDelivery
 
     s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
@@ -38,7 +37,7 @@ def child(variant: str, url: str, endpoint: str, bucket: str, part_mb: int) -> N
         s3.put_object(Bucket=bucket, Key=key, Body=data, ContentType="video/mp4")
         size = len(data)
     else:
-        delivery = VideoDelivery(s3, build_session(), part_size=part_mb * 1024 * 1024, allow_insecure=True)
+        delivery = VideoDelivery(s3, part_size=part_mb * 1024 * 1024, local_origin=url)
         size = delivery.deliver(url, bucket=bucket, key=key, metadata={}).size
     elapsed = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

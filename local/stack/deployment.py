@@ -121,15 +121,16 @@ class LocalDeployment:
 
     def _function_runtime_env(self) -> dict[str, str]:
         """What the deployment adds to each function's own environment: moto's fake credentials and
-        endpoint, and the AI Studios endpoint with permission to fetch plain-http loopback URLs (the
-        simulator is not https, which the template's AIStudiosBaseUrl pattern rightly refuses)."""
+        endpoint, and the AI Studios endpoint, whose origin alone may be fetched over plain http (the
+        simulator is not https, which the template's AIStudiosBaseUrl pattern rightly refuses); any
+        other local address is refused exactly as it would be on AWS."""
         return {
             "AISTUDIOS_BASE_URL": self.endpoints["aistudios_url"],
             **FAKE_CREDENTIALS,
             "AWS_REGION": self.options.region,
             "AWS_DEFAULT_REGION": self.options.region,
             "AWS_ENDPOINT_URL": self.aws_endpoint_url,
-            "ALLOW_INSECURE_URLS": "true",
+            "LOCAL_HTTP_ORIGIN": self.endpoints["aistudios_url"],
         }
 
     def _subscribe_notification_queue(self, topic_arn: str) -> None:

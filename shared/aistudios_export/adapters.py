@@ -90,9 +90,8 @@ class Adapters:
         s = self.settings
         return VideoDelivery(
             self.s3,
-            self.http,
             part_size=s.part_size_bytes,
             timeout=(s.connect_timeout, max(s.read_timeout, 30.0)),
-            allow_insecure=s.allow_insecure_urls,
+            local_origin=s.local_http_origin or None,
             allowed_hosts=s.download_allowed_hosts,
         )

@@ -14,7 +14,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from .errors import DeliveryVerificationError, PermanentUpstreamError, TransientUpstreamError
 from .observability import logger
-from .urls import redact_url, validate_url
+from .pinned_http import PinnedAdapter, pinned_session
+from .urls import redact_url, resolve_target
 
 MIN_PART_SIZE = 5 * 1024 * 1024
 READ_CHUNK = 1024 * 1024
@@ -39,20 +40,25 @@ class VideoDelivery:
     def __init__(
         self,
         s3: Any,
-        session: requests.Session,
+        session: requests.Session | None = None,
         *,
         part_size: int = 16 * 1024 * 1024,
         timeout: tuple[float, float] = (3.05, 30.0),
-        allow_insecure: bool = False,
+        local_origin: str | None = None,
         allowed_hosts: Iterable[str] = (),
     ) -> None:
+        """`session` None (production) connects only to validated, pinned addresses; a session given
+        by a test still has every URL validated but keeps its own transport."""
         if part_size < MIN_PART_SIZE:
             raise ValueError("S3 multipart parts must be at least 5 MiB")
         self._s3 = s3
+        self._pins: PinnedAdapter | None = None
+        if session is None:
+            session, self._pins = pinned_session()
         self._session = session
         self._part_size = part_size
         self._timeout = timeout
-        self._allow_insecure = allow_insecure
+        self._local_origin = local_origin
         self._allowed_hosts = tuple(allowed_hosts)
 
     def deliver(self, url: str, *, bucket: str, key: str, metadata: dict[str, str]) -> DeliveryResult:
@@ -133,7 +139,9 @@ class VideoDelivery:
     def _open(self, url: str) -> requests.Response:
         """GET the URL, following at most MAX_REDIRECTS redirects, each target validated like the first."""
         for _ in range(MAX_REDIRECTS + 1):
-            validate_url(url, allow_insecure=self._allow_insecure, allowed_hosts=self._allowed_hosts)
+            safe = resolve_target(url, local_origin=self._local_origin, allowed_hosts=self._allowed_hosts)
+            if self._pins is not None:
+                self._pins.pin(safe)
             try:
                 response = self._session.get(url, stream=True, timeout=self._timeout, allow_redirects=False)
             except requests.RequestException as exc:

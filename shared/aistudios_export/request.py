@@ -52,7 +52,7 @@ class ExportRequest(BaseModel):
         if value is None:
             return None
         try:
-            validate_url(value, allow_insecure=False, resolve=False)
+            validate_url(value, resolve=False)
         except UnsafeUrlError as exc:
             raise ValueError(exc.message) from None
         return value

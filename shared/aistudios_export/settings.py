@@ -13,6 +13,7 @@ from botocore.config import Config
 
 from .errors import ConfigurationError
 from .models import RESOLUTIONS
+from .urls import origin_of
 
 _Parse = Callable[[str, str], Any]
 
@@ -89,7 +90,8 @@ class Settings:
     call_budget_seconds: float | None = env("HTTP_CALL_BUDGET_SECONDS", None, _optional_seconds)
     part_size_bytes: int = env("PART_SIZE_MB", 16 * 1024 * 1024, _integer(5, 1024 * 1024))
     download_allowed_hosts: tuple[str, ...] = env("DOWNLOAD_ALLOWED_HOSTS", (), _hosts)
-    allow_insecure_urls: bool = env("ALLOW_INSECURE_URLS", False, _flag)
+    # Local only: the one plain-http origin that may be fetched (the simulator's), scheme://host:port.
+    local_http_origin: str = env("LOCAL_HTTP_ORIGIN", "")
     presign_seconds: int = env("PRESIGN_SECONDS", 300, _integer(60))
     key_prefix: str = env("KEY_PREFIX", "exports", _prefix)
     # Every AWS call: explicit timeouts and the standard retry mode (the API's function sets tight ones).
@@ -147,5 +149,7 @@ class Settings:
             raise ConfigurationError(f"DEFAULT_RESOLUTION must be one of {', '.join(RESOLUTIONS)}")
         if not self.aistudios_base_url.startswith(("https://", "http://")):
             raise ConfigurationError("AISTUDIOS_BASE_URL must be an http(s) URL")
-        if self.aistudios_base_url.startswith("http://") and not self.allow_insecure_urls:
-            raise ConfigurationError("AISTUDIOS_BASE_URL must use https (ALLOW_INSECURE_URLS is off)")
+        if self.aistudios_base_url.startswith("http://") and (
+            not self.local_http_origin or origin_of(self.aistudios_base_url) != origin_of(self.local_http_origin)
+        ):
+            raise ConfigurationError("AISTUDIOS_BASE_URL must use https (plain http only to LOCAL_HTTP_ORIGIN)")

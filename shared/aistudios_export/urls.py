@@ -5,7 +5,8 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 from .errors import UnsafeUrlError
@@ -44,21 +45,42 @@ def _is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
-def validate_url(
+@dataclass(frozen=True)
+class SafeTarget:
+    """A URL that passed validation, with the one address it may be fetched from."""
+
+    url: str
+    scheme: str
+    host: str
+    port: int
+    address: str
+
+
+def origin_of(url: str) -> str:
+    """scheme://host:port, with the default port written out, for exact origin comparisons."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    port = parts.port or (443 if scheme == "https" else 80)
+    return f"{scheme}://{(parts.hostname or '').lower()}:{port}"
+
+
+def resolve_target(
     url: str,
     *,
-    allow_insecure: bool = False,
+    local_origin: str | None = None,
     allowed_hosts: Iterable[str] = (),
-    resolve: bool = True,
-) -> str:
-    """Check that `url` is safe to fetch, returning it unchanged or raising UnsafeUrlError.
+    resolve: Callable[[str, int], list[str]] | None = None,
+) -> SafeTarget:
+    """Validate `url` and resolve its host once: the address returned is the address to connect to.
 
-    - https only, unless `allow_insecure` (the local stack, where the simulator speaks plain http
-      on loopback);
-    - no user:password part, a host name present, only default or explicit ports;
+    - https only; plain http only to exactly `local_origin` (scheme, host and port: the local
+      simulator), never to loopback at large;
+    - no user:password part, a host name present, valid port;
     - when `allowed_hosts` is given, the host must equal one of them or be a sub-domain of one;
-    - unless `allow_insecure`, the host must not be or resolve to a private, loopback,
-      link-local or otherwise non-public address (SSRF guard for the Lambda's network).
+    - every address the host has must be globally routable (no private, shared 100.64/10, loopback,
+      link-local, IPv4-mapped or NAT64 forms of those); decimal and octal IPv4 spellings are
+      resolved like any name and checked the same way.
+    Resolving once and connecting to that address (see pinned_http) defeats DNS rebinding.
     """
     if not isinstance(url, str) or len(url) > 4096:
         raise UnsafeUrlError("URL must be a string of at most 4096 characters")
@@ -68,18 +90,20 @@ def validate_url(
     except ValueError as exc:
         raise UnsafeUrlError(f"URL is malformed: {exc}") from None
     scheme = parts.scheme.lower()
-    if scheme != "https" and not (allow_insecure and scheme == "http"):
+    is_local = local_origin is not None and scheme == "http" and origin_of(url) == origin_of(local_origin)
+    if scheme != "https" and not is_local:
         raise UnsafeUrlError(f"URL must use https, not {scheme or 'no scheme'}")
     if parts.username or parts.password:
         raise UnsafeUrlError("URL must not carry credentials")
     host = (parts.hostname or "").lower().rstrip(".")
     if not host:
         raise UnsafeUrlError("URL has no host")
+    port = port or (443 if scheme == "https" else 80)
+    if is_local:  # the local simulator's own origin, as configured: nothing else on loopback
+        return SafeTarget(url, scheme, host, port, host)
     allowed = [h.lower().strip().rstrip(".") for h in allowed_hosts if h.strip()]
     if allowed and not any(host == a or host.endswith("." + a) for a in allowed):
         raise UnsafeUrlError(f"host {host} is not in the allowed list")
-    if allow_insecure:
-        return url
     try:
         literal = ipaddress.ip_address(host)
     except ValueError:
@@ -87,16 +111,36 @@ def validate_url(
     if literal is not None:
         if not _is_public(literal):
             raise UnsafeUrlError(f"host {host} is not a public address")
-        return url
+        return SafeTarget(url, scheme, host, port, str(literal))
     if host == "localhost" or host.endswith(".localhost") or host.endswith(".internal"):
         raise UnsafeUrlError(f"host {host} is not a public address")
+    addresses = (resolve or _getaddrinfo)(host, port)
+    if not addresses:
+        raise UnsafeUrlError(f"host {host} does not resolve")
+    for address in addresses:
+        if not _is_public(ipaddress.ip_address(address)):
+            raise UnsafeUrlError(f"host {host} resolves to a non-public address")
+    return SafeTarget(url, scheme, host, port, addresses[0])
+
+
+def _getaddrinfo(host: str, port: int) -> list[str]:
+    try:
+        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+    except OSError as exc:
+        raise UnsafeUrlError(f"host {host} does not resolve: {exc.strerror or exc}") from None
+    return [str(info[4][0]) for info in infos]
+
+
+def validate_url(
+    url: str,
+    *,
+    local_origin: str | None = None,
+    allowed_hosts: Iterable[str] = (),
+    resolve: bool = True,
+) -> str:
+    """`resolve_target`'s checks, returning the URL; `resolve=False` skips DNS (for URLs we only
+    hand to others, like a webhookUrl AI Studios will call)."""
     if resolve:
-        try:
-            infos = socket.getaddrinfo(host, port or 443, proto=socket.IPPROTO_TCP)
-        except OSError as exc:
-            raise UnsafeUrlError(f"host {host} does not resolve: {exc.strerror or exc}") from None
-        for info in infos:
-            address = ipaddress.ip_address(info[4][0])
-            if not _is_public(address):
-                raise UnsafeUrlError(f"host {host} resolves to a non-public address")
+        return resolve_target(url, local_origin=local_origin, allowed_hosts=allowed_hosts).url
+    resolve_target(url, local_origin=local_origin, allowed_hosts=allowed_hosts, resolve=lambda h, p: ["8.8.8.8"])
     return url

@@ -311,3 +311,12 @@ def test_make_up_holds_one_export_per_project_and_survives_outages_and_stale_pro
     created = requests.post(f"{api}/exports", json={"projectId": outage_project}, timeout=30)
     assert created.status_code == 202, created.text
     assert _wait_final(created.json()["links"]["self"])["status"] == "SUCCEEDED"
+
+    # A download URL that redirects to another local address: refused, exactly as on AWS.
+    ssrf_project = new_project_id()
+    redirect = {"kind": "download_redirect", "route": "download", "project_id": ssrf_project, "times": 10}
+    assert requests.post(f"{sim}/_sim/faults", json=redirect, timeout=10).status_code in (200, 201)
+    created = requests.post(f"{api}/exports", json={"projectId": ssrf_project}, timeout=30)
+    refused = _wait_final(created.json()["links"]["self"])
+    assert refused["status"] == "FAILED"
+    assert refused["error"]["code"] == "UnsafeUrl"

@@ -23,7 +23,7 @@ def test_defaults_and_parsing() -> None:
     assert s.export_deadline_seconds == 45 * 60
     assert s.download_allowed_hosts == ("a.com", "b.net")
     assert s.part_size_bytes == 8 * 1024 * 1024
-    assert s.allow_insecure_urls is False
+    assert s.local_http_origin == ""
 
 
 def test_seconds_override_minutes() -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from aistudios_export import UnsafeUrlError
-from aistudios_export.urls import redact_text, redact_url, validate_url
+from aistudios_export.urls import redact_text, redact_url, resolve_target, validate_url
 
 pytestmark = pytest.mark.unit
 
@@ -39,10 +39,17 @@ def test_allowed_hosts_accept_subdomains_only_of_listed_hosts() -> None:
             validate_url(bad, allowed_hosts=hosts, resolve=False)
 
 
-def test_insecure_mode_allows_plain_http_on_loopback_but_still_checks_hosts() -> None:
-    assert validate_url("http://127.0.0.1:8787/cdn/v.mp4", allow_insecure=True)
-    with pytest.raises(UnsafeUrlError):
-        validate_url("http://127.0.0.2:8787/cdn/v.mp4", allow_insecure=True, allowed_hosts=["127.0.0.1"])
+def test_plain_http_is_allowed_only_to_the_local_origin_itself() -> None:
+    origin = "http://127.0.0.1:8787"
+    assert validate_url("http://127.0.0.1:8787/cdn/v.mp4", local_origin=origin)
+    for other in (
+        "http://127.0.0.2:8787/cdn/v.mp4",  # another loopback host
+        "http://127.0.0.1:8788/cdn/v.mp4",  # another port
+        "http://localhost:8787/cdn/v.mp4",  # another spelling
+        "https://127.0.0.1:8787/cdn/v.mp4",  # https to loopback is still loopback
+    ):
+        with pytest.raises(UnsafeUrlError):
+            validate_url(other, local_origin=origin)
 
 
 def test_public_literal_address_is_accepted_without_dns() -> None:
@@ -56,3 +63,84 @@ def test_redaction_drops_query_and_credentials() -> None:
     text = "failed GET https://cdn/x.mp4?Expires=1&Signature=deadbeef&X-Amz-Signature=cafe"
     assert "deadbeef" not in redact_text(text)
     assert "cafe" not in redact_text(text)
+
+
+RESOLVER = {
+    "cdn.example.com": ["93.184.216.34"],
+    "internal.example.com": ["10.0.0.5"],
+    "mixed.example.com": ["93.184.216.34", "192.168.1.1"],
+    "shared.example.com": ["100.64.0.1"],
+    "mapped.example.com": ["::ffff:127.0.0.1"],
+    "nat64.example.com": ["64:ff9b::a00:1"],
+}
+
+
+def _resolve(host: str, port: int) -> list[str]:
+    return RESOLVER[host]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://127.0.0.1/v.mp4",
+        "https://localhost/v.mp4",
+        "https://[::1]/v.mp4",
+        "https://169.254.169.254/latest/meta-data/",
+        "https://10.1.2.3/v.mp4",
+        "https://100.64.0.1/v.mp4",
+        "https://[::ffff:127.0.0.1]/v.mp4",
+        "https://[::ffff:10.0.0.1]/v.mp4",
+        "https://internal.example.com/v.mp4",
+        "https://mixed.example.com/v.mp4",
+        "https://shared.example.com/v.mp4",
+        "https://mapped.example.com/v.mp4",
+        "https://nat64.example.com/v.mp4",
+        "file:///etc/passwd",
+        "ftp://cdn.example.com/v.mp4",
+        "gopher://cdn.example.com/v.mp4",
+    ],
+)
+def test_ssrf_probes_are_refused_before_anything_is_fetched(url: str) -> None:
+    with pytest.raises(UnsafeUrlError):
+        resolve_target(url, resolve=_resolve)
+
+
+def test_the_address_validated_is_the_one_returned_to_connect_to() -> None:
+    answers = iter([["93.184.216.34"], ["127.0.0.1"]])  # a rebinding resolver: public, then private
+
+    target = resolve_target("https://cdn.example.com:8443/v.mp4", resolve=lambda h, p: next(answers))
+
+    assert (target.host, target.port, target.address) == ("cdn.example.com", 8443, "93.184.216.34")
+
+
+def test_a_pinned_session_connects_only_to_the_validated_address(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    import requests
+
+    from aistudios_export.pinned_http import pinned_session
+
+    dialled: list[tuple[str, int]] = []
+
+    def numeric_only(host: str, port: int, *args: object, **kwargs: object) -> list[tuple[object, ...]]:
+        import ipaddress
+
+        ipaddress.ip_address(host)  # a name here would mean resolving again at connect time
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (host, port))]
+
+    def refuse(self: socket.socket, address: tuple[str, int]) -> None:
+        dialled.append(address)
+        raise ConnectionRefusedError
+
+    monkeypatch.setattr(socket, "getaddrinfo", numeric_only)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    session, pins = pinned_session()
+    pins.pin(resolve_target("https://cdn.example.com/v.mp4", resolve=_resolve))
+
+    with pytest.raises(requests.ConnectionError):
+        session.get("https://cdn.example.com/v.mp4", timeout=1)
+    assert dialled == [("93.184.216.34", 443)]
+
+    with pytest.raises(requests.ConnectionError, match="not validated"):
+        session.get("https://other.example.com/v.mp4", timeout=1)
+    assert dialled == [("93.184.216.34", 443)]
