@@ -22,7 +22,7 @@ APP_ID ?= sim-app-id
 USER_KEY ?= sim-user-key
 RENDER_SECONDS ?= 20
 
-.PHONY: bench requirements-check help setup tools check lint format typecheck sam-validate sam-build requirements test test-unit \
+.PHONY: bench bench-polling requirements-check help setup tools check lint format typecheck sam-validate sam-build requirements test test-unit \
 	test-integration test-e2e sim demo up clean
 
 help:
@@ -92,6 +92,9 @@ test: check sam-validate sam-build
 
 bench: setup
 	$(RUN) benchmarks/delivery.py --size $${SIZE_MB:-256}
+
+bench-polling: setup
+	$(RUN) benchmarks/polling.py
 
 sim: setup
 	$(RUN) -m local.simulator --port $(PORT) --app-id $(APP_ID) --user-key $(USER_KEY) --render-seconds $(RENDER_SECONDS)
