@@ -91,6 +91,7 @@ class Adapters:
         return VideoDelivery(
             self.s3,
             part_size=s.part_size_bytes,
+            workers=s.delivery_workers,
             timeout=(s.connect_timeout, max(s.read_timeout, 30.0)),
             local_origin=s.local_http_origin or None,
             allowed_hosts=s.download_allowed_hosts,

@@ -1,10 +1,17 @@
-"""Streams a finished video from its download URL into S3 with a multipart upload, and verifies it."""
+"""Copies a finished video from its download URL into S3 with a multipart upload, and verifies it.
+
+When the source serves byte ranges and says how long the video is, `workers` connections each fetch
+a range and upload it as a part (a CDN caps each connection, not the sum); otherwise one stream, as
+a plain download. Memory stays within about part size x workers whatever the video's size; nothing
+touches the disk."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import threading
 from collections.abc import Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin
@@ -15,12 +22,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 from .errors import DeliveryVerificationError, PermanentUpstreamError, TransientUpstreamError
 from .observability import logger
 from .pinned_http import PinnedAdapter, pinned_session
+from .ranges import MIN_PART_SIZE, check_mp4, fetch_range, part_size_for, plan_ranges, read_upto, refusal
 from .urls import redact_url, resolve_target
 
-MIN_PART_SIZE = 5 * 1024 * 1024
 READ_CHUNK = 1024 * 1024
 MAX_REDIRECTS = 3
-VIDEO_TYPES = ("video/", "application/octet-stream", "binary/octet-stream")
+VIDEO_TYPES = ("video/", "application/mp4", "application/octet-stream", "binary/octet-stream")
 
 
 @dataclass(frozen=True)
@@ -32,6 +39,15 @@ class DeliveryResult:
     etag: str
     version_id: str | None
     parts: int
+    fetched: int = 0  # bytes received from the source, resumed ranges included
+
+
+@dataclass
+class _Upload:
+    bucket: str
+    key: str
+    upload_id: str
+    parts: dict[int, dict[str, Any]]
 
 
 class VideoDelivery:
@@ -43,6 +59,7 @@ class VideoDelivery:
         session: requests.Session | None = None,
         *,
         part_size: int = 16 * 1024 * 1024,
+        workers: int = 8,
         timeout: tuple[float, float] = (3.05, 30.0),
         local_origin: str | None = None,
         allowed_hosts: Iterable[str] = (),
@@ -58,15 +75,16 @@ class VideoDelivery:
         self._session = session
         self._part_size = part_size
         self._timeout = timeout
+        self._workers = max(1, workers)
         self._local_origin = local_origin
         self._allowed_hosts = tuple(allowed_hosts)
 
     def deliver(self, url: str, *, bucket: str, key: str, metadata: dict[str, str]) -> DeliveryResult:
-        response = self._open(url)
-        upload_id: str | None = None
+        response, final_url = self._open(url)
+        upload: _Upload | None = None
         try:
-            expected = _content_length(response)
-            upload = self._s3.create_multipart_upload(
+            length = _content_length(response)
+            created = self._s3.create_multipart_upload(
                 Bucket=bucket,
                 Key=key,
                 ContentType="video/mp4",
@@ -74,32 +92,23 @@ class VideoDelivery:
                 ServerSideEncryption="AES256",
                 ChecksumAlgorithm="SHA256",
             )
-            upload_id = upload["UploadId"]
-            digest = hashlib.sha256()
-            parts: list[dict[str, Any]] = []
-            buffer = bytearray()
-            total = 0
-            for chunk in response.iter_content(chunk_size=READ_CHUNK):
-                if not total and chunk and len(chunk) >= 8 and chunk[4:8] != b"ftyp":
-                    raise PermanentUpstreamError("the download is not an MP4 file", code="NotAVideo")
-                total += len(chunk)
-                digest.update(chunk)
-                buffer += chunk
-                if len(buffer) >= self._part_size:
-                    parts.append(self._upload_part(bucket, key, upload_id, len(parts) + 1, buffer))
-                    buffer = bytearray()
-            if buffer or not parts:
-                parts.append(self._upload_part(bucket, key, upload_id, len(parts) + 1, buffer))
+            upload = _Upload(bucket, key, created["UploadId"], {})
+            ranged = response.headers.get("Accept-Ranges", "").lower() == "bytes"
+            if self._workers > 1 and ranged and length and length > MIN_PART_SIZE:
+                total, digest, fetched = self._parallel(response, final_url, length, upload)
+            else:
+                total, digest, fetched = self._single(response, upload)
             if total == 0:
                 raise DeliveryVerificationError("the download was empty", code="EmptyDownload")
-            if expected is not None and total != expected:
+            if length is not None and total != length:
                 raise DeliveryVerificationError(
-                    f"received {total} bytes but the source announced {expected}", code="SizeMismatch"
+                    f"received {total} bytes but the source announced {length}", code="SizeMismatch"
                 )
+            parts = [upload.parts[n] for n in sorted(upload.parts)]
             completed = self._s3.complete_multipart_upload(
-                Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
+                Bucket=bucket, Key=key, UploadId=upload.upload_id, MultipartUpload={"Parts": parts}
             )
-            upload_id = None
+            upload = None
             head = self._s3.head_object(Bucket=bucket, Key=key)
             if int(head["ContentLength"]) != total:
                 raise DeliveryVerificationError(
@@ -111,32 +120,104 @@ class VideoDelivery:
             ) from None
         finally:
             response.close()
-            if upload_id is not None:
-                self._abort(bucket, key, upload_id)
+            if upload is not None:
+                self._abort(upload)
+        version = completed.get("VersionId")
         result = DeliveryResult(
             bucket=bucket,
             key=key,
             size=total,
-            sha256=digest.hexdigest(),
+            sha256=digest,
             etag=str(completed.get("ETag", "")).strip('"'),
-            version_id=completed.get("VersionId")
-            if completed.get("VersionId") not in (None, "null")
-            else None,
+            version_id=version if version not in (None, "null") else None,
             parts=len(parts),
+            fetched=fetched,
         )
         logger.info(
             "video delivered",
-            extra={
-                "bucket": bucket,
-                "key": key,
-                "size": result.size,
-                "parts": result.parts,
-                "sha256": result.sha256,
-            },
+            extra={"bucket": bucket, "key": key, "size": total, "parts": len(parts), "sha256": digest},
         )
         return result
 
-    def _open(self, url: str) -> requests.Response:
+    def _single(self, response: requests.Response, upload: _Upload) -> tuple[int, str, int]:
+        """One stream, cut into parts as it arrives: one part in memory at a time."""
+        digest = hashlib.sha256()
+        buffer = bytearray()
+        total = 0
+        for chunk in response.iter_content(chunk_size=READ_CHUNK):
+            if not total:
+                check_mp4(chunk)
+            total += len(chunk)
+            digest.update(chunk)
+            buffer += chunk
+            if len(buffer) >= self._part_size:
+                self._upload_part(upload, len(upload.parts) + 1, buffer)
+                buffer = bytearray()
+        if buffer or not upload.parts:
+            self._upload_part(upload, len(upload.parts) + 1, buffer)
+        return total, digest.hexdigest(), total
+
+    def _parallel(
+        self, response: requests.Response, url: str, length: int, upload: _Upload
+    ) -> tuple[int, str, int]:
+        """Ranges fetched by `workers` connections, uploaded as parts as they arrive, hashed in order.
+
+        At most `workers` parts are in memory: a part is fetched only once every part `workers`
+        places before it has been hashed."""
+        ranges = plan_ranges(length, part_size_for(length, self._part_size))
+        first = read_upto(response, ranges[0][1])
+        response.close()
+        if len(first) < ranges[0][1]:  # the first connection dropped: resume part 1 as a range
+            first += fetch_range(self._ranged_get, url, len(first), ranges[0][1])
+        check_mp4(bytes(first[:8]))
+        digest = hashlib.sha256(first)
+        fetched = [len(first)]
+        done: dict[int, bytearray] = {}
+        stop = threading.Event()
+
+        def count(size: int) -> None:
+            if stop.is_set():  # another part failed: stop reading, the upload is being aborted
+                raise _Stopped
+            fetched.append(size)
+
+        def part(number: int) -> tuple[int, bytearray]:
+            start, end = ranges[number - 1]
+            data = fetch_range(self._ranged_get, url, start, end, on_bytes=count)
+            self._upload_part(upload, number, data)
+            return number, data
+
+        with ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="part") as pool:
+            pending: set[Future[tuple[int, bytearray]]] = {pool.submit(self._upload_part, upload, 1, first)}  # type: ignore[arg-type]
+            del first
+            next_part, next_hash = 2, 2
+            try:
+                while next_hash <= len(ranges):
+                    while next_part <= len(ranges) and next_part < next_hash + self._workers:
+                        pending.add(pool.submit(part, next_part))
+                        next_part += 1
+                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        result = future.result()
+                        if isinstance(result, tuple):
+                            done[result[0]] = result[1]
+                    while next_hash in done:
+                        digest.update(done.pop(next_hash))
+                        next_hash += 1
+                for future in pending:
+                    future.result()
+            except BaseException:
+                stop.set()
+                for future in pending:
+                    future.cancel()
+                raise
+        return length, digest.hexdigest(), sum(fetched)
+
+    def _ranged_get(self, url: str, headers: dict[str, str]) -> requests.Response:
+        return self._session.get(
+            url, headers=headers, stream=True, timeout=self._timeout, allow_redirects=False
+        )
+
+    def _open(self, url: str) -> tuple[requests.Response, str]:
         """GET the URL, following at most MAX_REDIRECTS redirects, each target validated like the first."""
         for _ in range(MAX_REDIRECTS + 1):
             safe = resolve_target(url, local_origin=self._local_origin, allowed_hosts=self._allowed_hosts)
@@ -162,37 +243,29 @@ class VideoDelivery:
                     raise PermanentUpstreamError(
                         f"the download is {content_type}, not a video", code="NotAVideo"
                     )
-                return response
+                return response, url
             response.close()
-            if status == 429 or status >= 500:
-                raise TransientUpstreamError(f"download host answered HTTP {status}", code=f"HTTP{status}")
-            code = {403: "DownloadForbidden", 404: "DownloadNotFound", 410: "DownloadExpired"}.get(
-                status, f"HTTP{status}"
-            )
-            raise PermanentUpstreamError(f"download host answered HTTP {status}", code=code, status=status)
+            raise refusal(status)
         raise PermanentUpstreamError("too many redirects from the download host", code="TooManyRedirects")
 
-    def _upload_part(
-        self, bucket: str, key: str, upload_id: str, number: int, data: bytearray
-    ) -> dict[str, Any]:
-        body = bytes(data)
-        checksum = base64.b64encode(hashlib.sha256(body).digest()).decode()
+    def _upload_part(self, upload: _Upload, number: int, data: bytearray) -> None:
+        checksum = base64.b64encode(hashlib.sha256(data).digest()).decode()
         response = self._s3.upload_part(
-            Bucket=bucket,
-            Key=key,
-            UploadId=upload_id,
+            Bucket=upload.bucket,
+            Key=upload.key,
+            UploadId=upload.upload_id,
             PartNumber=number,
-            Body=body,
+            Body=bytes(data),
             ChecksumAlgorithm="SHA256",
             ChecksumSHA256=checksum,
         )
-        return {"ETag": response["ETag"], "PartNumber": number, "ChecksumSHA256": checksum}
+        upload.parts[number] = {"ETag": response["ETag"], "PartNumber": number, "ChecksumSHA256": checksum}
 
-    def _abort(self, bucket: str, key: str, upload_id: str) -> None:
+    def _abort(self, upload: _Upload) -> None:
         try:
-            self._s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
+            self._s3.abort_multipart_upload(Bucket=upload.bucket, Key=upload.key, UploadId=upload.upload_id)
         except (BotoCoreError, ClientError):  # the original error matters more; the lifecycle rule cleans up
-            logger.exception("could not abort multipart upload", extra={"key": key})
+            logger.exception("could not abort multipart upload", extra={"key": upload.key})
 
 
 def _content_length(response: requests.Response) -> int | None:
@@ -203,3 +276,7 @@ def _content_length(response: requests.Response) -> int | None:
         return int(raw)
     except ValueError:
         return None
+
+
+class _Stopped(Exception):
+    """Raised inside a worker whose sibling failed."""

@@ -89,6 +89,7 @@ class Settings:
     read_timeout: float = env("HTTP_READ_TIMEOUT", 20.0, _number(0.1))
     call_budget_seconds: float | None = env("HTTP_CALL_BUDGET_SECONDS", None, _optional_seconds)
     part_size_bytes: int = env("PART_SIZE_MB", 16 * 1024 * 1024, _integer(5, 1024 * 1024))
+    delivery_workers: int = env("DELIVERY_WORKERS", 8, _integer(1))
     download_allowed_hosts: tuple[str, ...] = env("DOWNLOAD_ALLOWED_HOSTS", (), _hosts)
     # Local only: the one plain-http origin that may be fetched (the simulator's), scheme://host:port.
     local_http_origin: str = env("LOCAL_HTTP_ORIGIN", "")
@@ -150,6 +151,9 @@ class Settings:
         if not self.aistudios_base_url.startswith(("https://", "http://")):
             raise ConfigurationError("AISTUDIOS_BASE_URL must be an http(s) URL")
         if self.aistudios_base_url.startswith("http://") and (
-            not self.local_http_origin or origin_of(self.aistudios_base_url) != origin_of(self.local_http_origin)
+            not self.local_http_origin
+            or origin_of(self.aistudios_base_url) != origin_of(self.local_http_origin)
         ):
-            raise ConfigurationError("AISTUDIOS_BASE_URL must use https (plain http only to LOCAL_HTTP_ORIGIN)")
+            raise ConfigurationError(
+                "AISTUDIOS_BASE_URL must use https (plain http only to LOCAL_HTTP_ORIGIN)"
+            )

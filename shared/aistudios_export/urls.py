@@ -142,5 +142,7 @@ def validate_url(
     hand to others, like a webhookUrl AI Studios will call)."""
     if resolve:
         return resolve_target(url, local_origin=local_origin, allowed_hosts=allowed_hosts).url
-    resolve_target(url, local_origin=local_origin, allowed_hosts=allowed_hosts, resolve=lambda h, p: ["8.8.8.8"])
+    resolve_target(
+        url, local_origin=local_origin, allowed_hosts=allowed_hosts, resolve=lambda h, p: ["8.8.8.8"]
+    )
     return url

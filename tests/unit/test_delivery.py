@@ -189,3 +189,114 @@ def test_unsafe_urls_are_never_fetched(s3: Any) -> None:
 def test_parts_below_the_s3_minimum_are_refused() -> None:
     with pytest.raises(ValueError, match="5 MiB"):
         VideoDelivery(None, requests.Session(), part_size=MIN_PART_SIZE - 1)
+
+
+class Ranged:
+    """An origin that serves `body` with byte ranges, like a CDN; `cut` shortens chosen answers."""
+
+    def __init__(self, body: bytes, cut: dict[int, int] | None = None, status: dict[int, int] | None = None):
+        self.body = body
+        self.ranges: list[str] = []
+        self.cut = cut or {}  # answer index -> bytes to send before the connection drops
+        self.status = status or {}  # answer index -> HTTP status instead of 206
+        self.sent = 0
+
+    def __call__(self, request: requests.PreparedRequest) -> tuple[int, dict[str, str], bytes]:
+        wanted = request.headers.get("Range")
+        index = len(self.ranges)
+        self.ranges.append(str(wanted))
+        if index in self.status:
+            return self.status[index], {}, b"expired"
+        if wanted is None:
+            data, status, headers = self.body, 200, {}
+        else:
+            first, last = (int(x) for x in wanted.removeprefix("bytes=").split("-"))
+            data, status = self.body[first : last + 1], 206
+            headers = {"Content-Range": f"bytes {first}-{last}/{len(self.body)}"}
+        data = data[: self.cut[index]] if index in self.cut else data
+        if wanted is not None:
+            self.sent += len(data)
+        return (
+            status,
+            {
+                "Content-Type": "video/mp4",
+                "Accept-Ranges": "bytes",
+                "Content-Length": str(len(self.body) if wanted is None else len(data)),
+                **headers,
+            },
+            data,
+        )
+
+
+def deliver_ranged(s3: Any, origin: Ranged, workers: int = 4) -> tuple[Any, Origin]:
+    adapter = Origin(origin)
+    session = requests.Session()
+    session.mount("https://", adapter)
+    delivery = VideoDelivery(s3, session, part_size=MIN_PART_SIZE, workers=workers)
+    return delivery.deliver(f"{ORIGIN}/v.mp4", bucket=BUCKET, key="k.mp4", metadata={}), adapter
+
+
+def test_ranges_are_fetched_in_parallel_and_the_object_is_byte_identical(s3: Any) -> None:
+    body = mp4(3 * MIN_PART_SIZE + 4321)
+    origin = Ranged(body)
+
+    result, _ = deliver_ranged(s3, origin)
+
+    assert result.parts == 4
+    assert result.sha256 == hashlib.sha256(body).hexdigest()
+    assert result.fetched == len(body)
+    assert s3.get_object(Bucket=BUCKET, Key="k.mp4")["Body"].read() == body
+    assert origin.ranges[0] == "None"  # the first GET gives part 1 and tells the length
+    assert sorted(origin.ranges[1:]) == sorted(
+        f"bytes={s}-{min(s + MIN_PART_SIZE, len(body)) - 1}"
+        for s in range(MIN_PART_SIZE, len(body), MIN_PART_SIZE)
+    )
+
+
+def test_a_range_cut_short_is_resumed_from_its_first_missing_byte(s3: Any) -> None:
+    body = mp4(3 * MIN_PART_SIZE)
+    origin = Ranged(body, cut={1: 1000})  # the first ranged answer drops after 1,000 bytes
+
+    result, _ = deliver_ranged(s3, origin, workers=2)
+
+    assert s3.get_object(Bucket=BUCKET, Key="k.mp4")["Body"].read() == body
+    # only the missing bytes were fetched again: part 1 from the first GET, the rest by range once
+    assert result.fetched == len(body)
+    assert origin.sent == len(body) - MIN_PART_SIZE
+    resumed = [r for r in origin.ranges if r.startswith(f"bytes={MIN_PART_SIZE + 1000}-")]
+    assert resumed == [f"bytes={MIN_PART_SIZE + 1000}-{2 * MIN_PART_SIZE - 1}"]
+
+
+def test_a_range_that_keeps_failing_aborts_the_upload(s3: Any) -> None:
+    body = mp4(3 * MIN_PART_SIZE)
+    origin = Ranged(body, cut=dict.fromkeys(range(1, 30), 10))
+
+    with pytest.raises(TransientUpstreamError) as caught:
+        deliver_ranged(s3, origin, workers=2)
+
+    assert caught.value.code == "RangeIncomplete"
+    assert no_uploads_left(s3)
+    assert "Contents" not in s3.list_objects_v2(Bucket=BUCKET)
+
+
+@pytest.mark.parametrize(("status", "code"), [(403, "DownloadForbidden"), (200, "RangeIgnored")])
+def test_an_expired_or_ignored_range_aborts_the_upload(s3: Any, status: int, code: str) -> None:
+    body = mp4(3 * MIN_PART_SIZE)
+    origin = Ranged(body, status={1: status, 2: status, 3: status})
+
+    with pytest.raises((PermanentUpstreamError, DeliveryVerificationError)) as caught:
+        deliver_ranged(s3, origin, workers=2)
+
+    assert getattr(caught.value, "code", None) == code
+    assert no_uploads_left(s3)
+
+
+def test_parts_grow_so_that_no_video_needs_more_than_ten_thousand() -> None:
+    from aistudios_export.ranges import MAX_PARTS, part_size_for, plan_ranges
+
+    assert part_size_for(10 * 2**20, 16 * 2**20) == 16 * 2**20
+    assert part_size_for(1, 1) == MIN_PART_SIZE
+    huge = 200 * 2**30
+    size = part_size_for(huge, MIN_PART_SIZE)
+    assert size % 2**20 == 0
+    assert len(plan_ranges(huge, size)) <= MAX_PARTS
