@@ -14,4 +14,12 @@ adapters = Adapters(Settings.from_env(require=("table_name",)))
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     task = PollTask.from_event(event)
     logger.append_keys(exportId=task.export_id)
-    return poll_output(poll_export(adapters, task.export_id, task.project_id, task.requested_at))
+    result = poll_export(
+        adapters,
+        task.export_id,
+        task.project_id,
+        task.requested_at,
+        deadline=task.deadline,
+        samples=task.samples,
+    )
+    return poll_output(result)

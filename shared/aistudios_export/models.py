@@ -183,6 +183,7 @@ class PollResult:
     next_wait_seconds: int
     checked_at: str
     abandoned: bool = False  # the export was withdrawn before AI Studios rendered it: end quietly
+    samples: tuple[tuple[float, float], ...] = ()  # what the next poll plans its wait from
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from .clock import parse_iso
 from .errors import parse_coded
 from .models import ExportRecord, ExportStatus, Failure, PollResult
 from .urls import redact_text
+from .waiting import Sample
 
 TIMED_OUT_ERROR = "ExportTimedOut"
 MAX_MESSAGE = 1000
@@ -34,7 +35,7 @@ def execution_input(record: ExportRecord, first_wait_seconds: int, max_wait_seco
             "requestedAt": record.created_at,
             "deadline": record.deadline_at,
             "maxWaitSeconds": max_wait_seconds,
-            "poll": {"nextWaitSeconds": first_wait_seconds},
+            "poll": {"nextWaitSeconds": first_wait_seconds, "samples": []},
         }
     )
 
@@ -44,11 +45,25 @@ class PollTask:
     export_id: str
     project_id: str
     requested_at: datetime | None
+    deadline: datetime | None = None
+    samples: tuple[Sample, ...] = ()  # (seconds since the request, progress) seen so far, bounded
 
     @classmethod
     def from_event(cls, event: dict[str, Any]) -> PollTask:
-        requested = event.get("requestedAt")
-        return cls(event["exportId"], event["projectId"], parse_iso(requested) if requested else None)
+        requested, deadline = event.get("requestedAt"), event.get("deadline")
+        samples = event.get("samples") or []
+        if not isinstance(samples, list) or not all(
+            isinstance(s, list | tuple) and len(s) == 2 and all(isinstance(v, int | float) for v in s)
+            for s in samples
+        ):
+            raise ValueError("samples must be a list of [seconds, progress] pairs")
+        return cls(
+            event["exportId"],
+            event["projectId"],
+            parse_iso(requested) if requested else None,
+            parse_iso(deadline) if deadline else None,
+            tuple((float(t), float(p)) for t, p in samples),
+        )
 
 
 def poll_output(result: PollResult) -> dict[str, Any]:
@@ -62,6 +77,7 @@ def poll_output(result: PollResult) -> dict[str, Any]:
         "nextWaitSeconds": result.next_wait_seconds,
         "checkedAt": result.checked_at,
         "abandoned": result.abandoned,
+        "samples": [list(sample) for sample in result.samples],
     }
 
 

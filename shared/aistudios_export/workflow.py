@@ -4,6 +4,7 @@ triggered (API, state machine, EventBridge) is the caller's business (see payloa
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -22,7 +23,7 @@ from .models import ExportRecord, ExportStatus, Failure, PollResult, VideoLocati
 from .observability import logger
 from .payloads import execution_input
 from .request import ExportRequest
-from .waiting import next_wait_seconds
+from .waiting import Sample, keep_samples, next_wait
 
 # How long a project's lease outlives its export's deadline: enough for the longest delivery
 # (its Task timeout times its attempts), so a lease only ever expires when its release was lost.
@@ -117,7 +118,13 @@ def _withdraw(adapters: Adapters, record: ExportRecord) -> None:
 
 @transient_aws_errors
 def poll_export(
-    adapters: Adapters, export_id: str, project_id: str, requested_at: datetime | None
+    adapters: Adapters,
+    export_id: str,
+    project_id: str,
+    requested_at: datetime | None,
+    *,
+    deadline: datetime | None = None,
+    samples: Sequence[Sample] = (),
 ) -> PollResult:
     """Read the project's progress, record it, and plan the next wait.
 
@@ -140,7 +147,7 @@ def poll_export(
         )
         return PollResult(
             0.0, "unavailable", False, False, f"AI Studios unavailable: {exc.message}",
-            int(s.poll_max_wait_seconds), iso_seconds(now),
+            int(s.poll_max_wait_seconds), iso_seconds(now), samples=tuple(samples),
         )  # fmt: skip
     try:
         record = adapters.store.record_progress(export_id, progress.percent, progress.state)
@@ -155,6 +162,8 @@ def poll_export(
     ready = progress.done and (record.render_seen or elapsed >= s.stale_grace_seconds)
     if progress.done and not ready:
         logger.info("a 100 not yet proven to be this export's render", extra={"exportId": export_id})
+    kept = keep_samples([*samples, (elapsed, progress.percent)])
+    seconds_left = (deadline - now).total_seconds() if deadline else s.export_deadline_seconds - elapsed
     logger.info(
         "export progress",
         extra={"exportId": export_id, "progress": progress.percent, "state": progress.state},
@@ -165,13 +174,14 @@ def poll_export(
         download_ready=ready,
         failed=progress.failed,
         detail=f"AI Studios reports state '{progress.state}' at {progress.percent:g}%",
-        next_wait_seconds=next_wait_seconds(
-            progress.percent if ready or not progress.done else 99.0,
-            elapsed,
-            s.poll_min_wait_seconds,
-            s.poll_max_wait_seconds,
+        next_wait_seconds=next_wait(
+            kept,
+            min_wait=s.poll_min_wait_seconds,
+            max_wait=s.poll_max_wait_seconds,
+            seconds_left=seconds_left,
         ),
         checked_at=iso_seconds(now),
+        samples=tuple(kept),
     )
 
 

@@ -59,11 +59,33 @@ def test_the_poll_task_reads_what_the_state_machine_sends() -> None:
     assert task.project_id == "65fa6b07dca2e367461a2925"
     assert task.requested_at == datetime(2026, 11, 27, 20, 50, 9, 555000, tzinfo=UTC)
     sent = ASL["States"]["Check progress"]["Parameters"]["Payload"]
-    assert {k.removesuffix(".$") for k in sent} == {"exportId", "projectId", "requestedAt"}
+    assert {k.removesuffix(".$") for k in sent} == {
+        "exportId",
+        "projectId",
+        "requestedAt",
+        "deadline",
+        "samples",
+    }
+    assert task.samples == ()
+
+
+def test_the_poll_task_keeps_its_samples_and_refuses_malformed_ones() -> None:
+    event = load_event("poll_export") | {
+        "deadline": "2026-11-27T21:20:09Z",
+        "samples": [[12.5, 10], [30, 42.5]],
+    }
+    task = PollTask.from_event(event)
+    assert task.samples == ((12.5, 10.0), (30.0, 42.5))
+    assert task.deadline == datetime(2026, 11, 27, 21, 20, 9, tzinfo=UTC)
+    with pytest.raises(ValueError, match="samples"):
+        PollTask.from_event(event | {"samples": [["a", 1]]})
 
 
 def test_the_poll_output_is_what_the_state_machine_selects() -> None:
-    output = poll_output(PollResult(42.5, "rendering", False, False, "d", 17, "2026-11-27T20:51:00Z"))
+    output = poll_output(
+        PollResult(42.5, "rendering", False, False, "d", 17, "2026-11-27T20:51:00Z", samples=((30.0, 42.5),))
+    )
+    assert output["samples"] == [[30.0, 42.5]]
     selected = ASL["States"]["Check progress"]["ResultSelector"]
     assert {v.removeprefix("$.Payload.") for v in selected.values()} == set(output)
     assert output["nextWaitSeconds"] == 17
@@ -91,7 +113,7 @@ def test_the_execution_input_carries_what_the_states_read() -> None:
         "requestedAt": "2026-11-27T20:50:09.555Z",
         "deadline": "2026-11-27T21:20:09Z",
         "maxWaitSeconds": 60,
-        "poll": {"nextWaitSeconds": 7},
+        "poll": {"nextWaitSeconds": 7, "samples": []},
     }
 
 

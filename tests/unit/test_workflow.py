@@ -355,3 +355,24 @@ def test_a_claimed_notification_is_left_to_its_claimant_until_the_claim_goes_sta
     )
     record_failure(env.adapters, EXPORT_ID, Failure(ExportStatus.FAILED, "E", "m"))
     assert len(env.notifications()) == 1
+
+
+def test_each_poll_adds_its_reading_to_the_bounded_samples_and_plans_from_them(env: Resources) -> None:
+    env.seed(status=ExportStatus.REQUESTED)
+    env.aistudios.readings = [Progress(40.0, "rendering")]
+    earlier = tuple((float(t), float(t) / 3) for t in range(10, 100, 10))
+    deadline = datetime.now(UTC) + timedelta(minutes=20)
+
+    result = poll_export(
+        env.adapters,
+        EXPORT_ID,
+        PROJECT_ID,
+        datetime.now(UTC) - timedelta(seconds=120),
+        deadline=deadline,
+        samples=earlier,
+    )
+
+    assert result.samples[-1][1] == 40.0
+    assert len(result.samples) <= 6
+    settings = env.adapters.settings
+    assert settings.poll_min_wait_seconds <= result.next_wait_seconds <= settings.poll_max_wait_seconds
