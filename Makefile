@@ -22,7 +22,7 @@ APP_ID ?= sim-app-id
 USER_KEY ?= sim-user-key
 RENDER_SECONDS ?= 20
 
-.PHONY: bench bench-polling requirements-check help setup tools check lint format typecheck sam-validate sam-build requirements test test-unit \
+.PHONY: bench bench-delivery bench-polling requirements-check help setup tools check lint format typecheck sam-validate sam-build requirements test test-unit \
 	test-integration test-e2e sim demo up clean
 
 help:
@@ -90,8 +90,12 @@ test-e2e: setup
 test: check sam-validate sam-build
 	$(VENV)/bin/pytest
 
-bench: setup
-	$(RUN) benchmarks/delivery.py --size $${SIZE_MB:-256}
+# make bench-delivery [SIZE_MB=64,256] [VARIANTS=naive,single] [WORKERS=8] [RATE=25MB] [BENCH_ARGS=--with-2gib]
+bench: bench-delivery
+
+bench-delivery: setup
+	$(RUN) benchmarks/delivery.py $(if $(SIZE_MB),--sizes $(SIZE_MB)) $(if $(VARIANTS),--variants $(VARIANTS)) \
+		$(if $(WORKERS),--workers $(WORKERS)) $(if $(RATE),--rate $(RATE)) $(BENCH_ARGS)
 
 bench-polling: setup
 	$(RUN) benchmarks/polling.py

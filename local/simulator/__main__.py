@@ -15,6 +15,7 @@ from types import FrameType
 
 from .config import Fault, SimulatorConfig
 from .server import Simulator
+from .throttle import parse_rate
 
 
 def _env_int(name: str, default: int | None) -> int | None:
@@ -25,6 +26,13 @@ def _env_int(name: str, default: int | None) -> int | None:
 def _env_float(name: str, default: float) -> float:
     value = os.environ.get(name)
     return float(value) if value not in (None, "") else default
+
+
+def _rate(text: str) -> float | None:
+    try:
+        return parse_rate(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def _fault(spec: str) -> Fault:
@@ -86,6 +94,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="give every render its own video (base video + a 'free' box naming the render; env DISTINCT_VIDEOS)",
     )
     parser.add_argument(
+        "--download-rate",
+        type=_rate,
+        default=os.environ.get("DOWNLOAD_RATE") or "none",  # a string default goes through type=
+        metavar="RATE",
+        help="per-connection download bandwidth cap in bytes/s, with an optional unit: 25MB, 25MiB, 800KB"
+        " (every GET, ranged or not, is capped on its own; 0/none = unlimited; env DOWNLOAD_RATE, unlimited)",
+    )
+    parser.add_argument(
         "--token-ttl",
         type=float,
         default=_env_float("TOKEN_TTL", 86400.0),
@@ -130,6 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             render_seconds=args.render_seconds,
             video_size=args.video_size,
             distinct_videos=args.distinct_videos,
+            download_bytes_per_second=args.download_rate,
             token_ttl_seconds=args.token_ttl,
             download_ttl_seconds=args.download_ttl,
             missing_projects=frozenset(args.missing_project),
@@ -155,8 +172,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, _request_stop)
+    cap = config.download_bytes_per_second
+    capped = f", downloads capped at {cap / 1e6:g} MB/s per connection" if cap else ""
     print(
-        f"AI Studios simulator listening on {sim.base_url} (appId={config.app_id}, userKey={config.user_key})",
+        f"AI Studios simulator listening on {sim.base_url} (appId={config.app_id}, userKey={config.user_key}"
+        f"{capped})",
         flush=True,
     )
     print(

@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
+from .throttle import check_rate
 from .video import MIN_DISTINCT_SYNTHETIC_SIZE
 
 #: Route names used by faults, counters and logs.
@@ -64,6 +65,9 @@ class SimulatorConfig:
             synthetic body keeps exactly ``video_size`` bytes (then at least 142). ``False`` (default):
             every render serves the same base video. Changeable at run time with
             ``Simulator.set_distinct_videos``; each render keeps the content it was created with.
+        download_bytes_per_second: bandwidth cap of every download response (each GET, ranged or not,
+            is paced on its own, so N parallel connections get N times the rate, like a CDN that caps
+            per connection); ``None`` (default) = unlimited.
         missing_projects: project ObjectIds that do not exist (404 ``ProjectNotFound``).
         webhook_milestones: progress values at which a webhook is posted to ``webhookUrl``.
         seed: seed of the progress jitter, so runs are reproducible.
@@ -82,6 +86,7 @@ class SimulatorConfig:
     download_ttl_seconds: float = 3600.0
     video_size: int | None = None
     distinct_videos: bool = False
+    download_bytes_per_second: float | None = None
     missing_projects: frozenset[str] = frozenset()
     webhook_milestones: tuple[int, ...] = (25, 50, 75, 100)
     seed: int = 0
@@ -106,6 +111,7 @@ class SimulatorConfig:
                 f"with distinct_videos, video_size must be at least {MIN_DISTINCT_SYNTHETIC_SIZE} bytes"
                 " (ftyp + mdat headers + the render's identity box)"
             )
+        check_rate(self.download_bytes_per_second)
         if any(not 0 < m <= 100 for m in self.webhook_milestones):
             raise ValueError("webhook_milestones must be in (0, 100]")
 

@@ -21,6 +21,7 @@ from .config import Fault
 from .engine import SimulatorEngine
 from .envelope import Reply, bad_json, error, parse_json
 from .routes import classify, redact
+from .throttle import paced
 from .video import RangeNotSatisfiableError, parse_range
 
 log = logging.getLogger(__name__)
@@ -249,7 +250,8 @@ class SimRequestHandler(BaseHTTPRequestHandler):
         self._stream(video.iter_range(start, start + limit))
 
     def _stream(self, chunks: Any) -> None:
-        for chunk in chunks:
+        """Write a body, paced to the per-connection cap ``download_bytes_per_second`` (if any)."""
+        for chunk in paced(chunks, self.sim.config.download_bytes_per_second):
             self.wfile.write(chunk)
             self.sim.counters.incr("download_bytes", len(chunk))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import itertools
 import json
 import queue
 import socket
@@ -27,6 +28,8 @@ from local.simulator import (
     synthetic_video_bytes,
     synthetic_video_sha256,
 )
+from local.simulator.__main__ import build_parser
+from local.simulator.throttle import BURST_SECONDS, paced, parse_rate
 
 pytestmark = pytest.mark.integration
 
@@ -743,6 +746,103 @@ def test_download_redirect_fault(fast_client: Client) -> None:
     assert location.hostname == "127.0.0.2"
     assert location.port == fast_client.sim.port
     assert (location.path, location.query) == (original.path, original.query)
+
+
+# --------------------------------------------------------------------------- bandwidth cap
+
+
+def _timed_get(url: str, byte_range: tuple[int, int] | None = None) -> tuple[float, bytes]:
+    """(seconds until the whole body has arrived, body) of one GET on its own connection."""
+    headers = {} if byte_range is None else {"Range": f"bytes={byte_range[0]}-{byte_range[1] - 1}"}
+    started = time.perf_counter()
+    response = requests.get(url, headers=headers, timeout=TIMEOUT)
+    body = response.content
+    elapsed = time.perf_counter() - started
+    assert response.status_code == (200 if byte_range is None else 206)
+    return elapsed, body
+
+
+def test_download_rate_caps_each_connection_on_its_own(make_sim: SimFactory) -> None:
+    size, rate = 4_000_000, 4_000_000.0  # 2 MB at 4 MB/s: 0.5 s per connection
+    client = Client(make_sim(render_seconds=0.2, video_size=size, download_bytes_per_second=rate)).login()
+    url = client.finished_url()
+    half = size // 2
+
+    alone, first_half = _timed_get(url, (0, half))
+    assert first_half == synthetic_video_bytes(size, 0, half)
+    assert 0.4 <= alone <= 1.2, alone  # ~half / rate
+
+    # Two ranged GETs at once: each connection has its own cap, so together they take about as long
+    # as one (a cap shared by the connections would need ~1.0 s).
+    results: dict[int, tuple[float, bytes]] = {}
+    ranges = {0: (0, half), 1: (half, size)}
+    threads = [
+        threading.Thread(target=lambda i=i: results.__setitem__(i, _timed_get(url, ranges[i])))
+        for i in ranges
+    ]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    together = time.perf_counter() - started
+    assert set(results) == {0, 1}
+    assert hashlib.sha256(results[0][1] + results[1][1]).hexdigest() == client.sim.video_sha256()
+    assert all(elapsed >= 0.4 for elapsed, _ in results.values()), results.keys()
+    assert together <= 0.8, together
+
+    # HEAD is not paced, and the cap limits the whole body too (4 MB: ~1 s).
+    started = time.perf_counter()
+    assert requests.head(url, timeout=TIMEOUT).headers["Content-Length"] == str(size)
+    assert time.perf_counter() - started < 0.3
+    whole, body = _timed_get(url)
+    assert len(body) == size
+    assert 0.85 <= whole <= 2.0, whole
+
+
+def test_paced_chunks_follow_the_rate_with_a_small_burst() -> None:
+    now = [100.0]
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        now[0] += seconds
+
+    chunks = [b"x" * 1000] * 4
+    out = list(paced(chunks, 10_000.0, clock=lambda: now[0], sleep=sleep))
+    assert out == chunks
+    assert sleeps == pytest.approx([0.1, 0.1, 0.1, 0.1])  # 4000 bytes at 10 kB/s: 0.4 s
+
+    # A reader that stalls 1 s catches up at most BURST_SECONDS, then the rate holds again.
+    released = []
+    for _chunk in paced(chunks, 10_000.0, clock=lambda: now[0], sleep=sleep):
+        released.append(now[0])
+        if len(released) == 1:
+            now[0] += 1.0
+    gaps = [b - a for a, b in itertools.pairwise(released)]
+    assert gaps == pytest.approx([1.0 + 0.1 - BURST_SECONDS, 0.1, 0.1])
+    assert list(paced(chunks, None)) == chunks
+
+
+def test_download_rate_parsing_config_and_cli(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert parse_rate("25MB") == parse_rate("25 mb/s") == parse_rate("25M") == 25_000_000
+    assert parse_rate("25MiB") == 25 * 1024 * 1024
+    assert parse_rate("800KB") == 800_000
+    assert parse_rate("1.5GiB") == 1.5 * 1024**3
+    assert parse_rate("4000000") == 4_000_000
+    assert parse_rate("0") is parse_rate("none") is parse_rate("") is parse_rate("unlimited") is None
+    for bad in ("25XB", "fast", "-5MB", "MB"):
+        with pytest.raises(ValueError, match="not a rate"):
+            parse_rate(bad)
+    assert SimulatorConfig().download_bytes_per_second is None
+    for bad_rate in (0, -1.0, float("inf"), float("nan")):
+        with pytest.raises(ValueError, match="download_bytes_per_second"):
+            SimulatorConfig(download_bytes_per_second=bad_rate)
+    assert build_parser().parse_args(["--download-rate", "25MB"]).download_rate == 25_000_000
+    monkeypatch.delenv("DOWNLOAD_RATE", raising=False)
+    assert build_parser().parse_args([]).download_rate is None
+    monkeypatch.setenv("DOWNLOAD_RATE", "2MiB/s")
+    assert build_parser().parse_args([]).download_rate == 2 * 1024 * 1024
 
 
 def test_fault_fires_exactly_times(client: Client) -> None:
