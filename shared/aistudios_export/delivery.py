@@ -7,47 +7,34 @@ touches the disk."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import threading
 from collections.abc import Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin
 
 import requests
-from botocore.exceptions import BotoCoreError, ClientError
 
+from . import s3_upload
 from .errors import DeliveryVerificationError, PermanentUpstreamError, TransientUpstreamError
 from .observability import logger
 from .pinned_http import PinnedAdapter, pinned_session
-from .ranges import MIN_PART_SIZE, check_mp4, fetch_range, part_size_for, plan_ranges, read_upto, refusal
+from .ranges import (
+    MIN_PART_SIZE,
+    ObjectDigest,
+    check_mp4,
+    fetch_range,
+    part_size_for,
+    plan_ranges,
+    read_upto,
+    refusal,
+)
+from .s3_upload import DeliveryResult, Upload
 from .urls import redact_url, resolve_target
 
-READ_CHUNK = 1024 * 1024
+STREAM_CHUNK = 1024 * 1024
 MAX_REDIRECTS = 3
 VIDEO_TYPES = ("video/", "application/mp4", "application/octet-stream", "binary/octet-stream")
-
-
-@dataclass(frozen=True)
-class DeliveryResult:
-    bucket: str
-    key: str
-    size: int
-    sha256: str
-    etag: str
-    version_id: str | None
-    parts: int
-    fetched: int = 0  # bytes received from the source, resumed ranges included
-
-
-@dataclass
-class _Upload:
-    bucket: str
-    key: str
-    upload_id: str
-    parts: dict[int, dict[str, Any]]
 
 
 class VideoDelivery:
@@ -58,7 +45,7 @@ class VideoDelivery:
         s3: Any,
         session: requests.Session | None = None,
         *,
-        part_size: int = 16 * 1024 * 1024,
+        part_size: int = 8 * 1024 * 1024,
         workers: int = 8,
         timeout: tuple[float, float] = (3.05, 30.0),
         local_origin: str | None = None,
@@ -79,20 +66,17 @@ class VideoDelivery:
         self._local_origin = local_origin
         self._allowed_hosts = tuple(allowed_hosts)
 
-    def deliver(self, url: str, *, bucket: str, key: str, metadata: dict[str, str]) -> DeliveryResult:
+    def deliver(
+        self, url: str, *, bucket: str, key: str, metadata: dict[str, str], filename: str = "video.mp4"
+    ) -> DeliveryResult:
+        existing = s3_upload.existing(self._s3, bucket, key, metadata)
+        if existing is not None:
+            return existing
         response, final_url = self._open(url)
-        upload: _Upload | None = None
+        upload: Upload | None = None
         try:
             length = _content_length(response)
-            created = self._s3.create_multipart_upload(
-                Bucket=bucket,
-                Key=key,
-                ContentType="video/mp4",
-                Metadata=metadata,
-                ServerSideEncryption="AES256",
-                ChecksumAlgorithm="SHA256",
-            )
-            upload = _Upload(bucket, key, created["UploadId"], {})
+            upload = s3_upload.create(self._s3, bucket, key, metadata, filename)
             ranged = response.headers.get("Accept-Ranges", "").lower() == "bytes"
             if self._workers > 1 and ranged and length and length > MIN_PART_SIZE:
                 total, digest, fetched = self._parallel(response, final_url, length, upload)
@@ -105,9 +89,7 @@ class VideoDelivery:
                     f"received {total} bytes but the source announced {length}", code="SizeMismatch"
                 )
             parts = [upload.parts[n] for n in sorted(upload.parts)]
-            completed = self._s3.complete_multipart_upload(
-                Bucket=bucket, Key=key, UploadId=upload.upload_id, MultipartUpload={"Parts": parts}
-            )
+            completed = s3_upload.complete(self._s3, upload, parts, digest.crc32c())
             upload = None
             head = self._s3.head_object(Bucket=bucket, Key=key)
             if int(head["ContentLength"]) != total:
@@ -121,45 +103,46 @@ class VideoDelivery:
         finally:
             response.close()
             if upload is not None:
-                self._abort(upload)
+                s3_upload.abort(self._s3, upload)
         version = completed.get("VersionId")
         result = DeliveryResult(
             bucket=bucket,
             key=key,
             size=total,
-            sha256=digest,
+            sha256=digest.sha256(),
             etag=str(completed.get("ETag", "")).strip('"'),
             version_id=version if version not in (None, "null") else None,
             parts=len(parts),
             fetched=fetched,
+            crc32c=digest.crc32c(),
         )
         logger.info(
             "video delivered",
-            extra={"bucket": bucket, "key": key, "size": total, "parts": len(parts), "sha256": digest},
+            extra={"bucket": bucket, "key": key, "size": total, "parts": len(parts), "sha256": result.sha256},
         )
         return result
 
-    def _single(self, response: requests.Response, upload: _Upload) -> tuple[int, str, int]:
+    def _single(self, response: requests.Response, upload: Upload) -> tuple[int, ObjectDigest, int]:
         """One stream, cut into parts as it arrives: one part in memory at a time."""
-        digest = hashlib.sha256()
+        digest = ObjectDigest()
         buffer = bytearray()
         total = 0
-        for chunk in response.iter_content(chunk_size=READ_CHUNK):
+        for chunk in response.iter_content(chunk_size=STREAM_CHUNK):
             if not total:
                 check_mp4(chunk)
             total += len(chunk)
             digest.update(chunk)
             buffer += chunk
             if len(buffer) >= self._part_size:
-                self._upload_part(upload, len(upload.parts) + 1, buffer)
+                self._put_part(upload, len(upload.parts) + 1, bytes(buffer))
                 buffer = bytearray()
         if buffer or not upload.parts:
-            self._upload_part(upload, len(upload.parts) + 1, buffer)
-        return total, digest.hexdigest(), total
+            self._put_part(upload, len(upload.parts) + 1, bytes(buffer))
+        return total, digest, total
 
     def _parallel(
-        self, response: requests.Response, url: str, length: int, upload: _Upload
-    ) -> tuple[int, str, int]:
+        self, response: requests.Response, url: str, length: int, upload: Upload
+    ) -> tuple[int, ObjectDigest, int]:
         """Ranges fetched by `workers` connections, uploaded as parts as they arrive, hashed in order.
 
         At most `workers` parts are in memory: a part is fetched only once every part `workers`
@@ -169,10 +152,13 @@ class VideoDelivery:
         response.close()
         if len(first) < ranges[0][1]:  # the first connection dropped: resume part 1 as a range
             first += fetch_range(self._ranged_get, url, len(first), ranges[0][1])
-        check_mp4(bytes(first[:8]))
-        digest = hashlib.sha256(first)
-        fetched = [len(first)]
-        done: dict[int, bytearray] = {}
+        first_bytes = bytes(first)
+        del first
+        check_mp4(first_bytes[:8])
+        digest = ObjectDigest()
+        digest.update(first_bytes)
+        fetched = [len(first_bytes)]
+        done: dict[int, bytes] = {}
         stop = threading.Event()
 
         def count(size: int) -> None:
@@ -180,15 +166,16 @@ class VideoDelivery:
                 raise _Stopped
             fetched.append(size)
 
-        def part(number: int) -> tuple[int, bytearray]:
+        def part(number: int) -> tuple[int, bytes]:
             start, end = ranges[number - 1]
             data = fetch_range(self._ranged_get, url, start, end, on_bytes=count)
-            self._upload_part(upload, number, data)
+            self._put_part(upload, number, data)
             return number, data
 
         with ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="part") as pool:
-            pending: set[Future[tuple[int, bytearray]]] = {pool.submit(self._upload_part, upload, 1, first)}  # type: ignore[arg-type]
-            del first
+            first_part: Future[Any] = pool.submit(self._put_part, upload, 1, first_bytes)
+            pending: set[Future[Any]] = {first_part}
+            del first_bytes
             next_part, next_hash = 2, 2
             try:
                 while next_hash <= len(ranges):
@@ -210,7 +197,10 @@ class VideoDelivery:
                 for future in pending:
                     future.cancel()
                 raise
-        return length, digest.hexdigest(), sum(fetched)
+        return length, digest, sum(fetched)
+
+    def _put_part(self, upload: Upload, number: int, data: bytes | bytearray) -> None:
+        s3_upload.upload_part(self._s3, upload, number, data)
 
     def _ranged_get(self, url: str, headers: dict[str, str]) -> requests.Response:
         return self._session.get(
@@ -248,24 +238,9 @@ class VideoDelivery:
             raise refusal(status)
         raise PermanentUpstreamError("too many redirects from the download host", code="TooManyRedirects")
 
-    def _upload_part(self, upload: _Upload, number: int, data: bytearray) -> None:
-        checksum = base64.b64encode(hashlib.sha256(data).digest()).decode()
-        response = self._s3.upload_part(
-            Bucket=upload.bucket,
-            Key=upload.key,
-            UploadId=upload.upload_id,
-            PartNumber=number,
-            Body=bytes(data),
-            ChecksumAlgorithm="SHA256",
-            ChecksumSHA256=checksum,
-        )
-        upload.parts[number] = {"ETag": response["ETag"], "PartNumber": number, "ChecksumSHA256": checksum}
 
-    def _abort(self, upload: _Upload) -> None:
-        try:
-            self._s3.abort_multipart_upload(Bucket=upload.bucket, Key=upload.key, UploadId=upload.upload_id)
-        except (BotoCoreError, ClientError):  # the original error matters more; the lifecycle rule cleans up
-            logger.exception("could not abort multipart upload", extra={"key": upload.key})
+class _Stopped(Exception):
+    """Raised inside a worker whose sibling failed."""
 
 
 def _content_length(response: requests.Response) -> int | None:
@@ -276,7 +251,3 @@ def _content_length(response: requests.Response) -> int | None:
         return int(raw)
     except ValueError:
         return None
-
-
-class _Stopped(Exception):
-    """Raised inside a worker whose sibling failed."""

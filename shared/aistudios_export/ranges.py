@@ -5,10 +5,13 @@ checked against the length it must have."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import math
 import re
 from collections.abc import Callable
 
+import crc32c
 import requests
 from urllib3.exceptions import HTTPError as Urllib3Error
 
@@ -18,6 +21,7 @@ MIB = 1024 * 1024
 MIN_PART_SIZE = 5 * MIB
 MAX_PARTS = 10_000
 READ_CHUNK = 256 * 1024
+"""Bytes read from a connection at a time."""
 RANGE_ATTEMPTS = 4
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
 
@@ -51,7 +55,7 @@ def fetch_range(
     *,
     attempts: int = RANGE_ATTEMPTS,
     on_bytes: Callable[[int], None] | None = None,
-) -> bytearray:
+) -> bytes:
     """Bytes [start, end) of `url`, resuming after a dropped connection from the first missing byte."""
     want = end - start
     buffer = bytearray(want)
@@ -86,7 +90,8 @@ def fetch_range(
         ):
             pass  # resume below from the first missing byte
         if got == want:
-            return buffer
+            view.release()
+            return bytes(buffer)  # immutable for the upload: the mutable buffer is dropped right after
     raise TransientUpstreamError(
         f"bytes {start}-{end - 1}: {got} of {want} received after {attempts} attempts", code="RangeIncomplete"
     )
@@ -117,3 +122,27 @@ def read_upto(response: requests.Response, size: int) -> bytearray:
     except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError, requests.Timeout):
         pass
     return buffer[:size] if len(buffer) > size else buffer
+
+
+class ObjectDigest:
+    """The whole object's SHA-256 (ours, for the record and notifications) and CRC32C (the
+    full-object checksum S3 verifies on completion), fed the bytes in order."""
+
+    def __init__(self) -> None:
+        self._sha256 = hashlib.sha256()
+        self._crc32c = 0
+
+    def update(self, data: bytes | bytearray | memoryview) -> None:
+        self._sha256.update(data)
+        self._crc32c = crc32c.crc32c(data, self._crc32c)
+
+    def sha256(self) -> str:
+        return self._sha256.hexdigest()
+
+    def crc32c(self) -> str:
+        return base64.b64encode(self._crc32c.to_bytes(4, "big")).decode()
+
+
+def part_crc32c(data: bytes | bytearray) -> str:
+    """A part's CRC32C, base64, as S3 expects it in ChecksumCRC32C."""
+    return base64.b64encode(crc32c.crc32c(data).to_bytes(4, "big")).decode()

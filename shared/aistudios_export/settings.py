@@ -88,7 +88,7 @@ class Settings:
     connect_timeout: float = env("HTTP_CONNECT_TIMEOUT", 3.05, _number(0.1))
     read_timeout: float = env("HTTP_READ_TIMEOUT", 20.0, _number(0.1))
     call_budget_seconds: float | None = env("HTTP_CALL_BUDGET_SECONDS", None, _optional_seconds)
-    part_size_bytes: int = env("PART_SIZE_MB", 16 * 1024 * 1024, _integer(5, 1024 * 1024))
+    part_size_bytes: int = env("PART_SIZE_MB", 8 * 1024 * 1024, _integer(5, 1024 * 1024))
     delivery_workers: int = env("DELIVERY_WORKERS", 8, _integer(1))
     download_allowed_hosts: tuple[str, ...] = env("DOWNLOAD_ALLOWED_HOSTS", (), _hosts)
     # Local only: the one plain-http origin that may be fetched (the simulator's), scheme://host:port.

@@ -212,6 +212,7 @@ def deliver_export(adapters: Adapters, export_id: str) -> Ending:
         bucket=bucket,
         key=key,
         metadata={"export-id": export_id, "project-id": record.project_id, "resolution": record.resolution},
+        filename=f"{record.project_id}-{record.resolution}",
     )
     adapters.s3.put_object_tagging(
         Bucket=bucket,

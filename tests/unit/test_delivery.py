@@ -300,3 +300,73 @@ def test_parts_grow_so_that_no_video_needs_more_than_ten_thousand() -> None:
     size = part_size_for(huge, MIN_PART_SIZE)
     assert size % 2**20 == 0
     assert len(plan_ranges(huge, size)) <= MAX_PARTS
+
+
+def test_the_object_is_well_formed_and_carries_a_full_object_crc32c(s3: Any) -> None:
+    import base64
+
+    import crc32c
+
+    body = mp4(2 * MIN_PART_SIZE + 99)
+    origin = Origin(Ranged(body))
+    session = requests.Session()
+    session.mount("https://", origin)
+    delivery = VideoDelivery(s3, session, part_size=MIN_PART_SIZE, workers=3)
+
+    result = delivery.deliver(
+        f"{ORIGIN}/v.mp4", bucket=BUCKET, key="k.mp4", metadata={"export-id": "e1"}, filename="Spring promo"
+    )
+
+    assert base64.b64decode(result.crc32c) == crc32c.crc32c(body).to_bytes(4, "big")
+    head = s3.head_object(Bucket=BUCKET, Key="k.mp4")
+    assert head["ContentType"] == "video/mp4"
+    assert head["ContentDisposition"] == (
+        "attachment; filename=\"Spring promo.mp4\"; filename*=UTF-8''Spring%20promo.mp4"
+    )
+    assert head["Metadata"] == {"export-id": "e1"}
+
+
+def test_a_retried_delivery_finds_its_object_and_does_not_copy_again(s3: Any) -> None:
+    body = mp4(1000)
+    first, _ = deliver(s3, lambda r: (200, {"Content-Type": "video/mp4"}, body))
+    # the first attempt completed; the retry must not fetch anything
+    origin = Origin(lambda r: (500, {}, b""))
+    session = requests.Session()
+    session.mount("https://", origin)
+
+    again = VideoDelivery(s3, session).deliver(
+        f"{ORIGIN}/v.mp4", bucket=BUCKET, key="k.mp4", metadata={"export-id": "e"}
+    )
+
+    assert origin.requests == []
+    assert (again.size, again.sha256, again.crc32c) == (first.size, first.sha256, first.crc32c)
+
+
+def test_another_exports_object_is_never_overwritten(s3: Any) -> None:
+    s3.put_object(Bucket=BUCKET, Key="k.mp4", Body=b"theirs", Metadata={"export-id": "someone-else"})
+    origin = Origin(lambda r: (200, {"Content-Type": "video/mp4"}, mp4(1000)))
+    session = requests.Session()
+    session.mount("https://", origin)
+
+    with pytest.raises(PermanentUpstreamError) as caught:
+        VideoDelivery(s3, session).deliver(
+            f"{ORIGIN}/v.mp4", bucket=BUCKET, key="k.mp4", metadata={"export-id": "e"}
+        )
+
+    assert caught.value.code == "ObjectExists"
+    assert s3.get_object(Bucket=BUCKET, Key="k.mp4")["Body"].read() == b"theirs"
+    assert origin.requests == []
+
+
+def test_completion_never_replaces_an_object_that_appeared_meanwhile(s3: Any) -> None:
+    def handler(request: requests.PreparedRequest) -> tuple[int, dict[str, str], bytes]:
+        # another writer lands on the key while this delivery streams
+        s3.put_object(Bucket=BUCKET, Key="k.mp4", Body=b"theirs")
+        return 200, {"Content-Type": "video/mp4"}, mp4(1000)
+
+    with pytest.raises(PermanentUpstreamError) as caught:
+        deliver(s3, handler)
+
+    assert caught.value.code == "ObjectExists"
+    assert s3.get_object(Bucket=BUCKET, Key="k.mp4")["Body"].read() == b"theirs"
+    assert no_uploads_left(s3)

@@ -1,0 +1,130 @@
+"""The S3 side of a delivery: the multipart upload, its part and full-object CRC32C checksums (S3
+verifies both), completion that never replaces an existing object, and the retry that finds its
+object already there."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from .errors import PermanentUpstreamError
+from .observability import logger
+from .ranges import READ_CHUNK, ObjectDigest, part_crc32c
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    bucket: str
+    key: str
+    size: int
+    sha256: str
+    etag: str
+    version_id: str | None
+    parts: int
+    fetched: int = 0  # bytes received from the source, resumed ranges included
+    crc32c: str = ""  # the full-object checksum S3 verified, base64
+
+
+@dataclass
+class Upload:
+    """One multipart upload in progress, and the parts it has so far."""
+
+    bucket: str
+    key: str
+    upload_id: str
+    parts: dict[int, dict[str, Any]]
+
+
+def create(s3: Any, bucket: str, key: str, metadata: dict[str, str], filename: str) -> Upload:
+    created = s3.create_multipart_upload(
+        Bucket=bucket,
+        Key=key,
+        ContentType="video/mp4",
+        ContentDisposition=content_disposition(filename),
+        Metadata=metadata,
+        ServerSideEncryption="AES256",
+        ChecksumAlgorithm="CRC32C",
+        ChecksumType="FULL_OBJECT",
+    )
+    return Upload(bucket, key, created["UploadId"], {})
+
+
+def upload_part(s3: Any, upload: Upload, number: int, data: bytes | bytearray) -> None:
+    checksum = part_crc32c(data)
+    response = s3.upload_part(
+        Bucket=upload.bucket,
+        Key=upload.key,
+        UploadId=upload.upload_id,
+        PartNumber=number,
+        Body=data,
+        ChecksumAlgorithm="CRC32C",
+        ChecksumCRC32C=checksum,
+    )
+    upload.parts[number] = {"ETag": response["ETag"], "PartNumber": number, "ChecksumCRC32C": checksum}
+
+
+def complete(s3: Any, upload: Upload, parts: list[dict[str, Any]], crc32c: str) -> dict[str, Any]:
+    """Complete with the full-object CRC32C for S3 to verify, and never over an existing object."""
+    try:
+        completed: dict[str, Any] = s3.complete_multipart_upload(
+            Bucket=upload.bucket,
+            Key=upload.key,
+            UploadId=upload.upload_id,
+            MultipartUpload={"Parts": parts},
+            ChecksumCRC32C=crc32c,
+            ChecksumType="FULL_OBJECT",
+            IfNoneMatch="*",
+        )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") not in (
+            "PreconditionFailed",
+            "ConditionalRequestConflict",
+        ):
+            raise
+        raise PermanentUpstreamError(
+            f"s3://{upload.bucket}/{upload.key} already exists", code="ObjectExists"
+        ) from None
+    return completed
+
+
+def abort(s3: Any, upload: Upload) -> None:
+    try:
+        s3.abort_multipart_upload(Bucket=upload.bucket, Key=upload.key, UploadId=upload.upload_id)
+    except (BotoCoreError, ClientError):  # the original error matters more; the lifecycle rule cleans up
+        logger.exception("could not abort multipart upload", extra={"key": upload.key})
+
+
+def existing(s3: Any, bucket: str, key: str, metadata: dict[str, str]) -> DeliveryResult | None:
+    """A retried delivery whose object is already there (this export's) skips the copy; another
+    export's object at this key is never overwritten."""
+    try:
+        head = s3.head_object(Bucket=bucket, Key=key)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return None
+        raise
+    if head.get("Metadata", {}).get("export-id") != metadata.get("export-id"):
+        raise PermanentUpstreamError(f"s3://{bucket}/{key} belongs to another export", code="ObjectExists")
+    digest = ObjectDigest()
+    body = s3.get_object(Bucket=bucket, Key=key)["Body"]
+    for chunk in iter(lambda: body.read(READ_CHUNK), b""):
+        digest.update(chunk)
+    logger.info("video already delivered; not copied again", extra={"bucket": bucket, "key": key})
+    version = head.get("VersionId")
+    return DeliveryResult(
+        bucket, key, int(head["ContentLength"]), digest.sha256(), str(head.get("ETag", "")).strip('"'),
+        version if version not in (None, "null") else None, 0, 0, digest.crc32c(),
+    )  # fmt: skip
+
+
+def content_disposition(filename: str) -> str:
+    """attachment; filename="..." with an ASCII fallback and the UTF-8 name (RFC 6266)."""
+    from urllib.parse import quote
+
+    name = "".join(c for c in filename if c.isprintable() and c not in '"\\/') or "video.mp4"
+    if not name.lower().endswith(".mp4"):
+        name += ".mp4"
+    ascii_name = name.encode("ascii", "replace").decode().replace("?", "_")
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
