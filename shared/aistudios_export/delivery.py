@@ -8,7 +8,7 @@ touches the disk."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 from urllib.parse import urljoin
@@ -23,6 +23,7 @@ from .ranges import (
     MIN_PART_SIZE,
     ObjectDigest,
     check_mp4,
+    content_length,
     fetch_range,
     part_size_for,
     plan_ranges,
@@ -67,18 +68,38 @@ class VideoDelivery:
         self._allowed_hosts = tuple(allowed_hosts)
 
     def deliver(
-        self, url: str, *, bucket: str, key: str, metadata: dict[str, str], filename: str = "video.mp4"
+        self,
+        url: str,
+        *,
+        bucket: str,
+        key: str,
+        metadata: dict[str, str],
+        filename: str = "video.mp4",
+        resume_upload_id: str | None = None,
+        on_upload: Callable[[str], None] | None = None,
     ) -> DeliveryResult:
+        """`resume_upload_id`: the upload an earlier attempt left behind (it timed out or crashed);
+        its matching parts are kept and only the rest is fetched. `on_upload` learns a new upload's
+        id as soon as it exists, so that the next attempt can resume it."""
         existing = s3_upload.existing(self._s3, bucket, key, metadata)
         if existing is not None:
             return existing
         response, final_url = self._open(url)
         upload: Upload | None = None
         try:
-            length = _content_length(response)
-            upload = s3_upload.create(self._s3, bucket, key, metadata, filename)
+            length = content_length(response)
             ranged = response.headers.get("Accept-Ranges", "").lower() == "bytes"
-            if self._workers > 1 and ranged and length and length > MIN_PART_SIZE:
+            parallel = self._workers > 1 and ranged and bool(length) and (length or 0) > MIN_PART_SIZE
+            if parallel and length and resume_upload_id:
+                ranges = plan_ranges(length, part_size_for(length, self._part_size))
+                upload = s3_upload.resume(self._s3, bucket, key, resume_upload_id, ranges)
+                if upload is not None:
+                    response.close()
+                    return self._finish_resumed(upload, final_url, ranges)
+            upload = s3_upload.create(self._s3, bucket, key, metadata, filename)
+            if on_upload is not None:
+                on_upload(upload.upload_id)
+            if parallel and length:
                 total, digest, fetched = self._parallel(response, final_url, length, upload)
             else:
                 total, digest, fetched = self._single(response, upload)
@@ -121,6 +142,35 @@ class VideoDelivery:
             extra={"bucket": bucket, "key": key, "size": total, "parts": len(parts), "sha256": result.sha256},
         )
         return result
+
+    def _finish_resumed(self, upload: Upload, url: str, ranges: list[tuple[int, int]]) -> DeliveryResult:
+        """Fetch only the parts the earlier attempt did not upload, then complete and verify."""
+        kept = set(upload.parts)
+        fetched = [0]
+
+        def part(number: int) -> None:
+            start, end = ranges[number - 1]
+            data = fetch_range(self._ranged_get, url, start, end, on_bytes=fetched.append)
+            if number == 1:
+                check_mp4(data[:8])
+            self._put_part(upload, number, data)
+
+        try:
+            with ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="part") as pool:
+                for future in [pool.submit(part, n) for n in range(1, len(ranges) + 1) if n not in kept]:
+                    future.result()
+            parts = [upload.parts[n] for n in range(1, len(ranges) + 1)]
+            completed = s3_upload.complete(self._s3, upload, parts, s3_upload.full_crc32c(upload, ranges))
+        except BaseException:
+            s3_upload.abort(self._s3, upload)
+            raise
+        digest = s3_upload.read_back(self._s3, upload.bucket, upload.key)
+        logger.info("video delivered, resumed", extra={"key": upload.key, "partsKept": len(kept)})
+        version = completed.get("VersionId")
+        return DeliveryResult(
+            upload.bucket, upload.key, ranges[-1][1], digest.sha256(), str(completed.get("ETag", "")).strip('"'),
+            version if version not in (None, "null") else None, len(parts), sum(fetched), digest.crc32c(),
+        )  # fmt: skip
 
     def _single(self, response: requests.Response, upload: Upload) -> tuple[int, ObjectDigest, int]:
         """One stream, cut into parts as it arrives: one part in memory at a time."""
@@ -241,13 +291,3 @@ class VideoDelivery:
 
 class _Stopped(Exception):
     """Raised inside a worker whose sibling failed."""
-
-
-def _content_length(response: requests.Response) -> int | None:
-    raw = response.headers.get("Content-Length")
-    if raw is None or response.headers.get("Content-Encoding"):
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        return None

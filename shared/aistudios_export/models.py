@@ -115,6 +115,7 @@ class ExportRecord:
     error: dict[str, str] | None = None
     notified: bool = False
     render_seen: bool = False  # a poll of this export saw the project below 100 (the stale-100 rule)
+    upload_id: str | None = None  # the multipart upload a delivery attempt started, for the next to resume
 
     def to_item(self) -> dict[str, Any]:
         """As stored in the exports table."""
@@ -136,6 +137,7 @@ class ExportRecord:
             "workspaceId": self.workspace_id,
             "finishedAt": self.finished_at,
             "executionArn": self.execution_arn,
+            "uploadId": self.upload_id,
             "video": self.video.to_item() if self.video else None,
             "error": self.error,
         }
@@ -163,6 +165,7 @@ class ExportRecord:
             error=dict(item["error"]) if item.get("error") else None,
             notified=bool(item.get("notified", False)),
             render_seen=bool(item.get("renderSeen", False)),
+            upload_id=item.get("uploadId"),
         )
 
 

@@ -146,3 +146,52 @@ class ObjectDigest:
 def part_crc32c(data: bytes | bytearray) -> str:
     """A part's CRC32C, base64, as S3 expects it in ChecksumCRC32C."""
     return base64.b64encode(crc32c.crc32c(data).to_bytes(4, "big")).decode()
+
+
+def crc32c_combine(crc1: int, crc2: int, length2: int) -> int:
+    """CRC32C of A+B from CRC32C(A), CRC32C(B) and len(B) (zlib's GF(2) method, Castagnoli
+    polynomial): the full-object checksum of parts uploaded by different attempts."""
+    if length2 <= 0:
+        return crc1
+    odd = [0x82F63B78] + [1 << n for n in range(31)]  # one zero bit
+    even = _gf2_square(odd)  # two zero bits
+    odd = _gf2_square(even)  # four zero bits
+    while True:
+        even = _gf2_square(odd)
+        if length2 & 1:
+            crc1 = _gf2_times(even, crc1)
+        length2 >>= 1
+        if not length2:
+            break
+        odd = _gf2_square(even)
+        if length2 & 1:
+            crc1 = _gf2_times(odd, crc1)
+        length2 >>= 1
+        if not length2:
+            break
+    return crc1 ^ crc2
+
+
+def _gf2_times(matrix: list[int], vector: int) -> int:
+    total, row = 0, 0
+    while vector:
+        if vector & 1:
+            total ^= matrix[row]
+        vector >>= 1
+        row += 1
+    return total
+
+
+def _gf2_square(matrix: list[int]) -> list[int]:
+    return [_gf2_times(matrix, matrix[n]) for n in range(32)]
+
+
+def content_length(response: requests.Response) -> int | None:
+    """The body's announced length, unless it is compressed in transit (then it says nothing)."""
+    raw = response.headers.get("Content-Length")
+    if raw is None or response.headers.get("Content-Encoding"):
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        return None

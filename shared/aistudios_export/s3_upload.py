@@ -4,6 +4,7 @@ object already there."""
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +12,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from .errors import PermanentUpstreamError
 from .observability import logger
-from .ranges import READ_CHUNK, ObjectDigest, part_crc32c
+from .ranges import READ_CHUNK, ObjectDigest, crc32c_combine, part_crc32c
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ def upload_part(s3: Any, upload: Upload, number: int, data: bytes | bytearray) -
     upload.parts[number] = {"ETag": response["ETag"], "PartNumber": number, "ChecksumCRC32C": checksum}
 
 
-def complete(s3: Any, upload: Upload, parts: list[dict[str, Any]], crc32c: str) -> dict[str, Any]:
+def complete(s3: Any, upload: Upload, parts: list[dict[str, Any]], crc32c: str | None) -> dict[str, Any]:
     """Complete with the full-object CRC32C for S3 to verify, and never over an existing object."""
     try:
         completed: dict[str, Any] = s3.complete_multipart_upload(
@@ -73,9 +74,9 @@ def complete(s3: Any, upload: Upload, parts: list[dict[str, Any]], crc32c: str) 
             Key=upload.key,
             UploadId=upload.upload_id,
             MultipartUpload={"Parts": parts},
-            ChecksumCRC32C=crc32c,
             ChecksumType="FULL_OBJECT",
             IfNoneMatch="*",
+            **({"ChecksumCRC32C": crc32c} if crc32c else {}),
         )
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") not in (
@@ -107,10 +108,7 @@ def existing(s3: Any, bucket: str, key: str, metadata: dict[str, str]) -> Delive
         raise
     if head.get("Metadata", {}).get("export-id") != metadata.get("export-id"):
         raise PermanentUpstreamError(f"s3://{bucket}/{key} belongs to another export", code="ObjectExists")
-    digest = ObjectDigest()
-    body = s3.get_object(Bucket=bucket, Key=key)["Body"]
-    for chunk in iter(lambda: body.read(READ_CHUNK), b""):
-        digest.update(chunk)
+    digest = read_back(s3, bucket, key)
     logger.info("video already delivered; not copied again", extra={"bucket": bucket, "key": key})
     version = head.get("VersionId")
     return DeliveryResult(
@@ -128,3 +126,52 @@ def content_disposition(filename: str) -> str:
         name += ".mp4"
     ascii_name = name.encode("ascii", "replace").decode().replace("?", "_")
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
+
+
+def resume(s3: Any, bucket: str, key: str, upload_id: str, ranges: list[tuple[int, int]]) -> Upload | None:
+    """The parts an earlier attempt left in `upload_id`, kept only where they match this plan
+    exactly (size and a CRC32C); None when the upload is gone or was cut differently."""
+    try:
+        listed = s3.list_parts(Bucket=bucket, Key=key, UploadId=upload_id, MaxParts=1000)
+        found = list(listed.get("Parts", []))
+        while listed.get("IsTruncated"):
+            marker = listed["NextPartNumberMarker"]
+            listed = s3.list_parts(Bucket=bucket, Key=key, UploadId=upload_id, PartNumberMarker=marker)
+            found += listed.get("Parts", [])
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("NoSuchUpload", "404"):
+            return None
+        raise
+    upload = Upload(bucket, key, upload_id, {})
+    for part in found:
+        number = int(part["PartNumber"])
+        if not 1 <= number <= len(ranges):
+            return None
+        start, end = ranges[number - 1]
+        if int(part["Size"]) != end - start:
+            return None
+        upload.parts[number] = {"ETag": part["ETag"], "PartNumber": number}
+        if part.get("ChecksumCRC32C"):  # S3 lists them; an emulator may not
+            upload.parts[number]["ChecksumCRC32C"] = part["ChecksumCRC32C"]
+    return upload
+
+
+def full_crc32c(upload: Upload, ranges: list[tuple[int, int]]) -> str | None:
+    """The whole object's CRC32C, combined from its parts' in order (None if a part's is unknown:
+    S3 then computes it itself, having verified every part's own)."""
+    total = 0
+    for number, (start, end) in enumerate(ranges, start=1):
+        if "ChecksumCRC32C" not in upload.parts[number]:
+            return None
+        part = int.from_bytes(base64.b64decode(upload.parts[number]["ChecksumCRC32C"]), "big")
+        total = part if number == 1 else crc32c_combine(total, part, end - start)
+    return base64.b64encode(total.to_bytes(4, "big")).decode()
+
+
+def read_back(s3: Any, bucket: str, key: str) -> ObjectDigest:
+    """The stored object's digests, read from S3 (for a copy whose parts came from several attempts)."""
+    digest = ObjectDigest()
+    body = s3.get_object(Bucket=bucket, Key=key)["Body"]
+    for chunk in iter(lambda: body.read(READ_CHUNK), b""):
+        digest.update(chunk)
+    return digest

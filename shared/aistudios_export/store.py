@@ -149,6 +149,10 @@ class ExportStore:
             allowed_from=_OPEN,
         )
 
+    def mark_upload(self, export_id: str, upload_id: str) -> None:
+        """Remember the upload a delivery attempt started, so that the next attempt can resume it."""
+        self._update(export_id, {"uploadId": upload_id}, allowed_from=_OPEN)
+
     def mark_succeeded(self, export_id: str, video: VideoLocation) -> ExportRecord:
         return self._update(
             export_id,

@@ -213,6 +213,8 @@ def deliver_export(adapters: Adapters, export_id: str) -> Ending:
         key=key,
         metadata={"export-id": export_id, "project-id": record.project_id, "resolution": record.resolution},
         filename=f"{record.project_id}-{record.resolution}",
+        resume_upload_id=record.upload_id,
+        on_upload=lambda upload_id: adapters.store.mark_upload(export_id, upload_id),
     )
     adapters.s3.put_object_tagging(
         Bucket=bucket,

@@ -370,3 +370,87 @@ def test_completion_never_replaces_an_object_that_appeared_meanwhile(s3: Any) ->
     assert caught.value.code == "ObjectExists"
     assert s3.get_object(Bucket=BUCKET, Key="k.mp4")["Body"].read() == b"theirs"
     assert no_uploads_left(s3)
+
+
+def test_crc32c_of_parts_combines_into_the_whole_objects() -> None:
+    import crc32c
+
+    from aistudios_export.ranges import crc32c_combine
+
+    a, b = mp4(1000), bytes(range(256)) * 37
+    assert crc32c_combine(crc32c.crc32c(a), crc32c.crc32c(b), len(b)) == crc32c.crc32c(a + b)
+    assert crc32c_combine(crc32c.crc32c(a), crc32c.crc32c(b""), 0) == crc32c.crc32c(a)
+
+
+def _half_done_upload(s3: Any, body: bytes, parts: int) -> str:
+    """What a Deliver attempt that crashed leaves behind: an upload with its first parts."""
+    from aistudios_export.ranges import part_crc32c
+
+    upload_id = s3.create_multipart_upload(
+        Bucket=BUCKET, Key="k.mp4", ChecksumAlgorithm="CRC32C", ChecksumType="FULL_OBJECT"
+    )["UploadId"]
+    for number in range(1, parts + 1):
+        data = body[(number - 1) * MIN_PART_SIZE : number * MIN_PART_SIZE]
+        s3.upload_part(
+            Bucket=BUCKET,
+            Key="k.mp4",
+            UploadId=upload_id,
+            PartNumber=number,
+            Body=data,
+            ChecksumAlgorithm="CRC32C",
+            ChecksumCRC32C=part_crc32c(data),
+        )
+    return str(upload_id)
+
+
+def test_a_crashed_attempts_upload_is_resumed_and_only_the_missing_parts_are_fetched(s3: Any) -> None:
+    body = mp4(4 * MIN_PART_SIZE - 100)
+    upload_id = _half_done_upload(s3, body, parts=2)
+    origin = Ranged(body)
+    adapter = Origin(origin)
+    session = requests.Session()
+    session.mount("https://", adapter)
+    started: list[str] = []
+
+    result = VideoDelivery(s3, session, part_size=MIN_PART_SIZE, workers=2).deliver(
+        f"{ORIGIN}/v.mp4",
+        bucket=BUCKET,
+        key="k.mp4",
+        metadata={},
+        resume_upload_id=upload_id,
+        on_upload=started.append,
+    )
+
+    assert s3.get_object(Bucket=BUCKET, Key="k.mp4")["Body"].read() == body
+    assert result.sha256 == hashlib.sha256(body).hexdigest()
+    assert result.fetched == len(body) - 2 * MIN_PART_SIZE == origin.sent  # parts 3 and 4 only
+    assert sorted(origin.ranges[1:]) == [
+        f"bytes={2 * MIN_PART_SIZE}-{3 * MIN_PART_SIZE - 1}",
+        f"bytes={3 * MIN_PART_SIZE}-{len(body) - 1}",
+    ]
+    assert started == []  # no new upload was needed
+    assert no_uploads_left(s3)
+
+
+def test_an_upload_cut_differently_is_not_resumed(s3: Any) -> None:
+    body = mp4(4 * MIN_PART_SIZE)
+    upload_id = _half_done_upload(s3, body, parts=2)
+    origin = Ranged(body)
+    adapter = Origin(origin)
+    session = requests.Session()
+    session.mount("https://", adapter)
+    started: list[str] = []
+
+    delivery = VideoDelivery(s3, session, part_size=2 * MIN_PART_SIZE, workers=2)  # another plan
+    result = delivery.deliver(
+        f"{ORIGIN}/v.mp4",
+        bucket=BUCKET,
+        key="k.mp4",
+        metadata={},
+        resume_upload_id=upload_id,
+        on_upload=started.append,
+    )
+
+    assert s3.get_object(Bucket=BUCKET, Key="k.mp4")["Body"].read() == body
+    assert result.sha256 == hashlib.sha256(body).hexdigest()
+    assert len(started) == 1  # a fresh upload, whose id the record learns

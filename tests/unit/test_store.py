@@ -86,3 +86,9 @@ def test_a_project_lists_its_exports_newest_first(env: Resources) -> None:
     store.create(ExportRecord("f" * 32, "0" * 24, "1080"))
     assert [r.export_id for r in store.list_by_project(PROJECT_ID)] == [f"{i:032x}" for i in (2, 1, 0)]
     assert len(store.list_by_project(PROJECT_ID, limit=2)) == 2
+
+
+def test_a_delivery_attempt_leaves_its_upload_for_the_next(env: Resources) -> None:
+    env.seed(status=ExportStatus.DELIVERING)
+    env.adapters.store.mark_upload(EXPORT_ID, "upload-1")
+    assert env.adapters.store.get(EXPORT_ID).upload_id == "upload-1"
