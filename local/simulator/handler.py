@@ -26,6 +26,12 @@ from .video import RangeNotSatisfiableError, parse_range
 
 log = logging.getLogger(__name__)
 
+# A 1x1 PNG: every project's thumbnail.
+THUMBNAIL_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360f8cfc0f01f0005000201a7e5b3d40000000049454e44ae426082"
+)
+
 MAX_BODY_BYTES = 1024 * 1024
 
 _STATUS_CODES: dict[int, str] = {
@@ -142,6 +148,9 @@ class SimRequestHandler(BaseHTTPRequestHandler):
                 truncate_after = -1 if fault.after_bytes is None else max(0, fault.after_bytes)
         if route == "download":
             self._download(url, truncate_after)
+            return
+        if route == "thumbnail":  # a project's thumbnail, public on the CDN like AI Studios'
+            self._send_raw(200, THUMBNAIL_PNG, "image/png", {"Cache-Control": "max-age=300"})
             return
         if route == "token":
             reply = self.sim.issue_token(body) if json_ok else bad_json()

@@ -12,6 +12,7 @@ _ROUTES: tuple[tuple[str, re.Pattern[str], frozenset[str]], ...] = (
     ("progress", re.compile(re.escape(API_PREFIX) + r"/editor/progress/([^/]+)"), frozenset({"GET"})),
     ("project", re.compile(re.escape(API_PREFIX) + r"/editor/project/([^/]+)"), frozenset({"GET"})),
     ("download", re.compile(r"/cdn/videos/([^/]+)/[^/]+"), frozenset({"GET", "HEAD"})),
+    ("thumbnail", re.compile(r"/cdn/thumbnails/([0-9a-fA-F]{24})\.png"), frozenset({"GET", "HEAD"})),
     ("admin", re.compile(r"/_sim(/.*)?"), frozenset({"GET", "POST", "DELETE"})),
 )
 
@@ -23,7 +24,7 @@ def classify(path: str) -> tuple[str, str | None, frozenset[str]]:
     for name, pattern, methods in _ROUTES:
         match = pattern.fullmatch(path)
         if match:
-            project_id = match.group(1) if name in ("progress", "project", "download") else None
+            project_id = match.group(1) if name in ("progress", "project", "download", "thumbnail") else None
             return name, project_id, methods
     return "unknown", None, frozenset()
 

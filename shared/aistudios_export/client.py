@@ -10,7 +10,7 @@ from typing import Any
 import requests
 
 from .credentials import Credentials
-from .envelope import AuthRejected, Progress, interpret
+from .envelope import AuthRejected, Progress, ProjectInfo, interpret
 from .errors import PermanentUpstreamError, TransientUpstreamError
 from .models import OBJECT_ID
 from .observability import logger
@@ -19,6 +19,7 @@ from .transport import RetryPolicy, build_session, reached_server
 TOKEN_PATH = "/api/odin/v3/auth/token"  # noqa: S105 - a path, not a secret
 EXPORT_PATH = "/api/odin/v3/editor/project/export"
 PROGRESS_PATH = "/api/odin/v3/editor/progress/{project_id}"
+PROJECT_PATH = "/api/odin/v3/editor/project/{project_id}"
 
 TOKEN_LIFETIME_SECONDS = 24 * 3600.0
 TOKEN_SAFETY_MARGIN_SECONDS = 15 * 60.0
@@ -101,6 +102,10 @@ class AIStudiosClient:
             state=str(data.get("state") or ""),
             download_url=str(url) if url else None,
         )
+
+    def project(self, project_id: str) -> ProjectInfo:
+        """The project's name and thumbnail (both optional in AI Studios' answer)."""
+        return ProjectInfo.from_data(self._call("GET", PROJECT_PATH.format(project_id=_check_id(project_id))))
 
     def token(self) -> str:
         """A valid token, fetched once and reused for its life minus a safety margin."""

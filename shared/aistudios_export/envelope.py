@@ -80,4 +80,20 @@ def interpret(response: requests.Response, method: str, path: str) -> Any:
         if looks_like_auth_failure(code, msg):
             raise AuthRejected(code, msg)
         raise PermanentUpstreamError(msg or "AI Studios reported an error", code=code, status=status)
-    return body.get("data")
+    return body.get("data", body)  # the project route answers {"project": ...}
+
+
+@dataclass(frozen=True)
+class ProjectInfo:
+    """What the project route says that delivery uses: a name for the file, a thumbnail to copy."""
+
+    name: str | None
+    thumbnail_url: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_data(cls, data: Any) -> ProjectInfo:
+        project = data.get("project", data) if isinstance(data, dict) else None
+        if not isinstance(project, dict):
+            return cls(None)
+        name, thumbnail = project.get("name"), project.get("thumbnailUrl") or project.get("thumbnail_url")
+        return cls(str(name)[:200] if name else None, str(thumbnail) if thumbnail else None)

@@ -13,8 +13,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 from .adapters import Adapters
 from .aws_errors import aws_errors_unavailable, transient_aws_errors
 from .clock import iso, iso_seconds, parse_iso, utcnow
+from .envelope import ProjectInfo
 from .errors import (
     ExportNotFoundError,
+    ExportPipelineError,
     InvalidTransitionError,
     PermanentUpstreamError,
     TransientUpstreamError,
@@ -23,6 +25,7 @@ from .models import ExportRecord, ExportStatus, Failure, PollResult, VideoLocati
 from .observability import logger
 from .payloads import execution_input
 from .request import ExportRequest
+from .thumbnails import copy_thumbnail
 from .waiting import Sample, keep_samples, next_wait
 
 # How long a project's lease outlives its export's deadline: enough for the longest delivery
@@ -207,12 +210,13 @@ def deliver_export(adapters: Adapters, export_id: str) -> Ending:
     adapters.store.mark_delivering(export_id)
     bucket = adapters.settings.bucket_name
     key = object_key(adapters, record.project_id, export_id)
+    project = _project_info(adapters, record.project_id)
     result = adapters.delivery.deliver(
         progress.download_url,
         bucket=bucket,
         key=key,
         metadata={"export-id": export_id, "project-id": record.project_id, "resolution": record.resolution},
-        filename=f"{record.project_id}-{record.resolution}",
+        filename=project.name or f"{record.project_id}-{record.resolution}",
         resume_upload_id=record.upload_id,
         on_upload=lambda upload_id: adapters.store.mark_upload(export_id, upload_id),
     )
@@ -224,10 +228,29 @@ def deliver_export(adapters: Adapters, export_id: str) -> Ending:
             "TagSet": [{"Key": "sha256", "Value": result.sha256}, {"Key": "export-id", "Value": export_id}]
         },
     )
+    if project.thumbnail_url:
+        s = adapters.settings
+        copy_thumbnail(
+            adapters.s3,
+            project.thumbnail_url,
+            bucket=bucket,
+            key_stem=key.removesuffix(".mp4"),
+            local_origin=s.local_http_origin or None,
+            allowed_hosts=s.download_allowed_hosts,
+        )
     video = VideoLocation(bucket, key, result.size, result.sha256, result.etag, result.version_id)
     record = adapters.store.mark_succeeded(export_id, video)
     _finish(adapters, record)
     return Ending(record, changed=True)
+
+
+def _project_info(adapters: Adapters, project_id: str) -> ProjectInfo:
+    """The project's name and thumbnail, if AI Studios says; a nicety, so never the export's failure."""
+    try:
+        return adapters.aistudios.project(project_id)
+    except ExportPipelineError as exc:
+        logger.warning("project details unavailable", extra={"projectId": project_id, "reason": exc.message})
+        return ProjectInfo(None)
 
 
 @transient_aws_errors

@@ -74,7 +74,15 @@ def test_export_is_delivered_to_s3_and_notified(stack: LocalDeployment, api: Api
     assert stored == served.read()  # this render's video, byte for byte
     assert stored.startswith(SAMPLE)  # the sample, with the render's identity appended
     assert obj["ContentType"] == "video/mp4"
+    assert obj["ContentDisposition"].startswith(
+        f'attachment; filename="Simulated project {project_id[-6:]}.mp4"'
+    )
     assert obj["ServerSideEncryption"] == "AES256"
+    thumbnail = stack.client("s3").get_object(
+        Bucket=video["bucket"], Key=f"exports/{project_id}/{export_id}.png"
+    )
+    assert thumbnail["ContentType"] == "image/png"
+    assert thumbnail["Body"].read().startswith(b"\x89PNG")
     assert obj["Metadata"] == {"export-id": export_id, "project-id": project_id, "resolution": "720"}
     assert video["size"] == served.size
     assert video["sha256"] == hashlib.sha256(stored).hexdigest() == served.sha256()

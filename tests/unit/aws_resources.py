@@ -8,6 +8,7 @@ from typing import Any
 import boto3
 
 from aistudios_export import Adapters, ExportRecord, ExportStatus, Progress, Settings
+from aistudios_export.envelope import ProjectInfo
 from local.stack.template import load_template, resources_of_type
 
 TEMPLATE = load_template()
@@ -33,6 +34,9 @@ class RecordingAIStudios:
             error, self.export_error = self.export_error, None
             raise error
         return project_id
+
+    def project(self, project_id: str) -> ProjectInfo:
+        return ProjectInfo(None)
 
     def progress(self, project_id: str) -> Progress:
         reading = self.readings.pop(0) if len(self.readings) > 1 else self.readings[0]

@@ -100,3 +100,16 @@ def test_progress_is_done_only_at_100_with_a_download_url() -> None:
     assert not Progress(99.9, "rendering", "https://cdn/v.mp4").done
     assert Progress(40, "Failed").failed
     assert not Progress(40, "rendering").failed
+
+
+def test_the_project_route_gives_a_name_and_a_thumbnail_when_it_has_them() -> None:
+    from aistudios_export.envelope import ProjectInfo
+
+    answer_body = {
+        "success": True,
+        "project": {"_id": "x", "name": "Promo", "thumbnailUrl": "https://cdn/t.png"},
+    }
+    data = interpret(answer(200, answer_body), "GET", "/p")
+    assert ProjectInfo.from_data(data) == ProjectInfo("Promo", "https://cdn/t.png")
+    assert ProjectInfo.from_data({"data": None}) == ProjectInfo(None)
+    assert ProjectInfo.from_data(None) == ProjectInfo(None)

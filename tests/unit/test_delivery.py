@@ -454,3 +454,33 @@ def test_an_upload_cut_differently_is_not_resumed(s3: Any) -> None:
     assert s3.get_object(Bucket=BUCKET, Key="k.mp4")["Body"].read() == body
     assert result.sha256 == hashlib.sha256(body).hexdigest()
     assert len(started) == 1  # a fresh upload, whose id the record learns
+
+
+def test_a_thumbnail_is_copied_under_the_same_url_policy_and_its_failure_is_ignored(
+    s3: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aistudios_export import thumbnails
+
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 50
+    origin = Origin(lambda r: (200, {"Content-Type": "image/png"}, png))
+
+    def session_with_origin() -> tuple[requests.Session, Any]:
+        from aistudios_export.pinned_http import PinnedAdapter
+
+        session = requests.Session()
+        session.mount("https://", origin)
+        return session, PinnedAdapter()
+
+    monkeypatch.setattr(thumbnails, "pinned_session", session_with_origin)
+
+    key = thumbnails.copy_thumbnail(s3, f"{ORIGIN}/t.png", bucket=BUCKET, key_stem="exports/p/e")
+    assert key == "exports/p/e.png"
+    assert s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() == png
+
+    # a private address, an HTML page and a missing bucket are each logged and forgotten
+    assert thumbnails.copy_thumbnail(s3, "https://169.254.169.254/t.png", bucket=BUCKET, key_stem="x") is None
+    origin.handler = lambda r: (200, {"Content-Type": "text/html"}, b"<html>")
+    assert thumbnails.copy_thumbnail(s3, f"{ORIGIN}/t.png", bucket=BUCKET, key_stem="y") is None
+    origin.handler = lambda r: (200, {"Content-Type": "image/png"}, png)
+    assert thumbnails.copy_thumbnail(s3, f"{ORIGIN}/t.png", bucket="missing-bucket", key_stem="z") is None
+    assert len(origin.requests) == 3  # the private address was never fetched
