@@ -102,6 +102,7 @@ class LocalDeployment:
         config = SimulatorConfig(
             render_seconds=opts.render_seconds,
             video_size=opts.video_size,
+            download_bytes_per_second=opts.download_bytes_per_second,
             distinct_videos=opts.distinct_videos,
         )
         self.simulator = Simulator(config).start()

@@ -104,6 +104,10 @@ class Worker:
             }
         return answer.get("result"), answer.get("error")
 
+    def kill(self) -> None:
+        """The process dies mid-invocation; the waiting invoke() reports it as Lambda would."""
+        self._proc.kill()
+
     def stop(self) -> None:
         if self._proc.poll() is None:
             self._proc.kill()
@@ -148,6 +152,15 @@ class FunctionPool:
         with self._lock:
             self._all.append(worker)
             self._idle.append(worker)
+
+    def crash_busy(self) -> int:
+        """Kill the workers now running an invocation, as Lambda does to a function that times out
+        or runs out of memory (for tests of what survives that); returns how many were killed."""
+        with self._lock:
+            busy = [w for w in self._all if w not in self._idle and w.alive]
+        for worker in busy:
+            worker.kill()
+        return len(busy)
 
     def stop(self) -> None:
         with self._lock:

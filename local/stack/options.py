@@ -27,6 +27,8 @@ class DeploymentOptions:
     aistudios_user_key: str = field(default="", repr=False)
     render_seconds: float = 6.0
     video_size: int | None = None
+    # Per-connection cap of the simulator's downloads (bytes/s), like a CDN's; None = unlimited.
+    download_bytes_per_second: float | None = None
     poll_min_wait_seconds: int = 1
     poll_max_wait_seconds: int = 3
     # Renders take seconds here, not minutes: a 100 nobody saw coming counts after this long.
