@@ -8,10 +8,12 @@ from typing import TYPE_CHECKING, Any
 import boto3
 
 from .api_gateway import LocalApiGateway, Route
+from .execution_events import ExecutionEvents
 from .functions import FunctionSpec, FunctionSupervisor
 from .moto_server import FAKE_CREDENTIALS, MotoServer
 from .options import LOCAL_DIR, DeploymentOptions
 from .provisioner import provision
+from .resources import ACCOUNT
 from .template import api_routes, load_template
 
 if TYPE_CHECKING:
@@ -29,6 +31,7 @@ class LocalDeployment:
         self.simulator: Simulator | None = None
         self.supervisor = FunctionSupervisor(self.options.log_dir)
         self.api_gateway: LocalApiGateway | None = None
+        self.execution_events: ExecutionEvents | None = None
         self._moto = MotoServer(self.supervisor, port=self.options.moto_port)
         self.endpoints: dict[str, Any] = {}
 
@@ -57,6 +60,14 @@ class LocalDeployment:
             )
             for spec in provisioned.functions.values():
                 self.supervisor.add(spec)
+            self.execution_events = ExecutionEvents(
+                self.client("stepfunctions"),
+                [provisioned.outputs["StateMachineArn"]],
+                provisioned.event_rules,
+                self.supervisor.invoke,
+                account=ACCOUNT,
+                region=self.options.region,
+            ).start()
             self._start_api_gateway(provisioned.functions)
             self._write_endpoints()
         except BaseException:
@@ -65,6 +76,9 @@ class LocalDeployment:
         return self
 
     def stop(self) -> None:
+        if self.execution_events is not None:
+            self.execution_events.stop()
+            self.execution_events = None
         if self.api_gateway is not None:
             self.api_gateway.stop()
             self.api_gateway = None

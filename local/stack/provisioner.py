@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .execution_events import Rule
 from .functions import FunctionSpec
 from .options import DeploymentOptions
 from .resources import ACCOUNT, RESOURCE_TYPES, Context
@@ -24,6 +25,7 @@ class Provisioned:
 
     outputs: dict[str, Any]
     functions: dict[str, FunctionSpec]
+    event_rules: list[Rule]
 
 
 def provision(
@@ -45,7 +47,7 @@ def provision(
             if created is not None:
                 resolver.physical[logical] = created
     outputs = {name: resolver.resolve(spec["Value"]) for name, spec in template.get("Outputs", {}).items()}
-    return Provisioned(outputs=outputs, functions=dict(ctx.functions))
+    return Provisioned(outputs=outputs, functions=dict(ctx.functions), event_rules=list(ctx.event_rules))
 
 
 def _pseudo_parameters(options: DeploymentOptions) -> dict[str, str]:

@@ -320,3 +320,19 @@ def test_make_up_holds_one_export_per_project_and_survives_outages_and_stale_pro
     refused = _wait_final(created.json()["links"]["self"])
     assert refused["status"] == "FAILED"
     assert refused["error"]["code"] == "UnsafeUrl"
+
+    # An execution stopped by hand, as with `aws stepfunctions stop-execution`: CANCELLED, notified.
+    stopped_project = new_project_id()
+    stall = {"kind": "export_stall", "project_id": stopped_project, "at_progress": 30}
+    assert requests.post(f"{sim}/_sim/faults", json=stall, timeout=10).status_code in (200, 201)
+    created = requests.post(f"{api}/exports", json={"projectId": stopped_project}, timeout=30)
+    export_id = created.json()["exportId"]
+    sfn = boto3.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=e["region"]
+    ).client("stepfunctions", endpoint_url=e["aws_endpoint_url"])
+    time.sleep(1)
+    sfn.stop_execution(
+        executionArn=e["state_machine_arn"].replace(":stateMachine:", ":execution:") + f":{export_id}"
+    )
+    cancelled = _wait_final(created.json()["links"]["self"], timeout=30)
+    assert cancelled["status"] == "CANCELLED"

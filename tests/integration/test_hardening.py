@@ -4,6 +4,7 @@ bursts of callers. On a local deployment of its own, with a deadline long enough
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -169,3 +170,23 @@ def test_the_video_of_an_unfinished_or_unknown_export_is_refused(stack: LocalDep
     refused = requests.get(f"{api.url}/exports/{export_id}/video", timeout=10)
     assert refused.status_code == 409
     assert refused.json()["error"] == "VideoNotReady"
+
+
+def test_an_execution_stopped_by_hand_ends_cancelled_with_a_notification(
+    stack: LocalDeployment, api: Api, inbox: Inbox
+) -> None:
+    project_id = new_project_id()
+    stack.simulator.inject(Fault("export_stall", project_id=project_id, at_progress=30))
+    export_id = api.post_export({"projectId": project_id}).json()["exportId"]
+    arn = stack.endpoints["state_machine_arn"].replace(":stateMachine:", ":execution:") + f":{export_id}"
+    time.sleep(1.5)  # rendering
+
+    stack.client("stepfunctions").stop_execution(executionArn=arn, error="Operator", cause="stopped by hand")
+
+    view = api.wait_final(export_id, timeout=20)
+    assert view["status"] == "CANCELLED", view
+    assert view["error"]["code"] == "ExecutionAborted"
+    [note] = inbox.for_export(export_id)
+    assert note["body"]["status"] == "CANCELLED"
+    again = api.post_export({"projectId": project_id})
+    assert again.status_code == 202, again.text  # the lease was released with the final status

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..execution_events import Rule
 from ..functions import FunctionSpec
 from ..options import DeploymentOptions
 from ..template import Physical, Resolver
@@ -25,6 +26,7 @@ class Context:
     suffix: str
     role_arn: str = ""
     functions: dict[str, FunctionSpec] = field(default_factory=dict)
+    event_rules: list[Rule] = field(default_factory=list)
     _clients: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -7,6 +7,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from ..execution_events import Rule
 from ..functions import FunctionSpec
 from ..template import REPO, Physical, function_globals, resources_of_type
 from .base import Context, ResourceType, slug
@@ -55,6 +56,11 @@ class Function(ResourceType):
             Environment={"Variables": env},
         )
         ctx.functions[logical] = spec
+        for event in props.get("Events", {}).values():
+            if event.get("Type") == "EventBridgeRule":
+                pattern = ctx.resolver.resolve(event["Properties"]["Pattern"])
+                retries = event["Properties"].get("RetryPolicy", {}).get("MaximumRetryAttempts", 3)
+                ctx.event_rules.append(Rule(pattern, name, min(int(retries), 3)))
         return None
 
 
