@@ -69,20 +69,26 @@ class Api:
         raise AssertionError(f"export {export_id} not final after {timeout} s: {view}")
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalDeployment]:
+def deployment(tmp_path_factory: pytest.TempPathFactory, **overrides: Any) -> Iterator[LocalDeployment]:
+    """A warm local deployment with quick renders and polls; a module overriding `stack` passes
+    what it needs otherwise (a longer deadline, a bigger video, ...)."""
     log_dir: Path = tmp_path_factory.mktemp("lambda-logs")
-    options = DeploymentOptions(
-        render_seconds=2.5,
-        export_deadline_seconds=10,
-        poll_min_wait_seconds=1,
-        poll_max_wait_seconds=2,
-        write_endpoints=False,
-        log_dir=log_dir,
-    )
-    with LocalDeployment(options) as local:
+    settings: dict[str, Any] = {
+        "render_seconds": 2.5,
+        "export_deadline_seconds": 10,
+        "poll_min_wait_seconds": 1,
+        "poll_max_wait_seconds": 2,
+        "write_endpoints": False,
+        "log_dir": log_dir,
+    }
+    with LocalDeployment(DeploymentOptions(**(settings | overrides))) as local:
         local.warm()
         yield local
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalDeployment]:
+    yield from deployment(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

@@ -6,44 +6,22 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
 from local.simulator import Fault
-from local.stack import DeploymentOptions, LocalDeployment
+from local.stack import LocalDeployment
 from tests.helpers import new_project_id
-from tests.integration.conftest import Api, Inbox
+from tests.integration.conftest import Api, Inbox, deployment
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalDeployment]:
-    log_dir: Path = tmp_path_factory.mktemp("lambda-logs")
-    options = DeploymentOptions(
-        render_seconds=2.5,
-        export_deadline_seconds=60,
-        poll_min_wait_seconds=1,
-        poll_max_wait_seconds=2,
-        write_endpoints=False,
-        log_dir=log_dir,
-    )
-    with LocalDeployment(options) as local:
-        local.warm()
-        yield local
-
-
-@pytest.fixture(scope="module")
-def api(stack: LocalDeployment) -> Api:
-    return Api(stack)
-
-
-@pytest.fixture(scope="module")
-def inbox(stack: LocalDeployment) -> Inbox:
-    return Inbox(stack)
+    yield from deployment(tmp_path_factory, export_deadline_seconds=60)
 
 
 def _concurrently(count: int, call: Any) -> list[Any]:

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from local.stack import DeploymentOptions, LocalDeployment
+from local.stack import LocalDeployment
 from tests.helpers import new_project_id
-from tests.integration.conftest import Api
+from tests.integration.conftest import Api, deployment
 
 pytestmark = pytest.mark.integration
 MIB = 1024 * 1024
@@ -21,21 +20,14 @@ PART = 5 * MIB
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalDeployment]:
-    log_dir: Path = tmp_path_factory.mktemp("lambda-logs")
-    options = DeploymentOptions(
+    yield from deployment(
+        tmp_path_factory,
         render_seconds=1.0,
         video_size=SIZE,
         download_bytes_per_second=2_000_000,  # a slow CDN: the copy takes a few seconds
         export_deadline_seconds=120,
-        poll_min_wait_seconds=1,
-        poll_max_wait_seconds=2,
         function_env={"DELIVERY_WORKERS": "2", "PART_SIZE_MB": "5"},
-        write_endpoints=False,
-        log_dir=log_dir,
     )
-    with LocalDeployment(options) as local:
-        local.warm()
-        yield local
 
 
 def test_a_killed_delivery_resumes_and_fetches_only_what_is_missing(stack: LocalDeployment) -> None:
