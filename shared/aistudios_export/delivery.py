@@ -66,6 +66,7 @@ class VideoDelivery:
         self._workers = max(1, workers)
         self._local_origin = local_origin
         self._allowed_hosts = tuple(allowed_hosts)
+        self._cancelled: Callable[[], bool] | None = None
 
     def deliver(
         self,
@@ -77,10 +78,13 @@ class VideoDelivery:
         filename: str = "video.mp4",
         resume_upload_id: str | None = None,
         on_upload: Callable[[str], None] | None = None,
+        cancelled: Callable[[], bool] | None = None,
     ) -> DeliveryResult:
         """`resume_upload_id`: the upload an earlier attempt left behind (it timed out or crashed);
         its matching parts are kept and only the rest is fetched. `on_upload` learns a new upload's
-        id as soon as it exists, so that the next attempt can resume it."""
+        id as soon as it exists, so that the next attempt can resume it. `cancelled` is asked before
+        each part: once it says yes, the upload is aborted and nothing is stored."""
+        self._cancelled = cancelled
         existing = s3_upload.existing(self._s3, bucket, key, metadata)
         if existing is not None:
             return existing
@@ -250,6 +254,8 @@ class VideoDelivery:
         return length, digest, sum(fetched)
 
     def _put_part(self, upload: Upload, number: int, data: bytes | bytearray) -> None:
+        if self._cancelled is not None and self._cancelled():
+            raise PermanentUpstreamError("the export was cancelled during the copy", code="ExportCancelled")
         s3_upload.upload_part(self._s3, upload, number, data)
 
     def _ranged_get(self, url: str, headers: dict[str, str]) -> requests.Response:

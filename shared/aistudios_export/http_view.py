@@ -111,10 +111,16 @@ def export_view(adapters: Adapters, record: ExportRecord, self_link: str) -> dic
     return view
 
 
-def get_export(adapters: Adapters, event: APIGatewayProxyEvent, export_id: str) -> dict[str, Any]:
-    """One export by id; ExportNotFoundError for a malformed or unknown id."""
+def known_export_id(export_id: str) -> str:
+    """The id, if it can name an export at all (ExportNotFoundError otherwise, before any lookup)."""
     if not EXPORT_ID.match(export_id):
         raise ExportNotFoundError("no export with this id")
+    return export_id
+
+
+def get_export(adapters: Adapters, event: APIGatewayProxyEvent, export_id: str) -> dict[str, Any]:
+    """One export by id; ExportNotFoundError for a malformed or unknown id."""
+    known_export_id(export_id)
     record = adapters.store.get(export_id)
     return export_view(adapters, record, resource_link(event, f"/exports/{export_id}"))
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -13,6 +12,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from .adapters import Adapters
 from .aws_errors import aws_errors_unavailable, transient_aws_errors
 from .clock import iso, iso_seconds, parse_iso, utcnow
+from .endings import Ending, finish
 from .envelope import ProjectInfo
 from .errors import (
     ExportNotFoundError,
@@ -21,7 +21,7 @@ from .errors import (
     PermanentUpstreamError,
     TransientUpstreamError,
 )
-from .models import ExportRecord, ExportStatus, Failure, PollResult, VideoLocation, new_export_id
+from .models import ExportRecord, ExportStatus, PollResult, VideoLocation, new_export_id
 from .observability import logger
 from .payloads import execution_input
 from .request import ExportRequest
@@ -31,14 +31,6 @@ from .waiting import Sample, keep_samples, next_wait
 # How long a project's lease outlives its export's deadline: enough for the longest delivery
 # (its Task timeout times its attempts), so a lease only ever expires when its release was lost.
 LEASE_MARGIN_SECONDS = 2 * 3600
-
-
-@dataclass(frozen=True)
-class Ending:
-    """A step that may end an export: the record as it now is, and whether this call ended it."""
-
-    record: ExportRecord
-    changed: bool
 
 
 @aws_errors_unavailable
@@ -197,7 +189,7 @@ def deliver_export(adapters: Adapters, export_id: str) -> Ending:
     """Copy the finished video into S3. The download URL is fetched here, fresh for every attempt."""
     record = adapters.store.get(export_id)
     if record.status is ExportStatus.SUCCEEDED:
-        _finish(adapters, record)
+        finish(adapters, record)
         return Ending(record, changed=False)
     if record.status.is_final:
         raise PermanentUpstreamError(f"export is already {record.status.value}", code="AlreadyFinal")
@@ -219,6 +211,7 @@ def deliver_export(adapters: Adapters, export_id: str) -> Ending:
         filename=project.name or f"{record.project_id}-{record.resolution}",
         resume_upload_id=record.upload_id,
         on_upload=lambda upload_id: adapters.store.mark_upload(export_id, upload_id),
+        cancelled=lambda: adapters.store.get(export_id).status is ExportStatus.CANCELLED,
     )
     adapters.s3.put_object_tagging(
         Bucket=bucket,
@@ -239,8 +232,14 @@ def deliver_export(adapters: Adapters, export_id: str) -> Ending:
             allowed_hosts=s.download_allowed_hosts,
         )
     video = VideoLocation(bucket, key, result.size, result.sha256, result.etag, result.version_id)
-    record = adapters.store.mark_succeeded(export_id, video)
-    _finish(adapters, record)
+    try:
+        record = adapters.store.mark_succeeded(export_id, video)
+    except InvalidTransitionError:  # cancelled while the last part was going up: leave no object
+        adapters.s3.delete_objects(
+            Bucket=bucket, Delete={"Objects": [{"Key": key}, {"Key": key.removesuffix(".mp4") + ".png"}]}
+        )
+        return Ending(adapters.store.get(export_id), changed=False)
+    finish(adapters, record)
     return Ending(record, changed=True)
 
 
@@ -251,43 +250,3 @@ def _project_info(adapters: Adapters, project_id: str) -> ProjectInfo:
     except ExportPipelineError as exc:
         logger.warning("project details unavailable", extra={"projectId": project_id, "reason": exc.message})
         return ProjectInfo(None)
-
-
-@transient_aws_errors
-def record_failure(adapters: Adapters, export_id: str, failure: Failure) -> Ending:
-    """Give the export its final failure status (unless it already has one) and notify once."""
-    changed = True
-    try:
-        record = adapters.store.mark_failed(export_id, failure.status, failure.code, failure.message)
-    except InvalidTransitionError:
-        record = adapters.store.get(export_id)
-        changed = False
-    _finish(adapters, record)
-    logger.info(
-        "export ended", extra={"exportId": export_id, "status": record.status.value, "code": failure.code}
-    )
-    return Ending(record, changed)
-
-
-@transient_aws_errors
-def record_execution_end(adapters: Adapters, export_id: str, failure: Failure) -> Ending | None:
-    """The safety net for executions that ended without reaching the failure path (stopped by hand,
-    timed out, failed outside a Catch); None when the execution belongs to no known export."""
-    try:
-        record = adapters.store.get(export_id)
-    except ExportNotFoundError:
-        logger.warning("execution ended for an unknown export", extra={"exportId": export_id})
-        return None
-    if record.status.is_final and record.notified:
-        adapters.store.release_lease(record.project_id, export_id)
-        return Ending(record, changed=False)
-    return record_failure(adapters, export_id, failure)
-
-
-def _finish(adapters: Adapters, record: ExportRecord) -> None:
-    """What every final status leads to: the project is free again, and subscribers hear of it once."""
-    adapters.store.release_lease(record.project_id, record.export_id)
-    if record.notified or not adapters.store.claim_notification(record.export_id):
-        return
-    adapters.notifier.publish(record)
-    adapters.store.mark_notified(record.export_id)

@@ -168,3 +168,22 @@ def test_an_execution_stopped_by_hand_ends_cancelled_with_a_notification(
     assert note["body"]["status"] == "CANCELLED"
     again = api.post_export({"projectId": project_id})
     assert again.status_code == 202, again.text  # the lease was released with the final status
+
+
+def test_delete_cancels_an_export_in_progress(stack: LocalDeployment, api: Api, inbox: Inbox) -> None:
+    project_id = new_project_id()
+    stack.simulator.inject(Fault("export_stall", project_id=project_id, at_progress=30))
+    export_id = api.post_export({"projectId": project_id}).json()["exportId"]
+    time.sleep(1)
+
+    cancelled = requests.delete(f"{api.url}/exports/{export_id}", timeout=30)
+
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["status"] == "CANCELLED"
+    [note] = inbox.for_export(export_id)
+    assert note["body"]["status"] == "CANCELLED"
+    again = requests.delete(f"{api.url}/exports/{export_id}", timeout=30)
+    assert again.status_code == 409
+    assert again.json()["error"] == "ExportAlreadyEnded"
+    assert requests.delete(f"{api.url}/exports/{'0' * 32}", timeout=30).status_code == 404
+    assert api.post_export({"projectId": project_id}).status_code == 202  # the project is free

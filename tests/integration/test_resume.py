@@ -59,3 +59,31 @@ def test_a_killed_delivery_resumes_and_fetches_only_what_is_missing(stack: Local
     assert served < SIZE + 2 * PART + MIB, f"{served} bytes served for a {SIZE}-byte video"
     uploads = stack.client("s3").list_multipart_uploads(Bucket=video["bucket"]).get("Uploads", [])
     assert not uploads, "no incomplete upload is left behind"
+
+
+def test_a_cancel_during_the_copy_leaves_no_object_and_no_upload(stack: LocalDeployment) -> None:
+    import requests
+
+    api = Api(stack)
+    project_id = new_project_id()
+    export_id = api.post_export({"projectId": project_id}).json()["exportId"]
+    deadline = time.monotonic() + 30
+    while api.get_export(export_id).json()["status"] != "DELIVERING":
+        assert time.monotonic() < deadline, "the export never started delivering"
+        time.sleep(0.2)
+    time.sleep(2)
+
+    cancelled = requests.delete(f"{api.url}/exports/{export_id}", timeout=30)
+
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["status"] == "CANCELLED"
+    bucket = stack.endpoints["bucket"]
+    s3 = stack.client("s3")
+    deadline = time.monotonic() + 30
+    while s3.list_multipart_uploads(Bucket=bucket).get("Uploads"):  # the copy notices at its next part
+        assert time.monotonic() < deadline, "the upload was never aborted"
+        time.sleep(0.5)
+    time.sleep(1)
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix=f"exports/{project_id}/").get("Contents", [])
+    assert listed == []
+    assert api.get_export(export_id).json()["status"] == "CANCELLED"

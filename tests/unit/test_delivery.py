@@ -484,3 +484,24 @@ def test_a_thumbnail_is_copied_under_the_same_url_policy_and_its_failure_is_igno
     origin.handler = lambda r: (200, {"Content-Type": "image/png"}, png)
     assert thumbnails.copy_thumbnail(s3, f"{ORIGIN}/t.png", bucket="missing-bucket", key_stem="z") is None
     assert len(origin.requests) == 3  # the private address was never fetched
+
+
+def test_a_copy_cancelled_half_way_stores_nothing_and_leaves_no_upload(s3: Any) -> None:
+    body = mp4(4 * MIN_PART_SIZE)
+    adapter = Origin(Ranged(body))
+    session = requests.Session()
+    session.mount("https://", adapter)
+    asked: list[int] = []
+
+    def cancelled() -> bool:
+        asked.append(1)
+        return len(asked) > 2  # cancelled after two parts
+
+    with pytest.raises(PermanentUpstreamError) as caught:
+        VideoDelivery(s3, session, part_size=MIN_PART_SIZE, workers=2).deliver(
+            f"{ORIGIN}/v.mp4", bucket=BUCKET, key="k.mp4", metadata={}, cancelled=cancelled
+        )
+
+    assert caught.value.code == "ExportCancelled"
+    assert no_uploads_left(s3)
+    assert "Contents" not in s3.list_objects_v2(Bucket=BUCKET)

@@ -22,15 +22,10 @@ from aistudios_export import (
     VideoLocation,
     parse_export_request,
 )
+from aistudios_export.endings import cancel_export, record_execution_end, record_failure
 from aistudios_export.errors import ProjectBusyError
 from aistudios_export.payloads import FailureEvent
-from aistudios_export.workflow import (
-    deliver_export,
-    poll_export,
-    record_execution_end,
-    record_failure,
-    start_export,
-)
+from aistudios_export.workflow import deliver_export, poll_export, start_export
 from tests.helpers import REPO, load_event
 from tests.unit.aws_resources import EXPORT_ID, PROJECT_ID, Resources
 
@@ -376,3 +371,25 @@ def test_each_poll_adds_its_reading_to_the_bounded_samples_and_plans_from_them(e
     assert len(result.samples) <= 6
     settings = env.adapters.settings
     assert settings.poll_min_wait_seconds <= result.next_wait_seconds <= settings.poll_max_wait_seconds
+
+
+def test_a_cancel_ends_the_export_cancelled_notified_and_frees_the_project(env: Resources) -> None:
+    from aistudios_export import ExportNotFoundError
+    from aistudios_export.errors import ConflictError
+
+    record = start_export(env.adapters, _request())
+
+    ending = cancel_export(env.adapters, record.export_id)
+
+    assert ending.changed
+    assert ending.record.status is ExportStatus.CANCELLED
+    assert ending.record.error == {"code": "ExportCancelled", "message": "cancelled through the API"}
+    [note] = env.notifications()
+    assert note["body"]["status"] == "CANCELLED"
+    jsonschema.validate(note["body"], SCHEMA)
+    assert env.adapters.store.lease_holder(PROJECT_ID) is None
+    with pytest.raises(ConflictError) as caught:
+        cancel_export(env.adapters, record.export_id)
+    assert (caught.value.code, caught.value.status) == ("ExportAlreadyEnded", 409)
+    with pytest.raises(ExportNotFoundError):
+        cancel_export(env.adapters, "f" * 32)
