@@ -129,14 +129,13 @@ class VideoDelivery:
             response.close()
             if upload is not None:
                 s3_upload.abort(self._s3, upload)
-        version = completed.get("VersionId")
         result = DeliveryResult(
             bucket=bucket,
             key=key,
             size=total,
             sha256=digest.sha256(),
             etag=str(completed.get("ETag", "")).strip('"'),
-            version_id=version if version not in (None, "null") else None,
+            version_id=s3_upload.version_of(completed),
             parts=len(parts),
             fetched=fetched,
             crc32c=digest.crc32c(),
@@ -170,10 +169,9 @@ class VideoDelivery:
             raise
         digest = s3_upload.read_back(self._s3, upload.bucket, upload.key)
         logger.info("video delivered, resumed", extra={"key": upload.key, "partsKept": len(kept)})
-        version = completed.get("VersionId")
         return DeliveryResult(
             upload.bucket, upload.key, ranges[-1][1], digest.sha256(), str(completed.get("ETag", "")).strip('"'),
-            version if version not in (None, "null") else None, len(parts), sum(fetched), digest.crc32c(),
+            s3_upload.version_of(completed), len(parts), sum(fetched), digest.crc32c(),
         )  # fmt: skip
 
     def _single(self, response: requests.Response, upload: Upload) -> tuple[int, ObjectDigest, int]:
@@ -227,8 +225,10 @@ class VideoDelivery:
             return number, data
 
         with ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="part") as pool:
-            first_part: Future[Any] = pool.submit(self._put_part, upload, 1, first_bytes)
-            pending: set[Future[Any]] = {first_part}
+            # part 1 is hashed already: its upload returns nothing to hash
+            pending: set[Future[tuple[int, bytes] | None]] = {
+                pool.submit(self._put_part, upload, 1, first_bytes)
+            }
             del first_bytes
             next_part, next_hash = 2, 2
             try:
@@ -239,7 +239,7 @@ class VideoDelivery:
                     finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                     for future in finished:
                         result = future.result()
-                        if isinstance(result, tuple):
+                        if result is not None:
                             done[result[0]] = result[1]
                     while next_hash in done:
                         digest.update(done.pop(next_hash))

@@ -151,24 +151,15 @@ def part_crc32c(data: bytes | bytearray) -> str:
 def crc32c_combine(crc1: int, crc2: int, length2: int) -> int:
     """CRC32C of A+B from CRC32C(A), CRC32C(B) and len(B) (zlib's GF(2) method, Castagnoli
     polynomial): the full-object checksum of parts uploaded by different attempts."""
-    if length2 <= 0:
-        return crc1
-    odd = [0x82F63B78] + [1 << n for n in range(31)]  # one zero bit
-    even = _gf2_square(odd)  # two zero bits
-    odd = _gf2_square(even)  # four zero bits
-    while True:
-        even = _gf2_square(odd)
+    operator = [0x82F63B78] + [1 << n for n in range(31)]  # appends one zero bit
+    for _ in range(3):
+        operator = _gf2_square(operator)  # ... then 2, 4, 8 zero bits: one zero byte
+    while length2 > 0:
         if length2 & 1:
-            crc1 = _gf2_times(even, crc1)
+            crc1 = _gf2_times(operator, crc1)
         length2 >>= 1
-        if not length2:
-            break
-        odd = _gf2_square(even)
-        if length2 & 1:
-            crc1 = _gf2_times(odd, crc1)
-        length2 >>= 1
-        if not length2:
-            break
+        if length2:
+            operator = _gf2_square(operator)
     return crc1 ^ crc2
 
 

@@ -110,10 +110,9 @@ def existing(s3: Any, bucket: str, key: str, metadata: dict[str, str]) -> Delive
         raise PermanentUpstreamError(f"s3://{bucket}/{key} belongs to another export", code="ObjectExists")
     digest = read_back(s3, bucket, key)
     logger.info("video already delivered; not copied again", extra={"bucket": bucket, "key": key})
-    version = head.get("VersionId")
     return DeliveryResult(
         bucket, key, int(head["ContentLength"]), digest.sha256(), str(head.get("ETag", "")).strip('"'),
-        version if version not in (None, "null") else None, 0, 0, digest.crc32c(),
+        version_of(head), 0, 0, digest.crc32c(),
     )  # fmt: skip
 
 
@@ -175,3 +174,9 @@ def read_back(s3: Any, bucket: str, key: str) -> ObjectDigest:
     for chunk in iter(lambda: body.read(READ_CHUNK), b""):
         digest.update(chunk)
     return digest
+
+
+def version_of(response: dict[str, Any]) -> str | None:
+    """The object version S3 reports, or None on an unversioned bucket (which says "null")."""
+    version = response.get("VersionId")
+    return None if version in (None, "null") else str(version)

@@ -30,14 +30,20 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalDeployment]
     )
 
 
-def test_a_killed_delivery_resumes_and_fetches_only_what_is_missing(stack: LocalDeployment) -> None:
-    api = Api(stack)
+def _delivering(api: Api) -> tuple[str, str]:
+    """A new export of a new project, once its copy has begun: (projectId, exportId)."""
     project_id = new_project_id()
     export_id = api.post_export({"projectId": project_id}).json()["exportId"]
     deadline = time.monotonic() + 30
     while api.get_export(export_id).json()["status"] != "DELIVERING":
         assert time.monotonic() < deadline, "the export never started delivering"
         time.sleep(0.2)
+    return project_id, export_id
+
+
+def test_a_killed_delivery_resumes_and_fetches_only_what_is_missing(stack: LocalDeployment) -> None:
+    api = Api(stack)
+    project_id, export_id = _delivering(api)
     time.sleep(3.5)  # two ranges at 2 MB/s: a part or two are uploaded by now
     [deliver] = [p for p in stack.supervisor.pools.values() if p.spec.logical_id == "DeliverExportFunction"]
     served_before_kill = stack.simulator.stats()["download_bytes"]
@@ -65,12 +71,7 @@ def test_a_cancel_during_the_copy_leaves_no_object_and_no_upload(stack: LocalDep
     import requests
 
     api = Api(stack)
-    project_id = new_project_id()
-    export_id = api.post_export({"projectId": project_id}).json()["exportId"]
-    deadline = time.monotonic() + 30
-    while api.get_export(export_id).json()["status"] != "DELIVERING":
-        assert time.monotonic() < deadline, "the export never started delivering"
-        time.sleep(0.2)
+    project_id, export_id = _delivering(api)
     time.sleep(2)
 
     cancelled = requests.delete(f"{api.url}/exports/{export_id}", timeout=30)

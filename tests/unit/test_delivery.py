@@ -51,6 +51,14 @@ class Origin(BaseAdapter):
         pass
 
 
+def serving(handler: Handler) -> tuple[requests.Session, Origin]:
+    """A session whose https requests `handler` answers, and the Origin that records them."""
+    origin = Origin(handler)
+    session = requests.Session()
+    session.mount("https://", origin)
+    return session, origin
+
+
 def mp4(size: int) -> bytes:
     head = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2"
     return head + bytes(i % 251 for i in range(size - len(head)))
@@ -65,9 +73,7 @@ def s3() -> Iterator[Any]:
 
 
 def deliver(s3: Any, handler: Handler, url: str = f"{ORIGIN}/v.mp4") -> tuple[Any, Origin]:
-    origin = Origin(handler)
-    session = requests.Session()
-    session.mount("https://", origin)
+    session, origin = serving(handler)
     delivery = VideoDelivery(s3, session, part_size=MIN_PART_SIZE)
     return delivery.deliver(url, bucket=BUCKET, key="k.mp4", metadata={"export-id": "e"}), origin
 
@@ -104,9 +110,7 @@ def test_a_redirect_is_followed_and_validated(s3: Any) -> None:
 
 
 def test_a_redirect_to_a_private_address_is_refused_before_it_is_fetched(s3: Any) -> None:
-    origin = Origin(lambda r: (302, {"Location": "https://169.254.169.254/latest"}, b""))
-    session = requests.Session()
-    session.mount("https://", origin)
+    session, origin = serving(lambda r: (302, {"Location": "https://169.254.169.254/latest"}, b""))
     with pytest.raises(UnsafeUrlError):
         VideoDelivery(s3, session).deliver(f"{ORIGIN}/v.mp4", bucket=BUCKET, key="k.mp4", metadata={})
     assert origin.requests == [f"{ORIGIN}/v.mp4"]
@@ -169,9 +173,7 @@ def test_refusals_from_the_download_host(s3: Any, status: int, error: type[Excep
 
 
 def test_unsafe_urls_are_never_fetched(s3: Any) -> None:
-    origin = Origin(lambda r: (200, {"Content-Type": "video/mp4"}, mp4(100)))
-    session = requests.Session()
-    session.mount("https://", origin)
+    session, origin = serving(lambda r: (200, {"Content-Type": "video/mp4"}, mp4(100)))
     session.mount("http://", origin)
     delivery = VideoDelivery(s3, session)
     for url in (
@@ -229,9 +231,7 @@ class Ranged:
 
 
 def deliver_ranged(s3: Any, origin: Ranged, workers: int = 4) -> tuple[Any, Origin]:
-    adapter = Origin(origin)
-    session = requests.Session()
-    session.mount("https://", adapter)
+    session, adapter = serving(origin)
     delivery = VideoDelivery(s3, session, part_size=MIN_PART_SIZE, workers=workers)
     return delivery.deliver(f"{ORIGIN}/v.mp4", bucket=BUCKET, key="k.mp4", metadata={}), adapter
 
@@ -308,9 +308,7 @@ def test_the_object_is_well_formed_and_carries_a_full_object_crc32c(s3: Any) -> 
     import crc32c
 
     body = mp4(2 * MIN_PART_SIZE + 99)
-    origin = Origin(Ranged(body))
-    session = requests.Session()
-    session.mount("https://", origin)
+    session, _ = serving(Ranged(body))
     delivery = VideoDelivery(s3, session, part_size=MIN_PART_SIZE, workers=3)
 
     result = delivery.deliver(
@@ -330,9 +328,7 @@ def test_a_retried_delivery_finds_its_object_and_does_not_copy_again(s3: Any) ->
     body = mp4(1000)
     first, _ = deliver(s3, lambda r: (200, {"Content-Type": "video/mp4"}, body))
     # the first attempt completed; the retry must not fetch anything
-    origin = Origin(lambda r: (500, {}, b""))
-    session = requests.Session()
-    session.mount("https://", origin)
+    session, origin = serving(lambda r: (500, {}, b""))
 
     again = VideoDelivery(s3, session).deliver(
         f"{ORIGIN}/v.mp4", bucket=BUCKET, key="k.mp4", metadata={"export-id": "e"}
@@ -344,9 +340,7 @@ def test_a_retried_delivery_finds_its_object_and_does_not_copy_again(s3: Any) ->
 
 def test_another_exports_object_is_never_overwritten(s3: Any) -> None:
     s3.put_object(Bucket=BUCKET, Key="k.mp4", Body=b"theirs", Metadata={"export-id": "someone-else"})
-    origin = Origin(lambda r: (200, {"Content-Type": "video/mp4"}, mp4(1000)))
-    session = requests.Session()
-    session.mount("https://", origin)
+    session, origin = serving(lambda r: (200, {"Content-Type": "video/mp4"}, mp4(1000)))
 
     with pytest.raises(PermanentUpstreamError) as caught:
         VideoDelivery(s3, session).deliver(
@@ -407,9 +401,7 @@ def test_a_crashed_attempts_upload_is_resumed_and_only_the_missing_parts_are_fet
     body = mp4(4 * MIN_PART_SIZE - 100)
     upload_id = _half_done_upload(s3, body, parts=2)
     origin = Ranged(body)
-    adapter = Origin(origin)
-    session = requests.Session()
-    session.mount("https://", adapter)
+    session, _ = serving(origin)
     started: list[str] = []
 
     result = VideoDelivery(s3, session, part_size=MIN_PART_SIZE, workers=2).deliver(
@@ -436,9 +428,7 @@ def test_an_upload_cut_differently_is_not_resumed(s3: Any) -> None:
     body = mp4(4 * MIN_PART_SIZE)
     upload_id = _half_done_upload(s3, body, parts=2)
     origin = Ranged(body)
-    adapter = Origin(origin)
-    session = requests.Session()
-    session.mount("https://", adapter)
+    session, _ = serving(origin)
     started: list[str] = []
 
     delivery = VideoDelivery(s3, session, part_size=2 * MIN_PART_SIZE, workers=2)  # another plan
@@ -488,9 +478,7 @@ def test_a_thumbnail_is_copied_under_the_same_url_policy_and_its_failure_is_igno
 
 def test_a_copy_cancelled_half_way_stores_nothing_and_leaves_no_upload(s3: Any) -> None:
     body = mp4(4 * MIN_PART_SIZE)
-    adapter = Origin(Ranged(body))
-    session = requests.Session()
-    session.mount("https://", adapter)
+    session, _ = serving(Ranged(body))
     asked: list[int] = []
 
     def cancelled() -> bool:
