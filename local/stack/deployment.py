@@ -13,6 +13,7 @@ from .functions import FunctionSpec, FunctionSupervisor
 from .moto_server import FAKE_CREDENTIALS, MotoServer
 from .options import LOCAL_DIR, DeploymentOptions
 from .provisioner import provision
+from .queue_sources import QueuePollers
 from .resources import ACCOUNT
 from .template import api_routes, load_template
 
@@ -32,6 +33,7 @@ class LocalDeployment:
         self.supervisor = FunctionSupervisor(self.options.log_dir)
         self.api_gateway: LocalApiGateway | None = None
         self.execution_events: ExecutionEvents | None = None
+        self.queue_pollers: QueuePollers | None = None
         self._moto = MotoServer(self.supervisor, port=self.options.moto_port)
         self.endpoints: dict[str, Any] = {}
 
@@ -49,13 +51,19 @@ class LocalDeployment:
             provisioned = provision(
                 self.template, self.options, self._parameters(), self.client, self._function_runtime_env()
             )
-            self._subscribe_notification_queue(provisioned.outputs["NotificationTopicArn"])
+            outputs = provisioned.outputs
+            self._subscribe_notification_queue(outputs["NotificationTopicArn"])
+            self._capture_lifecycle_events(outputs["EventBusName"])
             self.endpoints.update(
                 {
-                    "bucket": provisioned.outputs["VideoBucketName"],
-                    "topic_arn": provisioned.outputs["NotificationTopicArn"],
-                    "state_machine_arn": provisioned.outputs["StateMachineArn"],
-                    "table": provisioned.outputs["ExportsTableName"],
+                    "bucket": outputs["VideoBucketName"],
+                    "topic_arn": outputs["NotificationTopicArn"],
+                    "state_machine_arn": outputs["StateMachineArn"],
+                    "table": outputs["ExportsTableName"],
+                    "event_bus": outputs["EventBusName"],
+                    "requests_prefix": outputs["RequestsPrefix"],
+                    "request_queue_url": outputs["RequestQueueUrl"],
+                    "dead_letter_queue_url": outputs["RequestDeadLetterQueueUrl"],
                 }
             )
             for spec in provisioned.functions.values():
@@ -68,6 +76,12 @@ class LocalDeployment:
                 account=ACCOUNT,
                 region=self.options.region,
             ).start()
+            self.queue_pollers = QueuePollers(
+                self.client("sqs"),
+                provisioned.queue_sources,
+                self.supervisor.invoke,
+                region=self.options.region,
+            ).start()
             self._start_api_gateway(provisioned.functions)
             self._write_endpoints()
         except BaseException:
@@ -76,6 +90,9 @@ class LocalDeployment:
         return self
 
     def stop(self) -> None:
+        if self.queue_pollers is not None:
+            self.queue_pollers.stop()
+            self.queue_pollers = None
         if self.execution_events is not None:
             self.execution_events.stop()
             self.execution_events = None
@@ -155,6 +172,20 @@ class LocalDeployment:
         attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]
         self.client("sns").subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=attributes["QueueArn"])
         self.endpoints["queue_url"] = queue_url
+
+    def _capture_lifecycle_events(self, bus: str) -> None:
+        """Local only: a queue receiving every event the stack puts on its bus, so they can be seen."""
+        sqs, events = self.client("sqs"), self.client("events")
+        queue_url = sqs.create_queue(QueueName=f"{self.options.stack_name}-lifecycle-events")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        rule = f"{self.options.stack_name}-lifecycle-capture"
+        events.put_rule(
+            Name=rule, EventBusName=bus, EventPattern=json.dumps({"source": ["aistudios.export"]})
+        )
+        events.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": "capture", "Arn": arn}])
+        self.endpoints["events_queue_url"] = queue_url
 
     def _start_api_gateway(self, functions: dict[str, FunctionSpec]) -> None:
         routes = [

@@ -15,6 +15,7 @@ from typing import Any
 from .execution_events import Rule
 from .functions import FunctionSpec
 from .options import DeploymentOptions
+from .queue_sources import QueueSource
 from .resources import ACCOUNT, RESOURCE_TYPES, Context
 from .template import Physical, Resolver, resources_of_type
 
@@ -26,6 +27,7 @@ class Provisioned:
     outputs: dict[str, Any]
     functions: dict[str, FunctionSpec]
     event_rules: list[Rule]
+    queue_sources: list[QueueSource]
 
 
 def provision(
@@ -47,7 +49,12 @@ def provision(
             if created is not None:
                 resolver.physical[logical] = created
     outputs = {name: resolver.resolve(spec["Value"]) for name, spec in template.get("Outputs", {}).items()}
-    return Provisioned(outputs=outputs, functions=dict(ctx.functions), event_rules=list(ctx.event_rules))
+    return Provisioned(
+        outputs=outputs,
+        functions=dict(ctx.functions),
+        event_rules=list(ctx.event_rules),
+        queue_sources=list(ctx.queue_sources),
+    )
 
 
 def _pseudo_parameters(options: DeploymentOptions) -> dict[str, str]:

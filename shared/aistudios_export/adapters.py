@@ -13,6 +13,7 @@ import requests
 from .client import AIStudiosClient
 from .credentials import load_credentials
 from .delivery import VideoDelivery
+from .lifecycle import LifecycleEvents
 from .notifications import Notifier
 from .settings import Settings
 from .store import ExportStore
@@ -31,6 +32,7 @@ class Adapters:
         sfn: Any = None,
         sns: Any = None,
         events: Any = None,
+        sqs: Any = None,
     ) -> None:
         self.settings = settings
         self._aistudios = aistudios
@@ -40,6 +42,7 @@ class Adapters:
         self._sfn = sfn
         self._sns = sns
         self._events = events
+        self._sqs = sqs
 
     @cached_property
     def _config(self) -> Any:
@@ -81,9 +84,16 @@ class Adapters:
 
     @cached_property
     def notifier(self) -> Notifier:
+        return Notifier(self._sns or self._boto("sns"), self.settings.topic_arn)
+
+    @cached_property
+    def lifecycle(self) -> LifecycleEvents:
         events = (self._events or self._boto("events")) if self.settings.event_bus_name else None
-        sns = self._sns or self._boto("sns")
-        return Notifier(sns, self.settings.topic_arn, events, self.settings.event_bus_name)
+        return LifecycleEvents(events, self.settings.event_bus_name)
+
+    @cached_property
+    def sqs(self) -> Any:
+        return self._sqs or self._boto("sqs")
 
     @cached_property
     def delivery(self) -> VideoDelivery:

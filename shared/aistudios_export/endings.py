@@ -59,6 +59,7 @@ def finish(adapters: Adapters, record: ExportRecord) -> None:
     if record.notified or not adapters.store.claim_notification(record.export_id):
         return
     adapters.notifier.publish(record)
+    adapters.lifecycle.changed(record)
     adapters.store.mark_notified(record.export_id)
 
 

@@ -1,24 +1,15 @@
-"""The notification contract (version 1): one JSON message per final status, on SNS and EventBridge."""
+"""The notification contract (version 1): one JSON message per final status, on SNS."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from .clock import seconds_between
-from .models import ExportRecord, ExportStatus
+from .models import ExportRecord
 from .observability import logger
 
 SCHEMA_VERSION = "1"
-EVENT_SOURCE = "aistudios.export"
-_DETAIL_TYPES = {
-    ExportStatus.SUCCEEDED: "Export Succeeded",
-    ExportStatus.FAILED: "Export Failed",
-    ExportStatus.TIMED_OUT: "Export Timed Out",
-    ExportStatus.CANCELLED: "Export Cancelled",
-}
 
 
 def build_message(record: ExportRecord) -> dict[str, Any]:
@@ -54,13 +45,11 @@ def message_attributes(message: dict[str, Any]) -> dict[str, dict[str, str]]:
 
 
 class Notifier:
-    """Publishes the message to SNS (required) and EventBridge (when a bus is configured)."""
+    """Publishes the message to the SNS topic (lifecycle events are put by lifecycle.LifecycleEvents)."""
 
-    def __init__(self, sns: Any, topic_arn: str, events: Any = None, event_bus_name: str = "") -> None:
+    def __init__(self, sns: Any, topic_arn: str) -> None:
         self._sns = sns
         self._topic_arn = topic_arn
-        self._events = events
-        self._bus = event_bus_name
 
     def publish(self, record: ExportRecord) -> dict[str, Any]:
         message = build_message(record)
@@ -71,8 +60,6 @@ class Notifier:
             Subject=f"AI Studios export {record.status.value.lower().replace('_', ' ')}",
             MessageAttributes=message_attributes(message),
         )
-        if self._events is not None and self._bus:
-            self._put_event(record, body)
         logger.info(
             "published export notification",
             extra={
@@ -82,25 +69,3 @@ class Notifier:
             },
         )
         return message
-
-    def _put_event(self, record: ExportRecord, body: str) -> None:
-        """Best effort: SNS is the contract; a lost lifecycle event must not re-send the SNS message."""
-        entry = {
-            "Source": EVENT_SOURCE,
-            "DetailType": _DETAIL_TYPES[record.status],
-            "Detail": body,
-            "EventBusName": self._bus,
-            "Resources": [record.execution_arn] if record.execution_arn else [],
-        }
-        try:
-            result = self._events.put_events(Entries=[entry])
-        except (BotoCoreError, ClientError):
-            logger.exception(
-                "could not put the lifecycle event on EventBridge", extra={"exportId": record.export_id}
-            )
-            return
-        if result.get("FailedEntryCount"):
-            logger.error(
-                "EventBridge refused the lifecycle event",
-                extra={"exportId": record.export_id, "entries": result.get("Entries")},
-            )

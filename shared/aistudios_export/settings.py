@@ -99,6 +99,10 @@ class Settings:
     aws_connect_timeout: float = env("AWS_CONNECT_TIMEOUT", 2.0, _number(0.1))
     aws_read_timeout: float = env("AWS_READ_TIMEOUT", 20.0, _number(0.1))
     aws_max_attempts: int = env("AWS_MAX_ATTEMPTS", 3, _integer(1))
+    # The request queue (S3 request files and Export Requested events; see intake).
+    request_queue_url: str = env("REQUEST_QUEUE_URL", "")
+    request_max_attempts: int = env("REQUEST_MAX_ATTEMPTS", 8, _integer(1))
+    request_retry_base_seconds: int = env("REQUEST_RETRY_BASE_SECONDS", 30, _integer(1))
     # A reading of 100 right after the request may be the previous render's (see workflow.poll_export).
     stale_grace_seconds: float = env("STALE_GRACE_SECONDS", 60.0, _number(0))
 

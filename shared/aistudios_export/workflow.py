@@ -35,7 +35,12 @@ LEASE_MARGIN_SECONDS = 2 * 3600
 
 @aws_errors_unavailable
 def start_export(
-    adapters: Adapters, request: ExportRequest, *, trigger: str = "api", answer_by: float | None = None
+    adapters: Adapters,
+    request: ExportRequest,
+    *,
+    trigger: str = "api",
+    answer_by: float | None = None,
+    export_id: str | None = None,
 ) -> ExportRecord:
     """Record the export and take its project's lease, start its execution, then ask AI Studios.
 
@@ -44,10 +49,12 @@ def start_export(
     export is withdrawn without a trace and the error propagates: the caller may simply try again.
     If the request reached AI Studios and its fate is unknown, the export is kept and its execution
     finds out. `answer_by` (monotonic seconds) bounds the AI Studios call so that the answer leaves in time.
+    `export_id` is given by triggers that name the export before it starts (see intake); a second
+    start with the same id finds the record and does nothing twice.
     """
     settings = adapters.settings
     now = utcnow()
-    export_id = new_export_id()
+    export_id = export_id or new_export_id()
     deadline = now + timedelta(seconds=settings.export_deadline_seconds)
     record = ExportRecord(
         export_id=export_id,
@@ -99,6 +106,7 @@ def start_export(
         _withdraw(adapters, record)
         raise
     logger.info("export started", extra={"exportId": export_id, "projectId": record.project_id})
+    adapters.lifecycle.changed(record)
     return record
 
 
@@ -152,6 +160,8 @@ def poll_export(
     except InvalidTransitionError as exc:
         logger.warning("progress not recorded", extra={"exportId": export_id, "reason": exc.message})
         record = adapters.store.get(export_id)
+    if not samples and record.status is ExportStatus.RENDERING:
+        adapters.lifecycle.changed(record)  # this execution's first reading: REQUESTED -> RENDERING
     requested = requested_at or parse_iso(record.created_at)
     elapsed = (now - requested).total_seconds()
     ready = progress.done and (record.render_seen or elapsed >= s.stale_grace_seconds)
@@ -199,7 +209,9 @@ def deliver_export(adapters: Adapters, export_id: str) -> Ending:
             f"AI Studios no longer reports the video as ready ({progress.state} at {progress.percent:g}%)",
             code="DownloadNotReady",
         )
-    adapters.store.mark_delivering(export_id)
+    delivering = adapters.store.mark_delivering(export_id)
+    if record.status is not ExportStatus.DELIVERING:
+        adapters.lifecycle.changed(delivering)
     bucket = adapters.settings.bucket_name
     key = object_key(adapters, record.project_id, export_id)
     project = _project_info(adapters, record.project_id)

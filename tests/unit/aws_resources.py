@@ -72,8 +72,26 @@ class Resources:
             definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
             roleArn="arn:aws:iam::123456789012:role/export",
         )["stateMachineArn"]
+        # the request queue, and the stack's bus with every event it carries captured on a queue
+        self.request_queue_url = self.sqs.create_queue(QueueName="requests")["QueueUrl"]
+        self.events_queue_url = self.sqs.create_queue(QueueName="events")["QueueUrl"]
+        events = boto3.client("events")
+        events.create_event_bus(Name="exports")
+        events.put_rule(
+            Name="all", EventBusName="exports", EventPattern=json.dumps({"source": [{"prefix": ""}]})
+        )
+        events_arn = self.sqs.get_queue_attributes(
+            QueueUrl=self.events_queue_url, AttributeNames=["QueueArn"]
+        )
+        events.put_targets(
+            Rule="all",
+            EventBusName="exports",
+            Targets=[{"Id": "q", "Arn": events_arn["Attributes"]["QueueArn"]}],
+        )
         self.env = {
             "EXPORTS_TABLE": "exports",
+            "REQUEST_QUEUE_URL": self.request_queue_url,
+            "EVENT_BUS_NAME": "exports",
             "NOTIFICATION_TOPIC_ARN": self.topic_arn,
             "VIDEO_BUCKET": "videos",
             "STATE_MACHINE_ARN": self.state_machine_arn,
@@ -95,6 +113,21 @@ class Resources:
                 }
             )
         return out
+
+    def bus_events(self) -> list[dict[str, Any]]:
+        """Every event put on the stack's bus since the last call."""
+        out: list[dict[str, Any]] = []
+        while True:
+            batch = self.sqs.receive_message(QueueUrl=self.events_queue_url, MaxNumberOfMessages=10).get(
+                "Messages", []
+            )
+            if not batch:
+                return out
+            for message in batch:
+                out.append(json.loads(message["Body"]))
+                self.sqs.delete_message(
+                    QueueUrl=self.events_queue_url, ReceiptHandle=message["ReceiptHandle"]
+                )
 
     def executions(self) -> list[str]:
         listed = self.sfn.list_executions(stateMachineArn=self.state_machine_arn)["executions"]

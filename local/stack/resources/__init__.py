@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .base import ACCOUNT, Context, ResourceType
 from .compute import Function, StateMachine
-from .messaging import Topic
+from .messaging import EventBus, Queue, Rule, Topic
 from .plan_only import Layer, LogGroup, RestApi
 from .storage import Bucket, Secret, Table
 
@@ -16,6 +16,9 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
     "AWS::S3::Bucket": Bucket(),
     "AWS::DynamoDB::Table": Table(),
     "AWS::SNS::Topic": Topic(),
+    "AWS::Events::EventBus": EventBus(),
+    "AWS::SQS::Queue": Queue(),
+    "AWS::Events::Rule": Rule(),
     "AWS::SecretsManager::Secret": Secret(),
     "AWS::Logs::LogGroup": LogGroup(),
     "AWS::Serverless::LayerVersion": Layer(),

@@ -9,6 +9,7 @@ from typing import Any
 from ..execution_events import Rule
 from ..functions import FunctionSpec
 from ..options import DeploymentOptions
+from ..queue_sources import QueueSource
 from ..template import Physical, Resolver
 
 ACCOUNT = "123456789012"
@@ -27,6 +28,7 @@ class Context:
     role_arn: str = ""
     functions: dict[str, FunctionSpec] = field(default_factory=dict)
     event_rules: list[Rule] = field(default_factory=list)
+    queue_sources: list[QueueSource] = field(default_factory=list)
     _clients: dict[str, Any] = field(default_factory=dict)
 
     @property

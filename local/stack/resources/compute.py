@@ -9,6 +9,7 @@ from typing import Any
 
 from ..execution_events import Rule
 from ..functions import FunctionSpec
+from ..queue_sources import QueueSource
 from ..template import REPO, Physical, function_globals, resources_of_type
 from .base import Context, ResourceType, slug
 
@@ -57,6 +58,8 @@ class Function(ResourceType):
         )
         ctx.functions[logical] = spec
         for event in props.get("Events", {}).values():
+            if event.get("Type") == "SQS":
+                ctx.queue_sources.append(_queue_source(ctx, name, ctx.resolver.resolve(event["Properties"])))
             if event.get("Type") == "EventBridgeRule":
                 pattern = ctx.resolver.resolve(event["Properties"]["Pattern"])
                 retries = event["Properties"].get("RetryPolicy", {}).get("MaximumRetryAttempts", 3)
@@ -85,6 +88,19 @@ class StateMachine(ResourceType):
             type=props.get("Type", "STANDARD"),
         )["stateMachineArn"]
         return Physical(arn, planned.attrs)
+
+
+def _queue_source(ctx: Context, function: str, props: dict[str, Any]) -> QueueSource:
+    """An SQS event's queue, by the ARN the template names (queues are created before functions)."""
+    url = next(p.ref for p in ctx.resolver.physical.values() if p.attrs.get("Arn") == props["Queue"])
+    return QueueSource(
+        queue_url=url,
+        queue_arn=props["Queue"],
+        function=function,
+        batch_size=int(props.get("BatchSize", 10)),
+        max_concurrency=int(props.get("ScalingConfig", {}).get("MaximumConcurrency", 2)),
+        report_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
+    )
 
 
 def _variables(ctx: Context, props: dict[str, Any]) -> dict[str, str]:

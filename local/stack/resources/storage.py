@@ -29,6 +29,14 @@ class Bucket(ResourceType):
         block = props.get("PublicAccessBlockConfiguration")
         if block:
             s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=block)
+        if (
+            props.get("NotificationConfiguration", {})
+            .get("EventBridgeConfiguration", {})
+            .get("EventBridgeEnabled")
+        ):
+            s3.put_bucket_notification_configuration(
+                Bucket=name, NotificationConfiguration={"EventBridgeConfiguration": {}}
+            )
         rules = props.get("LifecycleConfiguration", {}).get("Rules", [])
         if rules:
             s3.put_bucket_lifecycle_configuration(

@@ -1,0 +1,24 @@
+"""Request queue consumer: request files put under requests/ and Export Requested events start
+exports, a batch at a time; a message that must wait is reported failed and comes back later."""
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from aistudios_export import Adapters, Settings, intake
+from aistudios_export.observability import logger
+
+adapters = Adapters(
+    Settings.from_env(require=("table_name", "state_machine_arn", "bucket_name", "request_queue_url"))
+)
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = None) -> None:
+    delivery = intake.Delivery(record.body, int(record.attributes.approximate_receive_count))
+    intake.process(adapters, delivery, record.receipt_handle, lambda_context)
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return process_partial_response(event, record_handler, processor, context)

@@ -1,0 +1,211 @@
+"""The request queue's consumer against moto in-process: request files, Export Requested events,
+busy projects backing off, requests that can never start, and the lifecycle events of it all."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import jsonschema
+import pytest
+from moto import mock_aws
+
+from aistudios_export import PermanentUpstreamError, TransientUpstreamError
+from aistudios_export.intake import Delivery, RetryLater, handle, process
+from aistudios_export.request_files import MAX_FILE_BYTES, MAX_FILE_ENTRIES, result_key
+from tests.helpers import REPO, load_event
+from tests.unit.aws_resources import PROJECT_ID, Resources
+
+pytestmark = pytest.mark.unit
+LIFECYCLE = json.loads((REPO / "docs" / "lifecycle-event.schema.json").read_text())
+NOTIFICATION = json.loads((REPO / "docs" / "notification.schema.json").read_text())
+
+
+@pytest.fixture
+def env() -> Iterator[Resources]:
+    with mock_aws():
+        resources = Resources(REQUEST_MAX_ATTEMPTS="3", REQUEST_RETRY_BASE_SECONDS="10")
+        resources.adapters.s3.create_bucket(Bucket="videos")
+        yield resources
+
+
+def _requested(detail: Any, event_id: str = "e-1") -> Delivery:
+    event = load_event("export_requested") | {"id": event_id, "detail": detail}
+    return Delivery(json.dumps(event), receive_count=1)
+
+
+def _file_event(key: str, event_id: str = "f-1") -> Delivery:
+    event = load_event("request_file_created")
+    event["id"] = event_id
+    event["detail"]["bucket"]["name"] = "videos"
+    event["detail"]["object"]["key"] = key
+    return Delivery(json.dumps(event), receive_count=1)
+
+
+def _queued(env: Resources) -> list[dict[str, Any]]:
+    out = []
+    while batch := env.sqs.receive_message(QueueUrl=env.request_queue_url, MaxNumberOfMessages=10).get(
+        "Messages", []
+    ):
+        for message in batch:
+            out.append(json.loads(message["Body"]))
+            env.sqs.delete_message(QueueUrl=env.request_queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return out
+
+
+def _result(env: Resources, key: str) -> dict[str, Any]:
+    body = env.adapters.s3.get_object(Bucket="videos", Key=result_key(key))["Body"].read()
+    return dict(json.loads(body))
+
+
+def _project(i: int) -> str:
+    return f"{i:024x}"
+
+
+def test_a_request_file_of_20_with_3_invalid_queues_17_and_says_why_of_3(env: Resources) -> None:
+    entries: list[Any] = [{"projectId": _project(i), "resolution": "720"} for i in range(20)]
+    entries[3] = {"projectId": "not-an-id"}
+    entries[9] = {"projectId": _project(9), "resolution": "8k"}
+    entries[15] = {"projectId": _project(15), "colour": "blue"}
+    env.adapters.s3.put_object(Bucket="videos", Key="requests/batch.json", Body=json.dumps(entries).encode())
+
+    handle(env.adapters, _file_event("requests/batch.json"))
+
+    result = _result(env, "requests/batch.json")
+    assert (result["queued"], result["rejected"]) == (17, 3)
+    rejected = {e["index"]: e["error"]["field"] for e in result["entries"] if e["status"] == "REJECTED"}
+    assert rejected == {3: "projectId", 9: "resolution", 15: "colour"}
+    queued = _queued(env)
+    assert len(queued) == 17
+    ids = [e["exportId"] for e in result["entries"] if e["status"] == "QUEUED"]
+    assert sorted(m["exportId"] for m in queued) == sorted(ids)
+    assert len(set(ids)) == 17
+    # each entry then starts its own export, with the id the result file gave it
+    for message in queued:
+        handle(env.adapters, Delivery(json.dumps(message), receive_count=1))
+    assert {e["projectId"] for e in env.aistudios.exports} == {m["detail"]["projectId"] for m in queued}
+    assert {env.adapters.store.get(i).trigger for i in ids} == {"s3"}
+
+
+def test_the_same_file_event_delivered_twice_starts_each_export_once(env: Resources) -> None:
+    env.adapters.s3.put_object(
+        Bucket="videos", Key="requests/one.json", Body=json.dumps({"projectId": PROJECT_ID}).encode()
+    )
+    handle(env.adapters, _file_event("requests/one.json"))
+    handle(env.adapters, _file_event("requests/one.json"))
+    for message in _queued(env):
+        handle(env.adapters, Delivery(json.dumps(message), receive_count=1))
+    assert len(env.aistudios.exports) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"{not json", "not UTF-8 encoded JSON"),
+        (b"\xff\xfe", "not UTF-8 encoded JSON"),
+        (b"[]", "lists no request"),
+        (json.dumps([{"projectId": PROJECT_ID}] * (MAX_FILE_ENTRIES + 1)).encode(), "at most 100"),
+        (b" " * (MAX_FILE_BYTES + 1), "larger than 256 KiB"),
+    ],
+)
+def test_an_invalid_request_file_gets_a_result_saying_why(env: Resources, body: bytes, reason: str) -> None:
+    env.adapters.s3.put_object(Bucket="videos", Key="requests/bad.json", Body=body)
+    handle(env.adapters, _file_event("requests/bad.json"))
+    result = _result(env, "requests/bad.json")
+    assert result["error"]["code"] == "InvalidRequestFile"
+    assert reason in result["error"]["message"]
+    assert result["entries"] == []
+    assert _queued(env) == []
+
+
+def test_files_outside_requests_and_other_buckets_are_ignored(env: Resources) -> None:
+    handle(env.adapters, _file_event("results/x.json.result.json"))
+    event = json.loads(_file_event("requests/x.json").body)
+    event["detail"]["bucket"]["name"] = "someone-elses"
+    handle(env.adapters, Delivery(json.dumps(event), 1))
+    assert _queued(env) == []
+    assert env.adapters.s3.list_objects_v2(Bucket="videos").get("KeyCount") == 0
+
+
+def test_an_export_requested_event_starts_one_export_even_when_delivered_twice(env: Resources) -> None:
+    handle(env.adapters, _requested({"projectId": PROJECT_ID, "resolution": "4k"}))
+    handle(env.adapters, _requested({"projectId": PROJECT_ID, "resolution": "4k"}))
+    assert len(env.aistudios.exports) == 1
+    (record,) = [r for r in env.items() if r["exportId"] != f"lease#{PROJECT_ID}"]
+    assert (record["trigger"], record["resolution"], record["status"]) == ("eventbridge", "4k", "REQUESTED")
+    events = env.bus_events()
+    assert [e["detail"]["status"] for e in events] == ["REQUESTED"]
+    for event in events:
+        jsonschema.validate(event, LIFECYCLE)
+
+
+def test_an_invalid_event_is_rejected_with_an_event_naming_the_field(env: Resources) -> None:
+    handle(env.adapters, _requested({"projectId": PROJECT_ID, "resolution": "8k"}))
+    assert env.aistudios.exports == []
+    (event,) = env.bus_events()
+    jsonschema.validate(event, LIFECYCLE)
+    assert event["detail-type"] == "Export Request Rejected"
+    assert event["detail"]["error"]["field"] == "resolution"
+
+
+def test_a_busy_project_backs_off_then_fails_notified_at_the_last_attempt(env: Resources) -> None:
+    handle(env.adapters, _requested({"projectId": PROJECT_ID}, "first"))
+    waiting = json.loads(_requested({"projectId": PROJECT_ID}, "second").body)
+    delays = []
+    for attempt in (1, 2, 3):
+        with pytest.raises(RetryLater) as retry:
+            handle(env.adapters, Delivery(json.dumps(waiting), receive_count=attempt))
+        delays.append(retry.value.delay)
+    assert delays == [10, 20, 0]  # back-off, then straight to the dead-letter queue
+    assert len(env.aistudios.exports) == 1
+    failed = [r for r in env.items() if r.get("status") == "FAILED"]
+    assert len(failed) == 1
+    assert failed[0]["error"]["code"] == "ProjectBusy"
+    (note,) = env.notifications()
+    jsonschema.validate(note["body"], NOTIFICATION)
+    assert (note["body"]["status"], note["body"]["trigger"]) == ("FAILED", "eventbridge")
+    statuses = [e["detail"]["status"] for e in env.bus_events()]
+    assert statuses == ["REQUESTED", "FAILED"]
+    # a redrive of the dead-lettered message finds its export already ended: nothing twice
+    handle(env.adapters, Delivery(json.dumps(waiting), receive_count=1))
+    assert env.notifications() == []
+
+
+def test_the_request_starts_once_the_project_is_free(env: Resources) -> None:
+    handle(env.adapters, _requested({"projectId": PROJECT_ID}, "first"))
+    with pytest.raises(RetryLater):
+        handle(env.adapters, _requested({"projectId": PROJECT_ID}, "second"))
+    (first,) = [r for r in env.items() if r.get("status") == "REQUESTED"]
+    env.adapters.store.release_lease(PROJECT_ID, first["exportId"])
+    handle(env.adapters, _requested({"projectId": PROJECT_ID}, "second"))
+    assert len(env.aistudios.exports) == 2
+
+
+def test_a_refused_request_fails_at_once_and_a_transient_one_retries(env: Resources) -> None:
+    env.aistudios.export_error = PermanentUpstreamError("no such project", code="ProjectNotFound", status=404)
+    handle(env.adapters, _requested({"projectId": PROJECT_ID}, "refused"))
+    assert [n["body"]["error"]["code"] for n in env.notifications()] == ["ProjectNotFound"]
+
+    env.aistudios.export_error = TransientUpstreamError("AI Studios is down", code="UpstreamUnavailable")
+    with pytest.raises(RetryLater) as retry:
+        handle(env.adapters, _requested({"projectId": _project(7)}, "transient"))
+    assert retry.value.delay == 10
+    assert env.notifications() == []
+
+
+def test_process_hides_a_waiting_message_for_its_back_off(env: Resources) -> None:
+    handle(env.adapters, _requested({"projectId": PROJECT_ID}, "first"))
+    env.sqs.send_message(
+        QueueUrl=env.request_queue_url, MessageBody=_requested({"projectId": PROJECT_ID}, "2").body
+    )
+    (message,) = env.sqs.receive_message(QueueUrl=env.request_queue_url, VisibilityTimeout=0)["Messages"]
+    with pytest.raises(RetryLater):
+        process(env.adapters, Delivery(message["Body"], 1), message["ReceiptHandle"])
+    assert env.sqs.receive_message(QueueUrl=env.request_queue_url).get("Messages", []) == []
+
+
+def test_non_events_are_dropped_not_retried(env: Resources) -> None:
+    for body in ("not json", "[1, 2]", json.dumps({"detail-type": "Something Else"})):
+        handle(env.adapters, Delivery(body, 1))
+    assert env.aistudios.exports == []
