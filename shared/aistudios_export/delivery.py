@@ -2,8 +2,8 @@
 
 When the source serves byte ranges and says how long the video is, `workers` connections each fetch
 a range and upload it as a part (a CDN caps each connection, not the sum); otherwise one stream, as
-a plain download. Memory stays within about part size x workers whatever the video's size; nothing
-touches the disk."""
+a plain download. Memory stays within about part size x 2 x workers whatever the video's size;
+nothing touches the disk."""
 
 from __future__ import annotations
 
@@ -22,12 +22,13 @@ from .pinned_http import PinnedAdapter, pinned_session
 from .ranges import (
     MIN_PART_SIZE,
     ObjectDigest,
+    PartBuffers,
     check_mp4,
     content_length,
     fetch_range,
     part_size_for,
     plan_ranges,
-    read_upto,
+    read_into,
     refusal,
 )
 from .s3_upload import DeliveryResult, Upload
@@ -195,22 +196,23 @@ class VideoDelivery:
     def _parallel(
         self, response: requests.Response, url: str, length: int, upload: Upload
     ) -> tuple[int, ObjectDigest, int]:
-        """Ranges fetched by `workers` connections, uploaded as parts as they arrive, hashed in order.
+        """Ranges fetched by `workers` connections, each range uploaded as a part while its connection
+        fetches the next one (at most `workers` uploads at once), hashed in order.
 
-        At most `workers` parts are in memory: a part is fetched only once every part `workers`
-        places before it has been hashed."""
+        At most 2 x `workers` parts are in memory, in buffers reused from part to part: a part is
+        fetched only once every part 2 x `workers` places before it has been uploaded and hashed."""
         ranges = plan_ranges(length, part_size_for(length, self._part_size))
-        first = read_upto(response, ranges[0][1])
+        window = 2 * self._workers  # `workers` connections fetch while as many parts upload
+        fetching, uploading = threading.Semaphore(self._workers), threading.Semaphore(self._workers)
+        buffers = PartBuffers(ranges[0][1])
+        first = buffers.take(ranges[0][1])
+        have = read_into(response, memoryview(first))  # part 1 from the open GET, which is then left
         response.close()
-        if len(first) < ranges[0][1]:  # the first connection dropped: resume part 1 as a range
-            first += fetch_range(self._ranged_get, url, len(first), ranges[0][1])
-        first_bytes = bytes(first)
-        del first
-        check_mp4(first_bytes[:8])
+        fetch_range(self._ranged_get, url, 0, len(first), into=first, have=have)  # if it dropped early
+        check_mp4(first[:8])
         digest = ObjectDigest()
-        digest.update(first_bytes)
-        fetched = [len(first_bytes)]
-        done: dict[int, bytes] = {}
+        fetched = [len(first)]
+        done: dict[int, tuple[bytearray, int]] = {}
         stop = threading.Event()
 
         def count(size: int) -> None:
@@ -218,34 +220,33 @@ class VideoDelivery:
                 raise _Stopped
             fetched.append(size)
 
-        def part(number: int) -> tuple[int, bytes]:
-            start, end = ranges[number - 1]
-            data = fetch_range(self._ranged_get, url, start, end, on_bytes=count)
-            self._put_part(upload, number, data)
-            return number, data
+        def part(number: int, data: bytearray | None = None) -> tuple[int, bytearray, int]:
+            if data is None:
+                start, end = ranges[number - 1]
+                with fetching:
+                    data = fetch_range(
+                        self._ranged_get, url, start, end, into=buffers.take(end - start), on_bytes=count
+                    )
+            with uploading:
+                return number, data, self._put_part(upload, number, data)
 
-        with ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="part") as pool:
-            # part 1 is hashed already: its upload returns nothing to hash
-            pending: set[Future[tuple[int, bytes] | None]] = {
-                pool.submit(self._put_part, upload, 1, first_bytes)
-            }
-            del first_bytes
-            next_part, next_hash = 2, 2
+        with ThreadPoolExecutor(max_workers=window, thread_name_prefix="part") as pool:
+            pending: set[Future[tuple[int, bytearray, int]]] = {pool.submit(part, 1, first)}
+            next_part, next_hash = 2, 1
             try:
                 while next_hash <= len(ranges):
-                    while next_part <= len(ranges) and next_part < next_hash + self._workers:
+                    while next_part <= len(ranges) and next_part < next_hash + window:
                         pending.add(pool.submit(part, next_part))
                         next_part += 1
                     finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                     for future in finished:
-                        result = future.result()
-                        if result is not None:
-                            done[result[0]] = result[1]
+                        number, data, crc = future.result()
+                        done[number] = (data, crc)
                     while next_hash in done:
-                        digest.update(done.pop(next_hash))
+                        data, crc = done.pop(next_hash)
+                        digest.update(data, crc)  # the part's CRC32C is combined, not recomputed
+                        buffers.give(data)
                         next_hash += 1
-                for future in pending:
-                    future.result()
             except BaseException:
                 stop.set()
                 for future in pending:
@@ -253,10 +254,10 @@ class VideoDelivery:
                 raise
         return length, digest, sum(fetched)
 
-    def _put_part(self, upload: Upload, number: int, data: bytes | bytearray) -> None:
+    def _put_part(self, upload: Upload, number: int, data: bytes | bytearray) -> int:
         if self._cancelled is not None and self._cancelled():
             raise PermanentUpstreamError("the export was cancelled during the copy", code="ExportCancelled")
-        s3_upload.upload_part(self._s3, upload, number, data)
+        return s3_upload.upload_part(self._s3, upload, number, data)
 
     def _ranged_get(self, url: str, headers: dict[str, str]) -> requests.Response:
         return self._session.get(

@@ -8,11 +8,12 @@ import base64
 from dataclasses import dataclass
 from typing import Any
 
+import crc32c
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .errors import PermanentUpstreamError
 from .observability import logger
-from .ranges import READ_CHUNK, ObjectDigest, crc32c_combine, part_crc32c
+from .ranges import READ_CHUNK, ObjectDigest, crc32c_b64, crc32c_combine
 
 
 @dataclass(frozen=True)
@@ -52,18 +53,46 @@ def create(s3: Any, bucket: str, key: str, metadata: dict[str, str], filename: s
     return Upload(bucket, key, created["UploadId"], {})
 
 
-def upload_part(s3: Any, upload: Upload, number: int, data: bytes | bytearray) -> None:
-    checksum = part_crc32c(data)
+class PartBody:
+    """A part's bytes as the file-like body botocore sends (and rewinds for a retry), read in slices
+    of the caller's buffer, which may be reused afterwards: the part itself is never copied whole."""
+
+    def __init__(self, data: bytes | bytearray) -> None:
+        self._view = memoryview(data)
+        self._position = 0
+
+    def __len__(self) -> int:
+        return len(self._view)
+
+    def read(self, size: int | None = -1) -> bytes:
+        start = self._position
+        self._position = len(self._view) if size is None or size < 0 else min(len(self._view), start + size)
+        return self._view[start : self._position].tobytes()
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        base = {0: 0, 1: self._position, 2: len(self._view)}[whence]
+        self._position = max(0, min(len(self._view), base + offset))
+        return self._position
+
+    def tell(self) -> int:
+        return self._position
+
+
+def upload_part(s3: Any, upload: Upload, number: int, data: bytes | bytearray) -> int:
+    """Upload one part with its CRC32C for S3 to verify; returns that CRC32C."""
+    crc = crc32c.crc32c(data)
+    checksum = crc32c_b64(crc)
     response = s3.upload_part(
         Bucket=upload.bucket,
         Key=upload.key,
         UploadId=upload.upload_id,
         PartNumber=number,
-        Body=data,
+        Body=PartBody(data),
         ChecksumAlgorithm="CRC32C",
         ChecksumCRC32C=checksum,
     )
     upload.parts[number] = {"ETag": response["ETag"], "PartNumber": number, "ChecksumCRC32C": checksum}
+    return crc
 
 
 def complete(s3: Any, upload: Upload, parts: list[dict[str, Any]], crc32c: str | None) -> dict[str, Any]:
@@ -164,7 +193,7 @@ def full_crc32c(upload: Upload, ranges: list[tuple[int, int]]) -> str | None:
             return None
         part = int.from_bytes(base64.b64decode(upload.parts[number]["ChecksumCRC32C"]), "big")
         total = part if number == 1 else crc32c_combine(total, part, end - start)
-    return base64.b64encode(total.to_bytes(4, "big")).decode()
+    return crc32c_b64(total)
 
 
 def read_back(s3: Any, bucket: str, key: str) -> ObjectDigest:
