@@ -21,6 +21,7 @@ from .config import Fault
 from .engine import SimulatorEngine
 from .envelope import Reply, bad_json, error, parse_json
 from .routes import classify, redact
+from .spool import send_synthetic
 from .throttle import paced
 from .video import RangeNotSatisfiableError, parse_range
 
@@ -256,13 +257,22 @@ class SimRequestHandler(BaseHTTPRequestHandler):
         if truncate_after is not None:
             limit = min(limit, (end - start) // 2 if truncate_after < 0 else truncate_after)
             self.close_connection = True
-        self._stream(video.iter_range(start, start + limit))
+        if video.sample is None:  # synthetic: sent from its file, generated once (spool)
+            send_synthetic(
+                video, start, start + limit, self.connection, self.sim.config.download_bytes_per_second,
+                self._count_download,
+            )  # fmt: skip
+        else:
+            self._stream(video.iter_range(start, start + limit))
 
     def _stream(self, chunks: Any) -> None:
         """Write a body, paced to the per-connection cap ``download_bytes_per_second`` (if any)."""
         for chunk in paced(chunks, self.sim.config.download_bytes_per_second):
             self.wfile.write(chunk)
-            self.sim.counters.incr("download_bytes", len(chunk))
+            self._count_download(len(chunk))
+
+    def _count_download(self, size: int) -> None:
+        self.sim.counters.incr("download_bytes", size)
 
     def _send_cdn_error(
         self, status: int, code: str, message: str, headers: dict[str, str] | None = None

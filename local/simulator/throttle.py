@@ -4,8 +4,9 @@ Each download response is paced on its own (``paced``): every chunk is written n
 moment the bytes sent so far are allowed at the configured rate, so a response of N bytes takes about
 N / rate seconds to arrive, whatever other connections do. It is a token bucket with a small burst
 (``BURST_SECONDS`` worth of bytes) so that sleep overshoot and slow writes do not lower the rate, while a
-client that stalls cannot catch up faster than the cap afterwards. Chunks stay small (the video readers
-yield 64 KiB), so the rate is smooth and nothing is buffered.
+client that stalls cannot catch up faster than the cap afterwards. Chunks stay small (64 KiB from the
+video readers, 256 KiB sent from a synthetic video's file by ``spool``), so the rate is smooth and
+nothing is buffered.
 """
 
 from __future__ import annotations
@@ -13,7 +14,10 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sized
+from typing import TypeVar
+
+SizedT = TypeVar("SizedT", bound=Sized)
 
 #: How far behind schedule a response may fall and still catch up at full speed (seconds of data).
 BURST_SECONDS = 0.05
@@ -57,13 +61,14 @@ def check_rate(rate: float | None) -> None:
 
 
 def paced(
-    chunks: Iterable[bytes],
+    chunks: Iterable[SizedT],
     bytes_per_second: float | None,
     *,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
-) -> Iterator[bytes]:
-    """Yield ``chunks`` no faster than ``bytes_per_second`` (``None``: as they come).
+) -> Iterator[SizedT]:
+    """Yield ``chunks`` (bytes, or anything whose ``len`` is a number of bytes, such as a ``range`` of
+    a file to send) no faster than ``bytes_per_second`` (``None``: as they come).
 
     Each chunk is released once the bytes up to and including it are due at that rate, counted from the
     first chunk; a response more than ``BURST_SECONDS`` behind schedule is re-anchored to now.

@@ -516,6 +516,25 @@ def test_old_render_url_keeps_serving_the_old_video_after_a_new_export(make_sim:
         client.sim.render_video()
 
 
+@pytest.mark.parametrize("distinct", [False, True])
+def test_synthetic_bytes_sent_from_the_spooled_file_are_the_generated_ones(
+    make_sim: SimFactory, distinct: bool
+) -> None:
+    from local.simulator.spool import SEND_STEP
+
+    size = 3 * SEND_STEP + 1000
+    client = Client(make_sim(render_seconds=0.2, video_size=size, distinct_videos=distinct)).login()
+    url = client.finished_url()
+    rendered = client.sim.render_video(download_url=url)
+    assert requests.get(url, timeout=TIMEOUT).content == rendered.read()
+    # across the header, the file's pieces and (distinct) the identity box at the end
+    for first, last in [(0, 0), (0, 31), (30, 40), (31, SEND_STEP + 7), (SEND_STEP - 1, 2 * SEND_STEP),
+                        (size - 300, size - 1), (5, size - 1)]:  # fmt: skip
+        answer = requests.get(url, headers={"Range": f"bytes={first}-{last}"}, timeout=TIMEOUT)
+        assert answer.status_code == 206
+        assert answer.content == rendered.read(first, last - first + 1), (first, last)
+
+
 def test_distinct_synthetic_videos_keep_their_size(make_sim: SimFactory) -> None:
     size = 300_000
     client = Client(make_sim(render_seconds=0.2, video_size=size, distinct_videos=True)).login()
