@@ -113,10 +113,13 @@ class Settings:
         return self.export_deadline_minutes * 60
 
     def aws_config(self) -> Config:
+        # S3 checks each part's CRC32C, sent over TLS; botocore would also SHA-256 every part to sign
+        # it (because the checksum is ours, not its own), a second pass over each byte of a video.
         return Config(
             connect_timeout=self.aws_connect_timeout,
             read_timeout=self.aws_read_timeout,
             retries={"mode": "standard", "total_max_attempts": self.aws_max_attempts},
+            s3={"payload_signing_enabled": False},
         )
 
     def aws_call_worst_seconds(self) -> float:

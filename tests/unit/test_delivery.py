@@ -196,11 +196,18 @@ def test_parts_below_the_s3_minimum_are_refused() -> None:
 class Ranged:
     """An origin that serves `body` with byte ranges, like a CDN; `cut` shortens chosen answers."""
 
-    def __init__(self, body: bytes, cut: dict[int, int] | None = None, status: dict[int, int] | None = None):
+    def __init__(
+        self,
+        body: bytes,
+        cut: dict[int, int] | None = None,
+        status: dict[int, int] | None = None,
+        cut_from: dict[int, int] | None = None,
+    ):
         self.body = body
         self.ranges: list[str] = []
         self.cut = cut or {}  # answer index -> bytes to send before the connection drops
         self.status = status or {}  # answer index -> HTTP status instead of 206
+        self.cut_from = dict(cut_from or {})  # first byte asked -> bytes sent before it drops (once)
         self.sent = 0
 
     def __call__(self, request: requests.PreparedRequest) -> tuple[int, dict[str, str], bytes]:
@@ -215,6 +222,8 @@ class Ranged:
             first, last = (int(x) for x in wanted.removeprefix("bytes=").split("-"))
             data, status = self.body[first : last + 1], 206
             headers = {"Content-Range": f"bytes {first}-{last}/{len(self.body)}"}
+            if first in self.cut_from:
+                data = data[: self.cut_from.pop(first)]
         data = data[: self.cut[index]] if index in self.cut else data
         if wanted is not None:
             self.sent += len(data)
@@ -255,7 +264,7 @@ def test_ranges_are_fetched_in_parallel_and_the_object_is_byte_identical(s3: Any
 
 def test_a_range_cut_short_is_resumed_from_its_first_missing_byte(s3: Any) -> None:
     body = mp4(3 * MIN_PART_SIZE)
-    origin = Ranged(body, cut={1: 1000})  # the first ranged answer drops after 1,000 bytes
+    origin = Ranged(body, cut_from={MIN_PART_SIZE: 1000})  # part 2's range drops after 1,000 bytes
 
     result, _ = deliver_ranged(s3, origin, workers=2)
 
