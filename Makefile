@@ -22,7 +22,7 @@ APP_ID ?= sim-app-id
 USER_KEY ?= sim-user-key
 RENDER_SECONDS ?= 20
 
-.PHONY: bench bench-delivery bench-polling requirements-check help setup tools check lint format typecheck sam-validate sam-build requirements test test-unit \
+.PHONY: bench bench-delivery bench-polling openapi requirements-check help setup tools check lint format typecheck sam-validate sam-build requirements test test-unit \
 	test-integration test-e2e sim demo up clean
 
 help:
@@ -31,6 +31,7 @@ help:
 	@echo "make sim    run the AI Studios simulator alone (PORT, APP_ID, USER_KEY, RENDER_SECONDS)"
 	@echo "make test   set up from nothing, run checks, template validation, build and all tests"
 	@echo "make check  format check, lint, type check"
+	@echo "make openapi  regenerate docs/openapi.json from the API functions' routes"
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -99,6 +100,10 @@ bench-delivery: setup
 
 bench-polling: setup
 	$(RUN) benchmarks/polling.py
+
+# docs/openapi.json from every API function's resolver (see local/openapi.py); a test keeps it in sync.
+openapi: setup
+	$(RUN) -m local.openapi
 
 sim: setup
 	$(RUN) -m local.simulator --port $(PORT) --app-id $(APP_ID) --user-key $(USER_KEY) --render-seconds $(RENDER_SECONDS)

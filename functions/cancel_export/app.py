@@ -1,23 +1,21 @@
 """DELETE /exports/{exportId}: stop the export; it ends CANCELLED, with a notification."""
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from aistudios_export import Adapters, Settings, http_view
+from aistudios_export import Adapters, Settings, api_docs, http_errors, http_view
 from aistudios_export.endings import cancel_export
 from aistudios_export.observability import count_ending, logger, metrics
 
 adapters = Adapters(Settings.from_env(require=("table_name", "topic_arn", "bucket_name")))
-app = APIGatewayRestResolver()
-http_view.register_error_handlers(app)
+app = http_errors.api_resolver()
 
 
-@app.delete("/exports/<export_id>")
-def cancel(export_id: str):  # type: ignore[no-untyped-def]
-    ending = cancel_export(adapters, http_view.known_export_id(export_id))
+@app.delete("/exports/<exportId>", **api_docs.CANCEL_EXPORT)
+def cancel(exportId: api_docs.ExportIdPath):  # type: ignore[no-untyped-def]
+    ending = cancel_export(adapters, http_view.known_export_id(exportId))
     count_ending(ending.record.status, ending.changed)
-    link = http_view.resource_link(app.current_event, f"/exports/{export_id}")
+    link = http_view.resource_link(app.current_event, f"/exports/{exportId}")
     return http_view.json_response(200, http_view.export_view(adapters, ending.record, link))
 
 

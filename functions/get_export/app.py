@@ -1,33 +1,36 @@
 """GET /exports/{exportId}: the export record, with a presigned link to the video once delivered.
 GET /exports/{exportId}/video: a redirect to a freshly signed link to the video (bookmarkable).
-GET /exports?projectId=...: a project's exports, newest first."""
+GET /exports: exports newest first, of one project and/or with one status, a page at a time."""
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from aistudios_export import Adapters, Settings, http_view
+from aistudios_export import Adapters, Settings, api_docs, http_errors, http_view
 from aistudios_export.observability import logger
 
 adapters = Adapters(Settings.from_env(require=("table_name", "bucket_name")))
-app = APIGatewayRestResolver()
-http_view.register_error_handlers(app)
+app = http_errors.api_resolver()
 
 
-@app.get("/exports/<export_id>")
-def export_by_id(export_id: str):  # type: ignore[no-untyped-def]
-    return http_view.json_response(200, http_view.get_export(adapters, app.current_event, export_id))
+@app.get("/exports/<exportId>", **api_docs.GET_EXPORT)
+def export_by_id(exportId: api_docs.ExportIdPath):  # type: ignore[no-untyped-def]
+    return http_view.json_response(200, http_view.get_export(adapters, app.current_event, exportId))
 
 
-@app.get("/exports/<export_id>/video")
-def video_of_export(export_id: str):  # type: ignore[no-untyped-def]
-    return http_view.video_redirect(adapters, export_id)
+@app.get("/exports/<exportId>/video", **api_docs.GET_EXPORT_VIDEO)
+def video_of_export(exportId: api_docs.ExportIdPath):  # type: ignore[no-untyped-def]
+    return http_view.video_redirect(adapters, exportId)
 
 
-@app.get("/exports")
-def exports_of_project():  # type: ignore[no-untyped-def]
-    project_id = app.current_event.get_query_string_value("projectId")
-    return http_view.json_response(200, http_view.list_exports(adapters, app.current_event, project_id))
+@app.get("/exports", **api_docs.LIST_EXPORTS)
+def list_exports(  # type: ignore[no-untyped-def]
+    project_id: api_docs.ProjectIdQuery = None,
+    status: api_docs.StatusQuery = None,
+    limit: api_docs.LimitQuery = api_docs.DEFAULT_LIMIT,
+    next_token: api_docs.NextTokenQuery = None,
+):
+    page = http_view.list_exports(adapters, app.current_event, project_id, status, limit, next_token)
+    return http_view.json_response(200, page)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -1,32 +1,29 @@
 """POST /exports: validate, record the export, start its workflow, ask AI Studios to render it."""
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from aistudios_export import Adapters, Settings, http_view
+from aistudios_export import Adapters, Settings, api_docs, http_errors, http_view
 from aistudios_export.observability import logger, metrics
 from aistudios_export.submission import submit_request
 
 adapters = Adapters(Settings.from_env(require=("table_name", "state_machine_arn")))
-app = APIGatewayRestResolver()
-http_view.register_error_handlers(app)
+app = http_errors.api_resolver()
 
 
-@app.post("/exports")
-def create_export():  # type: ignore[no-untyped-def]
-    event = app.current_event
+@app.post("/exports", **api_docs.CREATE_EXPORT)
+def create_export(idempotency_key: api_docs.IdempotencyKeyHeader = None):  # type: ignore[no-untyped-def]
     started = submit_request(
         adapters,
-        http_view.parse_json_body(event),
+        http_view.parse_json_body(app.current_event),
         trigger="api",
-        caller=http_view.caller_identity(event),
-        idempotency_key=event.headers.get("Idempotency-Key"),
+        caller=http_view.caller_identity(app.current_event),
+        idempotency_key=idempotency_key,
         lambda_context=app.lambda_context,
     )
     metrics.add_metric(name="ExportsStarted", unit=MetricUnit.Count, value=1)
-    return http_view.accepted_response(event, started)
+    return http_view.accepted_response(app.current_event, started)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

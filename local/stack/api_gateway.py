@@ -1,4 +1,8 @@
-"""API Gateway emulation: the deployed REST API's routes on loopback, each request a proxy event."""
+"""API Gateway emulation: the deployed REST API's routes on loopback, each request a proxy event.
+
+It also serves the API's OpenAPI document at GET /openapi.json (docs/openapi.json, with this
+server as its server), and answers its own errors in the API's one error shape, as the deployed
+API's GatewayResponses do."""
 
 from __future__ import annotations
 
@@ -10,11 +14,14 @@ import time
 import uuid
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 Invoke = Callable[[str, Any], tuple[Any, dict[str, Any] | None]]
 STAGE = "v1"
+OPENAPI_PATH = "/openapi.json"
+OPENAPI_DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
 
 
 class Route:
@@ -40,9 +47,12 @@ class _BurstServer(ThreadingHTTPServer):
 class LocalApiGateway:
     """Serves `routes` on 127.0.0.1; each request becomes a REST API proxy event for its function."""
 
-    def __init__(self, routes: list[Route], invoke: Invoke, port: int = 0) -> None:
+    def __init__(
+        self, routes: list[Route], invoke: Invoke, port: int = 0, openapi: Path = OPENAPI_DOCUMENT
+    ) -> None:
         self.routes = routes
         self._invoke = invoke
+        self._openapi = openapi
         self._server = _BurstServer(("127.0.0.1", port), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True, name="local-api")
 
@@ -80,6 +90,9 @@ class LocalApiGateway:
         parts = urlsplit(request.path)
         length = int(request.headers.get("Content-Length") or 0)
         body = request.rfile.read(length) if length else b""
+        if parts.path == OPENAPI_PATH and request.command in ("GET", "HEAD"):
+            self._send_openapi(request)
+            return
         allowed = []
         for route in self.routes:
             params = route.match(parts.path)
@@ -90,19 +103,21 @@ class LocalApiGateway:
                 event = self._event(request, route, params, parts.query, body)
                 result, error = self._invoke(route.function_name, event)
                 if error is not None:
-                    self._send(request, 502, {"message": "Internal server error"}, {})
+                    self._send_error(request, 502, "BadGateway", "the function failed", {})
                     return
                 self._send_proxy_result(request, result)
                 return
         if allowed:
-            self._send(
-                request,
-                405,
-                {"message": f"Method {request.command} not allowed"},
-                {"Allow": ", ".join(allowed)},
-            )
+            message = f"{parts.path} does not take {request.command}"
+            self._send_error(request, 405, "MethodNotAllowed", message, {"Allow": ", ".join(allowed)})
         else:
-            self._send(request, 404, {"message": "Not Found"}, {})
+            self._send_error(request, 404, "RouteNotFound", f"no route {request.command} {parts.path}", {})
+
+    def _send_openapi(self, request: BaseHTTPRequestHandler) -> None:
+        """The checked-in document, read on each request (so `make openapi` shows at once)."""
+        document = json.loads(self._openapi.read_text())
+        document["servers"] = [{"url": self.url, "description": "the local stack"}]
+        self._send(request, 200, document, {})
 
     @staticmethod
     def _event(
@@ -151,7 +166,7 @@ class LocalApiGateway:
 
     def _send_proxy_result(self, request: BaseHTTPRequestHandler, result: Any) -> None:
         if not isinstance(result, dict) or "statusCode" not in result:
-            self._send(request, 502, {"message": "Internal server error"}, {})
+            self._send_error(request, 502, "BadGateway", "the function's answer is not a proxy result", {})
             return
         raw = result.get("body") or ""
         data = base64.b64decode(raw) if result.get("isBase64Encoded") else raw.encode()
@@ -159,6 +174,11 @@ class LocalApiGateway:
         for key, values in (result.get("multiValueHeaders") or {}).items():
             headers[key] = ", ".join(values)
         self._write(request, int(result["statusCode"]), data, headers)
+
+    def _send_error(
+        self, request: BaseHTTPRequestHandler, status: int, code: str, message: str, headers: dict[str, str]
+    ) -> None:
+        self._send(request, status, {"error": {"code": code, "message": message}}, headers)
 
     def _send(
         self, request: BaseHTTPRequestHandler, status: int, body: dict[str, Any], headers: dict[str, str]

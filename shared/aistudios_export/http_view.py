@@ -1,34 +1,28 @@
-"""The HTTP side of the exports API: JSON bodies in and out, the export as the API shows it, and
-which HTTP status and body each error becomes (registered once on every resolver)."""
+"""The HTTP side of the exports API: JSON bodies in and out, links, and the export as the API shows it
+(which status and body each error becomes is http_errors.py)."""
 
 from __future__ import annotations
 
 import json
 import re
 from typing import Any
+from urllib.parse import urlencode
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from .adapters import Adapters
-from .errors import (
-    ConflictError,
-    ExportNotFoundError,
-    ExportPipelineError,
-    PermanentUpstreamError,
-    ProjectBusyError,
-    TransientUpstreamError,
-)
-from .models import OBJECT_ID, ExportRecord, ExportStatus
-from .observability import logger
-from .request import RequestValidationError, invalid
+from .api_docs import LIST_PARAMETERS
+from .errors import ConflictError, ExportNotFoundError
+from .listing import decode_token, encode_token
+from .models import ExportRecord, ExportStatus
+from .request import invalid
 
 MAX_BODY_BYTES = 16 * 1024
 # A presigned link is signed with the function's temporary credentials and stops working when they
 # rotate, whatever its nominal expiry: links are kept short, and links.video is the one to bookmark.
 MAX_PRESIGN_SECONDS = 900
 EXPORT_ID = re.compile(r"^[0-9a-f]{32}$")
-SERVICE_SIDE_CODES = frozenset({"CredentialsUnavailable", "CredentialsMalformed", "ConfigurationError"})
 
 
 def json_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[str]:
@@ -41,13 +35,17 @@ def json_response(status: int, body: dict[str, Any], headers: dict[str, str] | N
 
 
 def parse_json_body(event: APIGatewayProxyEvent) -> Any:
+    """The request body as JSON: UTF-8, at most MAX_BODY_BYTES (RequestValidationError naming body).
+
+    Left as JSON, not validated against a model here: every trigger's request is validated by
+    submission.py alone, the same way."""
     try:
         raw = event.decoded_body
     except (UnicodeDecodeError, ValueError):
         raise invalid("body", "must be UTF-8 encoded JSON") from None
     if not raw or not raw.strip():
         raise invalid("body", "is required (a JSON object)")
-    if len(raw) > MAX_BODY_BYTES:
+    if len(raw.encode()) > MAX_BODY_BYTES:
         raise invalid("body", f"must be at most {MAX_BODY_BYTES} bytes")
     try:
         return json.loads(raw)
@@ -135,9 +133,7 @@ def _presign(adapters: Adapters, record: ExportRecord, seconds: int) -> str:
 
 def video_redirect(adapters: Adapters, export_id: str) -> Response[str]:
     """302 to a freshly signed link to the video: a link that can be bookmarked and never goes stale."""
-    if not EXPORT_ID.match(export_id):
-        raise ExportNotFoundError("no export with this id")
-    record = adapters.store.get(export_id)
+    record = adapters.store.get(known_export_id(export_id))
     if record.status is not ExportStatus.SUCCEEDED or record.video is None:
         raise ConflictError(
             f"export {export_id} is {record.status.value}, not SUCCEEDED", code="VideoNotReady"
@@ -151,98 +147,33 @@ def video_redirect(adapters: Adapters, export_id: str) -> Response[str]:
     )
 
 
-def list_exports(adapters: Adapters, event: APIGatewayProxyEvent, project_id: str | None) -> dict[str, Any]:
-    """A project's exports, newest first."""
-    project_id = (project_id or "").lower()
-    if not OBJECT_ID.match(project_id):
-        raise invalid("projectId", "must be a 24-character hexadecimal ObjectId")
-    records = adapters.store.list_by_project(project_id)
+def list_exports(
+    adapters: Adapters,
+    event: APIGatewayProxyEvent,
+    project_id: str | None,
+    status: ExportStatus | None,
+    limit: int,
+    next_token: str | None,
+) -> dict[str, Any]:
+    """One page of exports, newest first, with the token (and link) of the next page."""
+    unknown = sorted(set(event.query_string_parameters or {}) - set(LIST_PARAMETERS))
+    if unknown:
+        raise invalid(unknown[0], f"is not a query parameter of this listing ({', '.join(LIST_PARAMETERS)})")
+    project_id = project_id.lower() if project_id else None
+    after = decode_token(next_token, project_id, status) if next_token is not None else None
+    records, resume = adapters.store.list_page(project_id=project_id, status=status, limit=limit, after=after)
+    token = encode_token(resume) if resume else None
+    filters = {"projectId": project_id, "status": status.value if status else None, "limit": str(limit)}
+
+    def page_link(page_token: str | None) -> str:
+        query = urlencode({k: v for k, v in {**filters, "nextToken": page_token}.items() if v is not None})
+        return f"{resource_link(event, '/exports')}?{query}"
+
+    links = {"self": page_link(next_token)} | ({"next": page_link(token)} if token else {})
     return {
-        "projectId": project_id,
         "exports": [
             export_view(adapters, r, resource_link(event, f"/exports/{r.export_id}")) for r in records
         ],
+        "nextToken": token,
+        "links": links,
     }
-
-
-# -- errors -----------------------------------------------------------------------------------------
-
-
-def is_service_side(exc: ExportPipelineError) -> bool:
-    """Errors the caller cannot fix: our credentials or configuration, not their request."""
-    return exc.code in SERVICE_SIDE_CODES or (
-        isinstance(exc, PermanentUpstreamError) and getattr(exc, "status", None) == 401
-    )
-
-
-def upstream_error_status(exc: ExportPipelineError) -> int:
-    """HTTP status for an upstream error surfaced through the API."""
-    if isinstance(exc, TransientUpstreamError):
-        return 503
-    if is_service_side(exc):
-        return 502
-    status = getattr(exc, "status", None)
-    if isinstance(status, int) and status in (400, 404, 409, 422):
-        return status
-    return 422
-
-
-def internal_error_response(exc: Exception) -> Response[str]:
-    """Anything unexpected: logged with its trace, answered without one."""
-    logger.exception("unhandled error")
-    return json_response(500, {"error": "InternalError", "message": "the request could not be processed"})
-
-
-def validation_response(exc: RequestValidationError) -> Response[str]:
-    return json_response(400, {"error": "ValidationError", "message": str(exc), "errors": exc.errors})
-
-
-def not_found_response(exc: ExportNotFoundError) -> Response[str]:
-    return json_response(404, {"error": exc.code, "message": exc.message})
-
-
-def upstream_response(exc: ExportPipelineError) -> Response[str]:
-    if is_service_side(exc):
-        logger.error(
-            "AI Studios credentials or configuration problem", extra={"code": exc.code, "reason": exc.message}
-        )
-        return json_response(
-            502,
-            {
-                "error": "UpstreamAuthenticationFailed",
-                "message": "the service could not authenticate with AI Studios; an operator must check its credentials",
-            },
-        )
-    headers = {}
-    if isinstance(exc, TransientUpstreamError):
-        headers["Retry-After"] = str(max(1, round(exc.retry_after or 5)))
-    return json_response(upstream_error_status(exc), {"error": exc.code, "message": exc.message}, headers)
-
-
-def conflict_response(exc: ConflictError) -> Response[str]:
-    headers = {"Retry-After": str(max(1, round(exc.retry_after)))} if exc.retry_after else {}
-    return json_response(exc.status, {"error": exc.code, "message": exc.message}, headers)
-
-
-def busy_response(exc: ProjectBusyError, event: APIGatewayProxyEvent) -> Response[str]:
-    """409 naming the export that holds the project, with its link."""
-    link = resource_link(event, f"/exports/{exc.active_export_id}")
-    return json_response(
-        409,
-        {
-            "error": exc.code,
-            "message": exc.message,
-            "activeExportId": exc.active_export_id,
-            "links": {"active": link},
-        },
-    )
-
-
-def register_error_handlers(app: APIGatewayRestResolver) -> None:
-    """Every route answers errors the same way: the most specific handler wins."""
-    app.exception_handler(Exception)(internal_error_response)
-    app.exception_handler(ExportPipelineError)(upstream_response)
-    app.exception_handler(ExportNotFoundError)(not_found_response)
-    app.exception_handler(ConflictError)(conflict_response)
-    app.exception_handler(ProjectBusyError)(lambda exc: busy_response(exc, app.current_event))
-    app.exception_handler(RequestValidationError)(validation_response)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -9,6 +10,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .errors import UnsafeUrlError
 from .models import OBJECT_ID, RESOLUTIONS, Resolution
 from .urls import validate_url
+
+# What a pattern means, for the error message of a value that does not match it.
+PATTERN_MEANINGS = {OBJECT_ID.pattern: "a 24-character hexadecimal ObjectId"}
+# Where Powertools' request validation found an error, as the first element of its location.
+_LOCATIONS = frozenset({"body", "query", "path", "header", "cookie"})
 
 
 class ExportRequest(BaseModel):
@@ -19,16 +25,19 @@ class ExportRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
 
-    projectId: str = Field(description="24-hex ObjectId of the AI Studios project")
+    projectId: str = Field(pattern=OBJECT_ID.pattern, description="24-hex ObjectId of the AI Studios project")
     workspaceId: str | None = Field(default=None, min_length=1, max_length=128)
-    resolution: Resolution | None = None
-    webhookUrl: str | None = Field(default=None, max_length=2048)
+    resolution: Resolution | None = Field(
+        default=None,
+        description="the deployment's DefaultResolution when absent (1080p and 2160 are accepted)",
+    )
+    webhookUrl: str | None = Field(
+        default=None, max_length=2048, description="https URL AI Studios calls when the render ends"
+    )
 
     @field_validator("projectId")
     @classmethod
     def _object_id(cls, value: str) -> str:
-        if not OBJECT_ID.match(value):
-            raise ValueError("must be a 24-character hexadecimal ObjectId")
         return value.lower()
 
     @field_validator("resolution", mode="before")
@@ -77,23 +86,52 @@ def parse_export_request(payload: Any) -> ExportRequest:
     try:
         return ExportRequest.model_validate(payload)
     except ValidationError as exc:
-        raise RequestValidationError(_describe(exc)) from None
+        raise RequestValidationError(describe(exc.errors(include_url=False, include_input=False))) from None
 
 
-def _describe(exc: ValidationError) -> list[dict[str, str]]:
-    errors: list[dict[str, str]] = []
-    for err in exc.errors(include_url=False, include_input=False):
-        field = ".".join(str(p) for p in err["loc"]) or "body"
-        kind = err["type"]
-        if kind == "missing":
-            message = "is required"
-        elif kind == "extra_forbidden":
-            message = "is not a recognised field"
-        elif kind == "literal_error":
-            message = f"must be one of {', '.join(RESOLUTIONS)}"
-        elif kind == "string_type":
-            message = "must be a string"
-        else:
-            message = str(err["msg"]).removeprefix("Value error, ")
-        errors.append({"field": field, "message": message})
-    return errors
+def describe(errors: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
+    """Pydantic's errors (or Powertools' request validation errors, located in the body, the query
+    string or a header) as {"field", "message"}: the field as the caller spelled it."""
+    return [{"field": _field(err["loc"]), "message": _message(err)} for err in errors]
+
+
+def _field(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = list(loc)
+    where = parts.pop(0) if parts and parts[0] in _LOCATIONS else "body"
+    names = [str(p) for p in parts if isinstance(p, str)]  # integers are positions in the JSON text
+    if not names:
+        return "body"
+    if where == "header":  # Powertools lowercases header names
+        return "-".join(word.capitalize() for word in names[-1].split("-"))
+    return ".".join(names)
+
+
+def _message(err: Mapping[str, Any]) -> str:
+    kind, ctx = str(err["type"]), err.get("ctx") or {}
+    if kind == "missing":
+        return "is required (a JSON object)" if _field(err["loc"]) == "body" else "is required"
+    if kind in ("literal_error", "enum"):
+        expected = str(ctx.get("expected", "")).replace("'", "").replace(" or ", ", ")
+        return f"must be one of {expected}"
+    if kind == "string_pattern_mismatch":
+        pattern = str(ctx.get("pattern", ""))
+        return (
+            f"must be {PATTERN_MEANINGS[pattern]}" if pattern in PATTERN_MEANINGS else f"must match {pattern}"
+        )
+    simple = {
+        "extra_forbidden": "is not a recognised field",
+        "string_type": "must be a string",
+        "int_parsing": "must be an integer",
+        "int_type": "must be an integer",
+        "json_invalid": "must be valid JSON",
+        "model_attributes_type": "must be a JSON object",
+        "model_type": "must be a JSON object",
+        "dict_type": "must be a JSON object",
+        "less_than_equal": f"must be at most {ctx.get('le')}",
+        "greater_than_equal": f"must be at least {ctx.get('ge')}",
+        "string_too_long": f"must be at most {ctx.get('max_length')} characters",
+        "string_too_short": f"must be at least {ctx.get('min_length')} character(s)",
+    }
+    if kind in simple:
+        return simple[kind]
+    return str(err.get("msg", "is invalid")).removeprefix("Value error, ")

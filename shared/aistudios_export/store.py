@@ -10,9 +10,9 @@ from botocore.exceptions import ClientError
 
 from .clock import now_iso
 from .errors import ExportNotFoundError, InvalidTransitionError, ProjectBusyError, TransientUpstreamError
+from .listing import Cursors, list_page
 from .models import FAILURE_STATUSES, OPEN_STATUSES, ExportRecord, ExportStatus, VideoLocation, progress_item
 
-PROJECT_INDEX = "byProject"
 LEASE_PREFIX = "lease#"
 NOTIFY_CLAIM_SECONDS = 60
 _OPEN = sorted(s.value for s in OPEN_STATUSES)
@@ -117,15 +117,16 @@ class ExportStore:
             raise ExportNotFoundError(f"no export with id {export_id}")
         return ExportRecord.from_item(item)
 
-    def list_by_project(self, project_id: str, limit: int = 50) -> list[ExportRecord]:
-        response = self._table.query(
-            IndexName=PROJECT_INDEX,
-            KeyConditionExpression="projectId = :p",
-            ExpressionAttributeValues={":p": project_id},
-            ScanIndexForward=False,
-            Limit=limit,
-        )
-        return [ExportRecord.from_item(i) for i in response.get("Items", [])]
+    def list_page(
+        self,
+        *,
+        project_id: str | None = None,
+        status: ExportStatus | None = None,
+        limit: int = 25,
+        after: Cursors | None = None,
+    ) -> tuple[list[ExportRecord], Cursors | None]:
+        """Up to `limit` exports, newest first, and where the next page resumes (see listing.py)."""
+        return list_page(self._table, project_id=project_id, status=status, limit=limit, after=after)
 
     def record_progress(self, export_id: str, progress: float, state: str) -> ExportRecord:
         values: dict[str, Any] = {

@@ -281,7 +281,10 @@ def test_make_up_holds_one_export_per_project_and_survives_outages_and_stale_pro
         thread.join(timeout=60)
     assert sorted(a.status_code for a in answers) == [202, 409], [a.text for a in answers]
     accepted = next(a for a in answers if a.status_code == 202).json()
-    assert next(a for a in answers if a.status_code == 409).json()["activeExportId"] == accepted["exportId"]
+    assert (
+        next(a for a in answers if a.status_code == 409).json()["error"]["activeExportId"]
+        == accepted["exportId"]
+    )
     assert requests.get(f"{sim}/_sim/stats", timeout=10).json()["data"]["exports"][project_id] == 1
     first = _wait_final(accepted["links"]["self"])
     assert first["status"] == "SUCCEEDED"

@@ -59,9 +59,9 @@ def test_two_concurrent_requests_for_one_project_start_one_export(
     assert sorted(a.status_code for a in answers) == [202, 409], [a.text for a in answers]
     accepted = next(a for a in answers if a.status_code == 202).json()
     refused = next(a for a in answers if a.status_code == 409).json()
-    assert refused["error"] == "ProjectBusy"
-    assert refused["activeExportId"] == accepted["exportId"]
-    assert refused["links"]["active"] == accepted["links"]["self"]
+    assert refused["error"]["code"] == "ProjectBusy"
+    assert refused["error"]["activeExportId"] == accepted["exportId"]
+    assert refused["error"]["links"]["active"] == accepted["links"]["self"]
     assert stack.simulator.stats()["exports"][project_id] == 1  # one render at AI Studios
 
     assert api.wait_final(accepted["exportId"])["status"] == "SUCCEEDED"
@@ -147,7 +147,7 @@ def test_the_video_of_an_unfinished_or_unknown_export_is_refused(stack: LocalDep
     export_id = api.post_export({"projectId": project_id}).json()["exportId"]
     refused = requests.get(f"{api.url}/exports/{export_id}/video", timeout=10)
     assert refused.status_code == 409
-    assert refused.json()["error"] == "VideoNotReady"
+    assert refused.json()["error"]["code"] == "VideoNotReady"
 
 
 def test_an_execution_stopped_by_hand_ends_cancelled_with_a_notification(
@@ -184,6 +184,6 @@ def test_delete_cancels_an_export_in_progress(stack: LocalDeployment, api: Api, 
     assert note["body"]["status"] == "CANCELLED"
     again = requests.delete(f"{api.url}/exports/{export_id}", timeout=30)
     assert again.status_code == 409
-    assert again.json()["error"] == "ExportAlreadyEnded"
+    assert again.json()["error"]["code"] == "ExportAlreadyEnded"
     assert requests.delete(f"{api.url}/exports/{'0' * 32}", timeout=30).status_code == 404
     assert api.post_export({"projectId": project_id}).status_code == 202  # the project is free

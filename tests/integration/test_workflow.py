@@ -13,6 +13,7 @@ import pytest
 
 from local.simulator import Fault
 from local.stack import LocalDeployment
+from tests.api_contract import check_answer, check_error
 from tests.helpers import REPO, new_project_id
 from tests.integration.conftest import Api, Inbox
 
@@ -262,9 +263,10 @@ def test_bad_post_bodies_get_400_naming_the_field(
 
     assert response.status_code == 400
     payload = response.json()
-    assert payload["error"] == "ValidationError"
-    assert field in [e["field"] for e in payload["errors"]]
-    assert field in payload["message"]
+    assert payload["error"]["code"] == "ValidationError"
+    assert field in [e["field"] for e in payload["error"]["details"]]
+    assert field in payload["error"]["message"]
+    check_answer("POST", "/exports", 400, payload)
     assert "Traceback" not in response.text
     assert sum(stack.simulator.stats()["exports"].values()) == before, "nothing may reach AI Studios"
 
@@ -308,7 +310,7 @@ def test_permanent_upstream_errors_are_4xx_with_the_upstream_code(
     response = api.post_export({"projectId": project_id})
 
     assert response.status_code == status
-    assert response.json() == {"error": code, "message": message}
+    assert response.json() == {"error": {"code": code, "message": message}}
     assert records_for(stack, project_id) == [], "nothing is stored or started for a refused export"
 
 
@@ -354,14 +356,18 @@ def test_an_export_ai_studios_certainly_refused_is_a_503_and_leaves_nothing(
 def test_unknown_export_is_404(api: Api) -> None:
     response = api.get_export("0" * 32)
     assert response.status_code == 404
-    assert response.json()["error"] == "ExportNotFound"
+    assert response.json()["error"]["code"] == "ExportNotFound"
 
 
 def test_unknown_route_is_404(api: Api) -> None:
     import requests
 
-    assert requests.get(f"{api.url}/nope", timeout=5).status_code == 404
-    assert requests.delete(f"{api.url}/exports", timeout=5).status_code == 405
+    missing = requests.get(f"{api.url}/nope", timeout=5)
+    assert (missing.status_code, missing.json()["error"]["code"]) == (404, "RouteNotFound")
+    wrong = requests.delete(f"{api.url}/exports", timeout=5)
+    assert (wrong.status_code, wrong.json()["error"]["code"]) == (405, "MethodNotAllowed")
+    check_error(missing.json())
+    check_error(wrong.json())
 
 
 def test_exports_are_listed_by_project(stack: LocalDeployment, api: Api) -> None:
@@ -377,7 +383,9 @@ def test_exports_are_listed_by_project(stack: LocalDeployment, api: Api) -> None
 
     assert listing.status_code == 200
     assert [e["exportId"] for e in listing.json()["exports"]] == [second, first]
-    assert requests.get(f"{api.url}/exports", params={"projectId": "nope"}, timeout=10).status_code == 400
+    check_answer("GET", "/exports", 200, listing.json())
+    refused = requests.get(f"{api.url}/exports", params={"projectId": "nope"}, timeout=10)
+    assert (refused.status_code, refused.json()["error"]["field"]) == (400, "projectId")
 
 
 def test_functions_run_isolated_with_their_own_environment(stack: LocalDeployment) -> None:
@@ -411,7 +419,7 @@ def test_a_repeated_submission_with_an_idempotency_key_starts_one_export(
     assert first.status_code == again.status_code == 202
     assert again.json()["exportId"] == first.json()["exportId"]
     assert other_body.status_code == 422
-    assert other_body.json()["error"] == "IdempotencyKeyReused"
+    assert other_body.json()["error"]["code"] == "IdempotencyKeyReused"
     assert stack.simulator.stats()["exports"][project_id] == 1, "AI Studios must be asked once"
     assert len(records_for(stack, project_id)) == 1
     assert api.wait_final(first.json()["exportId"])["status"] == "SUCCEEDED"
@@ -421,4 +429,4 @@ def test_a_repeated_submission_with_an_idempotency_key_starts_one_export(
 def test_a_malformed_idempotency_key_is_a_400(api: Api) -> None:
     response = api.post_export({"projectId": new_project_id()}, {"Idempotency-Key": "x" * 200})
     assert response.status_code == 400
-    assert response.json()["errors"][0]["field"] == "Idempotency-Key"
+    assert response.json()["error"]["field"] == "Idempotency-Key"

@@ -1,8 +1,7 @@
-"""The HTTP side: bodies, links, the export view and the status each error becomes."""
+"""The HTTP side: bodies, links and the export view (the status each error becomes: test_http_errors)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
@@ -10,23 +9,9 @@ import pytest
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from moto import mock_aws
 
-from aistudios_export import (
-    ConfigurationError,
-    ExportStatus,
-    PermanentUpstreamError,
-    RequestValidationError,
-    TransientUpstreamError,
-    VideoLocation,
-)
-from aistudios_export.errors import ConflictError
-from aistudios_export.http_view import (
-    conflict_response,
-    export_view,
-    parse_json_body,
-    resource_link,
-    upstream_error_status,
-    upstream_response,
-)
+from aistudios_export import ExportStatus, RequestValidationError, VideoLocation
+from aistudios_export.http_view import export_view, parse_json_body, resource_link
+from tests.api_contract import schema_named, validate
 from tests.helpers import load_event
 from tests.unit.aws_resources import Resources
 
@@ -52,6 +37,7 @@ def _event(body: str | None = None, **changes: object) -> APIGatewayProxyEvent:
         ("", "is required (a JSON object)"),
         ("   ", "is required (a JSON object)"),
         ("{", "must be valid JSON"),
+        ("[" * 5_000 + "]" * 5_000, "must be valid JSON"),
         ("x" * 20_000, "must be at most 16384 bytes"),
     ],
 )
@@ -77,6 +63,7 @@ def test_the_view_of_a_delivered_export_has_a_presigned_link(env: Resources) -> 
     assert "X-Amz-Expires" in parse_qs(urlsplit(link).query) or "Expires" in parse_qs(urlsplit(link).query)
     assert view["links"] == {"self": "https://api/exports/e", "video": "https://api/exports/e/video"}
     assert "error" not in view
+    validate(export_view(env.adapters, record, "l"), schema_named("Export"))  # as documented
 
 
 def test_the_view_of_a_failed_export_shows_the_error_and_no_video(env: Resources) -> None:
@@ -85,42 +72,4 @@ def test_the_view_of_a_failed_export_shows_the_error_and_no_video(env: Resources
     assert view["error"] == {"code": "E1", "message": "m"}
     assert "video" not in view
     assert view["status"] == "FAILED"
-
-
-@pytest.mark.parametrize(
-    ("error", "status"),
-    [
-        (TransientUpstreamError("down"), 503),
-        (PermanentUpstreamError("gone", code="ProjectNotFound", status=404), 404),
-        (PermanentUpstreamError("bad", status=400), 400),
-        (PermanentUpstreamError("odd", status=418), 422),
-        (PermanentUpstreamError("no", code="InvalidToken", status=401), 502),
-        (PermanentUpstreamError("no", code="CredentialsUnavailable"), 502),
-        (ConfigurationError("missing"), 502),
-    ],
-)
-def test_upstream_errors_map_to_statuses(error: PermanentUpstreamError, status: int) -> None:
-    assert upstream_error_status(error) == status
-    assert upstream_response(error).status_code == status
-
-
-def test_a_transient_error_tells_when_to_retry() -> None:
-    response = upstream_response(TransientUpstreamError("down", retry_after=12.4))
-    assert response.headers["Retry-After"] == "12"
-    assert json.loads(str(response.body)) == {"error": "TransientUpstreamError", "message": "down"}
-
-
-def test_credential_problems_do_not_leak_to_the_caller() -> None:
-    response = upstream_response(PermanentUpstreamError("token abc rejected", code="X", status=401))
-    body = json.loads(str(response.body))
-    assert body["error"] == "UpstreamAuthenticationFailed"
-    assert "abc" not in body["message"]
-
-
-def test_conflicts_answer_their_own_status() -> None:
-    response = conflict_response(ConflictError("busy", code="RequestInProgress", retry_after=2))
-    assert response.status_code == 409
-    assert response.headers["Retry-After"] == "2"
-    reused = conflict_response(ConflictError("other body", code="IdempotencyKeyReused", status=422))
-    assert reused.status_code == 422
-    assert "Retry-After" not in reused.headers
+    validate(view, schema_named("Export"))

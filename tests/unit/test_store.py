@@ -84,8 +84,9 @@ def test_a_project_lists_its_exports_newest_first(env: Resources) -> None:
     for i in range(3):
         store.create(ExportRecord(f"{i:032x}", PROJECT_ID, "1080", created_at=f"2026-11-27T20:5{i}:00.000Z"))
     store.create(ExportRecord("f" * 32, "0" * 24, "1080"))
-    assert [r.export_id for r in store.list_by_project(PROJECT_ID)] == [f"{i:032x}" for i in (2, 1, 0)]
-    assert len(store.list_by_project(PROJECT_ID, limit=2)) == 2
+    records, resume = store.list_page(project_id=PROJECT_ID)
+    assert ([r.export_id for r in records], resume) == ([f"{i:032x}" for i in (2, 1, 0)], None)
+    assert len(store.list_page(project_id=PROJECT_ID, limit=2)[0]) == 2  # pages: test_listing.py
 
 
 def test_a_delivery_attempt_leaves_its_upload_for_the_next(env: Resources) -> None:

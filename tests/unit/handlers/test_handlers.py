@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
-from aistudios_export import Adapters, PermanentUpstreamError, Settings
+from aistudios_export import Adapters, ExportRecord, ExportStatus, PermanentUpstreamError, Settings
+from tests.api_contract import check_answer, check_error
 from tests.helpers import REPO, load_event
 from tests.unit.aws_resources import TEMPLATE, Resources
 
@@ -56,12 +57,14 @@ def test_handlers_answer_the_sample_events(env: Resources) -> None:
     invalid = start.lambda_handler(load_event("start_export_invalid"), Context())
     assert invalid["statusCode"] == 400
     body = json.loads(invalid["body"])
-    assert {e["field"] for e in body["errors"]} == {"projectId", "resolution"}
+    assert {e["field"] for e in body["error"]["details"]} == {"projectId", "resolution"}
+    check_answer("POST", "/exports", 400, body)
 
     get = _load_handler("get_export")
     missing = get.lambda_handler(load_event("get_export"), Context())
     assert missing["statusCode"] == 404
-    assert json.loads(missing["body"])["error"] == "ExportNotFound"
+    assert json.loads(missing["body"])["error"]["code"] == "ExportNotFound"
+    check_answer("GET", "/exports/{exportId}", 404, json.loads(missing["body"]))
 
     env.seed()
     found = get.lambda_handler(load_event("get_export"), Context())
@@ -71,6 +74,7 @@ def test_handlers_answer_the_sample_events(env: Resources) -> None:
     assert view["links"]["self"] == (
         "https://abc123.execute-api.us-east-1.amazonaws.com/v1/exports/01a21ec5ce135e5ff0ab93749a578ff3"
     )
+    check_answer("GET", "/exports/{exportId}", 200, view)
 
 
 def test_the_failure_handler_answers_both_event_shapes(env: Resources) -> None:
@@ -105,7 +109,8 @@ def test_api_answers_bad_bodies_and_ids_without_a_500(env: Resources) -> None:
     for name, event in cases.items():
         answer = start.lambda_handler(event, Context())
         assert answer["statusCode"] == 400, name
-        assert json.loads(answer["body"])["errors"][0]["field"] == "body", name
+        assert json.loads(answer["body"])["error"]["field"] == "body", name
+        check_answer("POST", "/exports", 400, json.loads(answer["body"]))
 
     get = _load_handler("get_export")
     bad_id = load_event("get_export")
@@ -115,21 +120,99 @@ def test_api_answers_bad_bodies_and_ids_without_a_500(env: Resources) -> None:
     assert answer["statusCode"] == 404
 
 
-def test_listing_needs_a_valid_project_id(env: Resources) -> None:
+def _listing(**query: str) -> dict[str, Any]:
+    event = load_event("list_exports")
+    event["queryStringParameters"] = query or None
+    event["multiValueQueryStringParameters"] = {k: [v] for k, v in query.items()} or None
+    return event
+
+
+def _list(get: ModuleType, **query: str) -> tuple[int, dict[str, Any]]:
+    answer = get.lambda_handler(_listing(**query), Context())
+    body = json.loads(answer["body"])
+    check_answer("GET", "/exports", answer["statusCode"], body)
+    return answer["statusCode"], body
+
+
+def test_the_listing_sample_event_lists_a_project_s_succeeded_exports(env: Resources) -> None:
+    env.seed(status=ExportStatus.SUCCEEDED)
+    answer = _load_handler("get_export").lambda_handler(load_event("list_exports"), Context())
+    assert answer["statusCode"] == 200
+    page = json.loads(answer["body"])
+    assert [e["exportId"] for e in page["exports"]] == ["01a21ec5ce135e5ff0ab93749a578ff3"]
+    assert page["nextToken"] is None
+    check_answer("GET", "/exports", 200, page)
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "message"),
+    [
+        ({"projectId": "nope"}, "projectId", "must be a 24-character hexadecimal ObjectId"),
+        ({"status": "DONE"}, "status", "must be one of REQUESTED, RENDERING, DELIVERING, SUCCEEDED"),
+        ({"limit": "0"}, "limit", "must be at least 1"),
+        ({"limit": "101"}, "limit", "must be at most 100"),
+        ({"limit": "many"}, "limit", "must be an integer"),
+        ({"nextToken": "garbage"}, "nextToken", "is not a token this listing issued"),
+        ({"nextToken": ""}, "nextToken", "must be at least 1 character"),
+        ({"projectid": "65fa6b07dca2e367461a2925"}, "projectid", "is not a query parameter of this listing"),
+    ],
+)
+def test_listing_parameters_are_checked_and_named(
+    env: Resources, query: dict[str, str], field: str, message: str
+) -> None:
+    status, body = _list(_load_handler("get_export"), **query)
+    assert status == 400
+    assert body["error"]["field"] == field
+    assert body["error"]["message"].startswith(f"{field}: {message}")
+
+
+def test_the_listing_pages_through_every_export_newest_first(env: Resources) -> None:
+    for n in range(5):
+        created = f"2026-11-27T20:0{n}:00.000Z"
+        status = ExportStatus.FAILED if n % 2 else ExportStatus.SUCCEEDED
+        env.adapters.store.create(ExportRecord(f"{n:032x}", f"{n:024x}", "1080", status, created_at=created))
     get = _load_handler("get_export")
-    event = load_event("get_export")
-    event |= {"resource": "/exports", "path": "/exports", "pathParameters": None}
-    event["requestContext"] = event["requestContext"] | {"resourcePath": "/exports", "path": "/v1/exports"}
-    event["queryStringParameters"] = {"projectId": "nope"}
-    answer = get.lambda_handler(event, Context())
-    assert answer["statusCode"] == 400
-    assert json.loads(answer["body"])["errors"] == [
-        {"field": "projectId", "message": "must be a 24-character hexadecimal ObjectId"}
-    ]
-    env.seed()
-    event["queryStringParameters"] = {"projectId": "65FA6B07DCA2E367461A2925"}
-    listed = json.loads(get.lambda_handler(event, Context())["body"])
-    assert [e["exportId"] for e in listed["exports"]] == ["01a21ec5ce135e5ff0ab93749a578ff3"]
+    seen, query = [], {"limit": "2"}
+    while True:
+        status, page = _list(get, **query)
+        assert status == 200
+        seen += [e["exportId"] for e in page["exports"]]
+        if page["nextToken"] is None:
+            assert "next" not in page["links"]
+            break
+        assert page["links"]["next"].endswith(f"/v1/exports?limit=2&nextToken={page['nextToken']}")
+        query = {"limit": "2", "nextToken": page["nextToken"]}
+    assert seen == [f"{n:032x}" for n in (4, 3, 2, 1, 0)]
+    _, failed = _list(get, status="FAILED")
+    assert [e["exportId"] for e in failed["exports"]] == [f"{n:032x}" for n in (3, 1)]
+    _, mine = _list(get, projectId=f"{3:024X}")  # any case
+    assert [e["exportId"] for e in mine["exports"]] == [f"{3:032x}"]
+    _, first = _list(get, limit="1")
+    status, _ = _list(get, status="FAILED", nextToken=first["nextToken"])
+    assert status == 400  # a token of the all-exports listing, presented to one status'
+
+
+def test_an_unknown_route_is_a_404_in_the_error_shape(env: Resources) -> None:
+    event = load_event("get_export") | {"path": "/exports/a/b/c", "resource": "/exports/{proxy+}"}
+    answer = _load_handler("get_export").lambda_handler(event, Context())
+    assert answer["statusCode"] == 404
+    body = json.loads(answer["body"])
+    assert body["error"]["code"] == "RouteNotFound"
+    check_error(body)
+
+
+def test_an_idempotency_key_is_checked_before_anything_starts(env: Resources) -> None:
+    start = _load_handler("start_export")
+    for key, message in (("k" * 129, "must be at most 128 characters"), ("a key", "printable ASCII")):
+        event = load_event("start_export")
+        event["headers"] = event["headers"] | {"idempotency-key": key}
+        event["multiValueHeaders"] = {k: [v] for k, v in event["headers"].items()}
+        answer = start.lambda_handler(event, Context())
+        body = json.loads(answer["body"])
+        assert (answer["statusCode"], body["error"]["field"]) == (400, "Idempotency-Key")
+        assert message in body["error"]["message"]
+        check_answer("POST", "/exports", 400, body)
+    assert env.items() == []
 
 
 def test_credentials_problems_are_a_502_for_the_operator_not_a_4xx(env: Resources) -> None:
@@ -145,8 +228,9 @@ def test_credentials_problems_are_a_502_for_the_operator_not_a_4xx(env: Resource
     answer = start.lambda_handler(load_event("start_export"), Context())
     assert answer["statusCode"] == 502
     body = json.loads(answer["body"])
-    assert body["error"] == "UpstreamAuthenticationFailed"
-    assert "token" not in body["message"]
+    assert body["error"]["code"] == "UpstreamAuthenticationFailed"
+    assert "token" not in body["error"]["message"]
+    check_answer("POST", "/exports", 502, body)
 
 
 def _metrics(output: str) -> list[str]:

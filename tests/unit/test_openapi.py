@@ -1,0 +1,102 @@
+"""docs/openapi.json: generated from the API functions' resolvers, valid, and the routes of ExportsApi."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from openapi_spec_validator import validate
+
+from aistudios_export.api_docs import LIST_PARAMETERS
+from local import openapi
+from local.stack.template import load_template
+from tests.api_contract import DOCUMENT
+from tests.helpers import REPO
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture(scope="module")
+def generated() -> dict[str, object]:
+    return openapi.build()
+
+
+def test_the_checked_in_document_is_what_the_code_generates(generated: dict[str, object]) -> None:
+    assert DOCUMENT.read_text() == openapi.render(generated), "docs/openapi.json is stale: run 'make openapi'"
+
+
+def test_the_document_is_valid_openapi() -> None:
+    validate(json.loads(DOCUMENT.read_text()))
+
+
+def test_the_document_has_exactly_the_routes_template_yaml_gives_exports_api() -> None:
+    document = json.loads(DOCUMENT.read_text())
+    assert openapi.route_mismatches(document, load_template()) == set()
+    assert {("GET", "/exports"), ("POST", "/exports"), ("DELETE", "/exports/{}")} <= {
+        (method.upper(), openapi.route_shape(path))
+        for path, item in document["paths"].items()
+        for method in item
+    }
+
+
+def test_a_route_added_to_the_template_without_its_documentation_is_noticed() -> None:
+    document = json.loads(DOCUMENT.read_text())
+    template = copy.deepcopy(load_template())
+    events = template["Resources"]["GetExportFunction"]["Properties"]["Events"]
+    events["Later"] = {
+        "Type": "Api",
+        "Properties": {"RestApiId": {"Ref": "ExportsApi"}, "Path": "/later", "Method": "GET"},
+    }
+    assert openapi.route_mismatches(document, template) == {"GET /later is not documented"}
+    del document["paths"]["/exports"]["get"]
+    assert "GET /exports is not documented" in openapi.route_mismatches(document, template)
+
+
+def test_the_listing_refuses_exactly_the_parameters_it_does_not_document() -> None:
+    parameters = json.loads(DOCUMENT.read_text())["paths"]["/exports"]["get"]["parameters"]
+    assert [p["name"] for p in parameters if p["in"] == "query"] == list(LIST_PARAMETERS)
+
+
+def test_every_export_route_documents_its_errors_in_the_one_shape() -> None:
+    document = json.loads(DOCUMENT.read_text())
+    error = {"$ref": "#/components/schemas/ErrorResponse"}
+    for path, item in document["paths"].items():
+        if not path.startswith("/exports"):
+            continue
+        for method, operation in item.items():
+            statuses = {s for s in operation["responses"] if s[0] in "45" or s == "default"}
+            assert {"500", "default"} <= statuses, (method, path)
+            for status in statuses:  # Powertools' own 422 (HTTPValidationError) is dropped: ours is 400
+                assert operation["responses"][status]["content"]["application/json"]["schema"] == error
+
+
+def test_api_handlers_do_not_build_the_documentation_models_at_a_cold_start() -> None:
+    """api_schema.py's models are for the generator: a handler importing them pays for it each cold start."""
+    code = (
+        "import importlib.util, sys\n"
+        "for name in ('get_export', 'start_export', 'cancel_export'):\n"
+        "    spec = importlib.util.spec_from_file_location(name, f'functions/{name}/app.py')\n"
+        "    spec.loader.exec_module(importlib.util.module_from_spec(spec))\n"
+        "print(sorted(m for m in sys.modules if m.startswith('aistudios_export.api_schema')))\n"
+    )
+    env = os.environ | {
+        "PYTHONPATH": "shared",
+        "EXPORTS_TABLE": "t",
+        "VIDEO_BUCKET": "b",
+        "STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:s",
+        "NOTIFICATION_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:t",
+    }
+    out = subprocess.run(  # noqa: S603 - this interpreter, our own code
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    assert out.stdout.strip() == "[]"
