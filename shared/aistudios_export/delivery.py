@@ -199,19 +199,15 @@ class VideoDelivery:
         """Ranges fetched by `workers` connections, each range uploaded as a part while its connection
         fetches the next one (at most `workers` uploads at once), hashed in order.
 
-        At most 2 x `workers` parts are in memory, in buffers reused from part to part: a part is
-        fetched only once every part 2 x `workers` places before it has been uploaded and hashed."""
+        Part 1 is read from the open GET while the other connections start. At most 2 x `workers`
+        parts are in memory, in buffers reused from part to part: a part is fetched only once every
+        part 2 x `workers` places before it has been uploaded and hashed."""
         ranges = plan_ranges(length, part_size_for(length, self._part_size))
         window = 2 * self._workers  # `workers` connections fetch while as many parts upload
         fetching, uploading = threading.Semaphore(self._workers), threading.Semaphore(self._workers)
         buffers = PartBuffers(ranges[0][1])
-        first = buffers.take(ranges[0][1])
-        have = read_into(response, memoryview(first))  # part 1 from the open GET, which is then left
-        response.close()
-        fetch_range(self._ranged_get, url, 0, len(first), into=first, have=have)  # if it dropped early
-        check_mp4(first[:8])
         digest = ObjectDigest()
-        fetched = [len(first)]
+        fetched: list[int] = []
         done: dict[int, tuple[bytearray, int]] = {}
         stop = threading.Event()
 
@@ -220,19 +216,23 @@ class VideoDelivery:
                 raise _Stopped
             fetched.append(size)
 
-        def part(number: int, data: bytearray | None = None) -> tuple[int, bytearray, int]:
-            if data is None:
-                start, end = ranges[number - 1]
-                with fetching:
-                    data = fetch_range(
-                        self._ranged_get, url, start, end, into=buffers.take(end - start), on_bytes=count
-                    )
+        def part(number: int) -> tuple[int, bytearray, int]:
+            start, end = ranges[number - 1]
+            data = buffers.take(end - start)
+            with fetching:
+                have = 0
+                if number == 1:  # part 1 comes from the open GET, which is then left
+                    have = read_into(response, memoryview(data), count)
+                    response.close()
+                fetch_range(self._ranged_get, url, start, end, into=data, have=have, on_bytes=count)
+            if number == 1:
+                check_mp4(data[:8])
             with uploading:
                 return number, data, self._put_part(upload, number, data)
 
         with ThreadPoolExecutor(max_workers=window, thread_name_prefix="part") as pool:
-            pending: set[Future[tuple[int, bytearray, int]]] = {pool.submit(part, 1, first)}
-            next_part, next_hash = 2, 1
+            pending: set[Future[tuple[int, bytearray, int]]] = set()
+            next_part, next_hash = 1, 1
             try:
                 while next_hash <= len(ranges):
                     while next_part <= len(ranges) and next_part < next_hash + window:
