@@ -10,9 +10,15 @@ in this (parent) process tree. Each variant runs in its own child process, so it
           into a multipart upload (today's delivery)
   ours    the same ``VideoDelivery`` with ``workers=N``: parallel ranged GETs into the multipart upload
 
+Every variant's S3 client has the functions' settings (``Settings.aws_config``: body signing as
+deployed), with longer timeouts for moto. The simulator's CDN writes each synthetic video to its file
+before the first variant runs (``local.simulator.spool``), so no variant pays for generating it.
+
 Every stored object is read back and checked (size, SHA-256) against the simulator's video, and no
 multipart upload may be left open. Prints, per size and variant, wall time, throughput and peak RSS,
-then ratios and the issue's targets, and ends with exactly one line, at 1 GiB:
+the seconds S3 (moto) took to complete the upload, and the CPU seconds of the variant's process and
+of moto while it ran (Linux; on 2 cores, moto's is what limits "ours"); then ratios and the issue's
+targets, and ends with exactly one line, at 1 GiB:
 
   delivery: ours_peak_rss_mib=<n> ours_vs_single_stream=<x>x naive_peak_rss_mib=<n>
 
@@ -75,14 +81,25 @@ def run_child(job: dict[str, Any]) -> dict[str, Any]:
     """Copy ``job['url']`` into S3 with one variant; returns the figures (printed as one JSON line)."""
     import boto3
     import requests
+    from botocore.config import Config
 
     from aistudios_export.delivery import VideoDelivery
+    from aistudios_export.settings import Settings
 
     variant = job["variant"]
-    s3 = boto3.client("s3", endpoint_url=job["endpoint"], region_name="us-east-1")
+    config = Settings().aws_config().merge(Config(connect_timeout=10, read_timeout=600))
+    s3 = boto3.client("s3", endpoint_url=job["endpoint"], region_name="us-east-1", config=config)
     s3.head_bucket(Bucket=job["bucket"])  # connection and client set up before the clock starts
+    completing: list[float] = []
+    s3.meta.events.register(
+        "before-call.s3.CompleteMultipartUpload", lambda **_: completing.append(time.perf_counter())
+    )
+    s3.meta.events.register(
+        "after-call.s3.CompleteMultipartUpload", lambda **_: completing.append(time.perf_counter())
+    )
     baseline = peak_rss_mib()
     report: dict[str, Any] = {"variant": variant, "baseline_rss_mib": baseline}
+    cpu = time.process_time()
     if variant == "naive":
         started = time.perf_counter()
         data = requests.get(job["url"], timeout=(5, 300)).content
@@ -107,7 +124,13 @@ def run_child(job: dict[str, Any]) -> dict[str, Any]:
         seconds = time.perf_counter() - started
         report |= {"size": result.size, "parts": result.parts, "sha256": result.sha256}
         report["workers"] = options.get("workers", "n/a (no workers= yet)")
-    return report | {"seconds": seconds, "peak_rss_mib": peak_rss_mib()}
+    complete = completing[-1] - completing[-2] if len(completing) >= 2 else None
+    return report | {
+        "seconds": seconds,
+        "peak_rss_mib": peak_rss_mib(),
+        "cpu_seconds": time.process_time() - cpu,
+        "complete_seconds": complete,
+    }
 
 
 # --------------------------------------------------------------------------- parent
@@ -121,6 +144,9 @@ class Outcome:
     peak_rss_mib: float | None = None
     baseline_rss_mib: float | None = None
     parts: int | None = None
+    complete_seconds: float | None = None
+    cpu_seconds: float | None = None
+    moto_cpu_seconds: float | None = None
     verified: str = "-"
     note: str = ""
 
@@ -162,6 +188,23 @@ def start_moto(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
             time.sleep(0.1)
     proc.terminate()
     raise RuntimeError("moto server did not start within 30 s")
+
+
+def cpu_seconds_of(pid: int) -> float | None:
+    """User + system CPU seconds of process ``pid`` so far (Linux ``/proc``; None elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def warm_cdn(url: str) -> None:
+    """One byte of the video, so that the CDN has written the video's file before any variant."""
+    import requests
+
+    with requests.get(url, headers={"Range": "bytes=0-0"}, timeout=600) as answer:
+        answer.raise_for_status()
 
 
 def download_url(base_url: str, app_id: str, user_key: str) -> str:
@@ -214,10 +257,11 @@ def verify(s3: Any, key: str, size: int, sha256: str, reported_sha: str | None) 
 
 
 def run_variant(
-    variant: str, size_mib: int, job: dict[str, Any], env: dict[str, str], s3: Any, sha256: str
+    variant: str, size_mib: int, job: dict[str, Any], env: dict[str, str], s3: Any, sha256: str, moto_pid: int
 ) -> Outcome:
     outcome = Outcome(size_mib, variant)
     key = f"bench/{size_mib}MiB/{variant}.mp4"
+    moto_before = cpu_seconds_of(moto_pid)
     proc = subprocess.run(  # noqa: S603 - fixed argv
         [
             sys.executable,
@@ -230,6 +274,9 @@ def run_variant(
         text=True,
         check=False,
     )
+    moto_after = cpu_seconds_of(moto_pid)
+    if moto_before is not None and moto_after is not None:
+        outcome.moto_cpu_seconds = moto_after - moto_before
     lines = proc.stdout.strip().splitlines()
     if proc.returncode != 0 or not lines:
         tail = "\n".join(proc.stderr.strip().splitlines()[-8:])
@@ -245,6 +292,8 @@ def run_variant(
     outcome.peak_rss_mib = report["peak_rss_mib"]
     outcome.baseline_rss_mib = report["baseline_rss_mib"]
     outcome.parts = report["parts"]
+    outcome.complete_seconds = report["complete_seconds"]
+    outcome.cpu_seconds = report["cpu_seconds"]
     outcome.verified = verify(s3, key, size_mib * MIB, sha256, report["sha256"])
     if variant != "naive":
         outcome.note = f"workers={report.get('workers')}"
@@ -363,7 +412,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         s3.create_bucket(Bucket=BUCKET)
         print(
             f"{'size':>9} {'variant':<7} {'wall s':>8} {'MiB/s':>8} {'peak RSS MiB':>13} "
-            f"{'(at start)':>10} {'parts':>6}  verified",
+            f"{'(at start)':>10} {'parts':>6} {'S3 complete s':>13} {'CPU s':>6} {'moto CPU s':>10}  verified",
             flush=True,
         )
         for size_mib in args.sizes:
@@ -375,6 +424,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             with Simulator(config) as sim:
                 url = download_url(sim.base_url, config.app_id, config.user_key)
+                warm_cdn(url)
                 sha256 = sim.video_sha256()
                 assert sim.video_size() == size_mib * MIB
                 job = {
@@ -386,12 +436,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "part_mib": args.part_mib,
                 }
                 for variant in args.variants:
-                    outcome = run_variant(variant, size_mib, job, env, s3, sha256)
+                    outcome = run_variant(variant, size_mib, job, env, s3, sha256, moto.pid)
                     outcomes.append(outcome)
                     print(
                         f"{size_mib:>5} MiB {variant:<7} {fmt(outcome.seconds, '8.2f')} "
                         f"{fmt(outcome.mib_per_s, '8.1f')} {fmt(outcome.peak_rss_mib, '13.1f')} "
-                        f"{fmt(outcome.baseline_rss_mib, '10.1f')} {fmt(outcome.parts, '6d')}  "
+                        f"{fmt(outcome.baseline_rss_mib, '10.1f')} {fmt(outcome.parts, '6d')} "
+                        f"{fmt(outcome.complete_seconds, '13.2f')} {fmt(outcome.cpu_seconds, '6.1f')} "
+                        f"{fmt(outcome.moto_cpu_seconds, '10.1f')}  "
                         f"{outcome.verified}{'  ' + outcome.note if outcome.note else ''}",
                         flush=True,
                     )
@@ -420,6 +472,14 @@ def summarize(args: argparse.Namespace, outcomes: list[Outcome]) -> int:
             f"peak RSS naive/ours {times(ratio(rss(naive), rss(ours)))}, "
             f"naive/single {times(ratio(rss(naive), rss(single)))}"
         )
+        if ours and single and ours.complete_seconds is not None and single.complete_seconds is not None:
+            transfer = {o.variant: (o.seconds or 0.0) - (o.complete_seconds or 0.0) for o in (ours, single)}
+            print(
+                f"  S3 completing the upload (moto, the same work for both) took {ours.complete_seconds:.1f} s "
+                f"of ours' {ours.seconds:.1f} s and {single.complete_seconds:.1f} s of single's "
+                f"{single.seconds:.1f} s; without it ours/single "
+                f"{times(ratio(transfer['single'], transfer['ours']))}"
+            )
     ours_runs = [o for o in outcomes if o.variant == "ours" and o.ok]
     met = True
     if ours_runs:
