@@ -171,6 +171,14 @@ def up(args: argparse.Namespace) -> int:
         say(f"  {aws} stepfunctions list-executions --state-machine-arn {e['state_machine_arn']}")
         say(f"  {aws} sqs receive-message --queue-url {e['queue_url']} --wait-time-seconds 5")
         say(f"  {aws} dynamodb scan --table-name {e['table']}")
+        say(
+            f"  {aws} s3 cp events/request_file.json "
+            f"s3://{e['bucket']}/{e['requests_prefix']}batch.json   # results/batch.json.result.json"
+        )
+        say(
+            f"  {aws} events put-events --entries file://events/put_export_requested.json   # bus {e['event_bus']}"
+        )
+        say(f"  {aws} sqs receive-message --queue-url {e['events_queue_url']}   # lifecycle events")
         say()
         say("Ctrl-C stops everything.")
         try:

@@ -140,7 +140,7 @@ class FunctionPool:
             with self._lock:
                 if worker.alive:
                     self._idle.append(worker)
-                else:
+                elif worker in self._all:  # stop() may have emptied the pool meanwhile
                     self._all.remove(worker)
             return result, error
 

@@ -36,6 +36,8 @@ class DeploymentOptions:
     # Each render's video carries its identity, so a test can tell which render was delivered.
     distinct_videos: bool = True
     export_deadline_seconds: float = 120.0
+    # A queued request whose project is busy comes back after 2 s, 4 s, ... rather than 30 s, 60 s, ...
+    request_retry_base_seconds: int = 2
     parameters: dict[str, str] = field(default_factory=dict)
     function_env: dict[str, str] = field(default_factory=dict)
     moto_port: int = 0

@@ -43,6 +43,10 @@ def take_request_file(adapters: Adapters, event: dict[str, Any]) -> None:
         logger.warning("not a request file of this stack; ignored", extra={"bucket": bucket, "key": key})
         return
     source = f"s3://{bucket}/{key}"
+    # The event id alone names one put of the file; the object's version (or etag) as well, for
+    # emulations that reuse event ids.
+    obj = detail.get("object") or {}
+    version = obj.get("version-id") or obj.get("etag") or obj.get("eTag") or ""
     try:
         entries = _read_entries(adapters, bucket, key)
     except InvalidRequestFile as exc:
@@ -60,7 +64,7 @@ def take_request_file(adapters: Adapters, event: dict[str, Any]) -> None:
         except RequestValidationError as exc:
             results.append({"index": index, "status": "REJECTED", "error": validation_error(exc)})
             continue
-        export_id = derived_export_id(event.get("id", ""), index)
+        export_id = derived_export_id(event.get("id", ""), bucket, key, version, index)
         results.append(
             {"index": index, "status": "QUEUED", "exportId": export_id, "projectId": request.projectId}
         )

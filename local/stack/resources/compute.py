@@ -33,6 +33,7 @@ class Function(ResourceType):
             "POLL_MIN_WAIT_SECONDS": str(ctx.options.poll_min_wait_seconds),
             "POLL_MAX_WAIT_SECONDS": str(ctx.options.poll_max_wait_seconds),
             "STALE_GRACE_SECONDS": str(ctx.options.stale_grace_seconds),
+            "REQUEST_RETRY_BASE_SECONDS": str(ctx.options.request_retry_base_seconds),
             **ctx.options.function_env,
         }
         spec = FunctionSpec(
