@@ -21,6 +21,7 @@ def create_export(idempotency_key: api_docs.IdempotencyKeyHeader = None):  # typ
         caller=http_view.caller_identity(app.current_event),
         idempotency_key=idempotency_key,
         lambda_context=app.lambda_context,
+        webhook_receiver=http_view.resource_link(app.current_event, "/webhooks"),
     )
     metrics.add_metric(name="ExportsStarted", unit=MetricUnit.Count, value=1)
     return http_view.accepted_response(app.current_event, started)

@@ -11,7 +11,7 @@ from .throttle import check_rate
 from .video import MIN_DISTINCT_SYNTHETIC_SIZE
 
 #: Route names used by faults, counters and logs.
-ROUTES: tuple[str, ...] = ("token", "export", "progress", "project", "download", "any")
+ROUTES: tuple[str, ...] = ("token", "export", "progress", "project", "download", "webhook", "any")
 
 #: Fault kinds that act on a single request (consumed one ``times`` per matching request).
 REQUEST_FAULT_KINDS: frozenset[str] = frozenset(
@@ -33,7 +33,10 @@ STATE_FAULT_KINDS: frozenset[str] = frozenset({"export_fail", "export_stall", "s
 #: Fault kinds that only make sense on the download (CDN) route.
 DOWNLOAD_ONLY_KINDS: frozenset[str] = frozenset({"download_truncate", "download_403", "download_redirect"})
 
-FAULT_KINDS: frozenset[str] = REQUEST_FAULT_KINDS | STATE_FAULT_KINDS
+#: Fault kinds that act on the webhooks the simulator sends (route ``webhook``; one ``times`` each).
+WEBHOOK_FAULT_KINDS: frozenset[str] = frozenset({"webhook_drop"})
+
+FAULT_KINDS: frozenset[str] = REQUEST_FAULT_KINDS | STATE_FAULT_KINDS | WEBHOOK_FAULT_KINDS
 
 RESOLUTIONS: tuple[str, ...] = ("4k", "1080", "720", "480")
 DEFAULT_RESOLUTION = "1080"
@@ -133,6 +136,9 @@ class Fault:
             The new render starts at the export request, so it is already partly done at the switch.
             It binds only to an export request that replaces a completed render (otherwise it stays
             pending); ``times`` counts such export requests. Webhooks are not affected.
+
+            ``webhook_drop`` loses webhooks: each one the simulator would post (to a matching
+            project's ``webhookUrl``) is dropped instead, one ``times`` each; its route is ``webhook``.
         route: ``token``, ``export``, ``progress``, ``project``, ``download`` or ``any`` (request faults).
         project_id: restrict to one project (``None`` = every project / project-less requests).
         times: how many matching requests (or renders, for state faults) it affects;
@@ -173,6 +179,10 @@ class Fault:
             self.times = None if self.for_seconds is not None else 1
         if self.kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {self.kind!r}; expected one of {sorted(FAULT_KINDS)}")
+        if self.kind in WEBHOOK_FAULT_KINDS and self.route == "any":
+            self.route = "webhook"
+        if (self.kind in WEBHOOK_FAULT_KINDS) != (self.route == "webhook"):
+            raise ValueError("the webhook route takes webhook faults only, and webhook faults only it")
         if self.route not in ROUTES:
             raise ValueError(f"unknown fault route {self.route!r}; expected one of {list(ROUTES)}")
         if self.times is not None and self.times < 1:

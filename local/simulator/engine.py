@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from .config import DEFAULT_RESOLUTION, DEFAULT_STALE_SECONDS, RESOLUTIONS, Fault, SimulatorConfig
 from .envelope import Reply, error, ok
 from .faults import FaultBook
+from .inbox import Inbox
 from .render import Render, Snapshot, make_warp
 from .signing import DOWNLOAD_PATH_RE, DownloadSigner
 from .stats import Stats
@@ -84,6 +85,7 @@ class SimulatorEngine:
         self._signer = DownloadSigner(self.config.signing_key, self.config.download_ttl_seconds)
         self._port: int | None = None  # set by whoever serves the engine (``Simulator.start``)
         self._webhooks = WebhookDispatcher(self.counters, self.config.webhook_timeout_seconds)
+        self.inbox = Inbox()  # a caller's own webhook endpoint, for the local stack's tests
 
     @property
     def port(self) -> int:
@@ -134,8 +136,13 @@ class SimulatorEngine:
         """Clear faults, counters and exports (issued tokens, and download URLs already handed out, stay valid)."""
         self.faults.clear()
         self.counters.reset()
+        self.inbox.clear()
         with self._lock:
             self._renders.clear()
+
+    def webhooks_sent(self) -> list[dict[str, Any]]:
+        """Every webhook delivery so far (``url``, ``payload``, the ``status`` answered; 0: none)."""
+        return self._webhooks.sent()
 
     def stats(self) -> dict[str, Any]:
         """Counters: tokens_issued, exports/polls/project_gets/requests (dicts), downloads, ..."""
@@ -416,6 +423,10 @@ class SimulatorEngine:
                 if milestone >= 100 and not snap.completed:
                     continue
                 render.milestones_sent.add(milestone)
+                if self.faults.take_request_fault("webhook", render.project_id) is not None:
+                    self.counters.incr("webhooks_dropped")  # a ``webhook_drop`` fault: lost on the way
+                    self.counters.incr("faults_triggered")
+                    continue
                 payload: dict[str, Any] = {"progress": milestone, "backendTaskId": render.backend_task_id}
                 if snap.completed and milestone >= 100:
                     payload["download_url"] = self.sign_download_url(render)

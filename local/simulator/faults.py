@@ -6,12 +6,13 @@ import dataclasses
 import threading
 import time
 
-from .config import DOWNLOAD_ONLY_KINDS, Fault
+from .config import DOWNLOAD_ONLY_KINDS, WEBHOOK_FAULT_KINDS, Fault
 
 
 def _matches(fault: Fault, route: str, project_id: str | None) -> bool:
-    """Whether ``fault`` applies to a request on ``route`` about ``project_id``."""
-    if fault.route not in ("any", route):
+    """Whether ``fault`` applies to a request on ``route`` about ``project_id`` (or, on the
+    ``webhook`` route, to a webhook about to be sent for that project)."""
+    if fault.route not in ("any", route) or (fault.kind in WEBHOOK_FAULT_KINDS) != (route == "webhook"):
         return False
     if fault.kind in DOWNLOAD_ONLY_KINDS and route != "download":
         return False

@@ -104,7 +104,9 @@ class SimRequestHandler(BaseHTTPRequestHandler):
             elif self.command not in methods:
                 self._send_reply(error(405, "MethodNotAllowed", f"{self.command} not allowed here"))
             elif route == "admin":
-                self._send_reply(admin_reply(self.sim, self.command, path, body))
+                self._send_reply(
+                    admin_reply(self.sim, self.command, path, body, dict(self.headers.items()), url.query)
+                )
             else:
                 self._api(route, project_id, url, body)
         except _Abort:

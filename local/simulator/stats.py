@@ -18,6 +18,7 @@ class Stats:
         "download_bytes",
         "webhooks_sent",
         "webhooks_failed",
+        "webhooks_dropped",
         "faults_triggered",
     )
     _MAP_FIELDS = ("exports", "polls", "project_gets", "requests")

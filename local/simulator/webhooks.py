@@ -23,6 +23,8 @@ class WebhookDispatcher:
         self._queue: queue.Queue[tuple[str, dict[str, Any]] | None] = queue.Queue()
         self._session = requests.Session()
         self._session.trust_env = False
+        self._sent: list[dict[str, Any]] = []  # every attempt: url, payload, HTTP status (0: no answer)
+        self._sent_lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="sim-webhooks", daemon=True)
 
     def start(self) -> None:
@@ -38,6 +40,15 @@ class WebhookDispatcher:
         """Queue one delivery."""
         self._queue.put((url, payload))
 
+    def sent(self) -> list[dict[str, Any]]:
+        """The deliveries made so far, oldest first: ``url``, ``payload`` and the ``status`` answered."""
+        with self._sent_lock:
+            return [dict(entry) for entry in self._sent]
+
+    def _record(self, url: str, payload: dict[str, Any], status: int) -> None:
+        with self._sent_lock:
+            self._sent.append({"url": url, "payload": dict(payload), "status": status})
+
     def _run(self) -> None:
         while True:
             item = self._queue.get()
@@ -51,7 +62,9 @@ class WebhookDispatcher:
         except requests.RequestException as exc:
             log.debug("webhook delivery failed: %s", type(exc).__name__)
             self._stats.incr("webhooks_failed")
+            self._record(url, payload, 0)
             return
+        self._record(url, payload, response.status_code)
         if 200 <= response.status_code < 300:
             self._stats.incr("webhooks_sent")
         else:

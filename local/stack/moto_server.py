@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 from typing import Any
 
 import requests
@@ -46,12 +47,72 @@ class MotoServer:
         # moto's Step Functions executor calls Lambda back through the server on this port.
         os.environ["MOTO_PORT"] = str(port)
         _route_lambda_to(self._supervisor)
+        _stop_aborts_callback_waits()
+        _dynamodb_items_are_atomic()
         return f"http://{host}:{port}"
 
     def stop(self) -> None:
         if self._server is not None:
             self._server.stop()
             self._server = None
+
+
+def _dynamodb_items_are_atomic() -> None:
+    """DynamoDB applies each write, a transaction included, atomically. moto does not when callers
+    write at once: a transaction checks its conditions and writes without isolation, and when one
+    fails it restores whole tables from a copy taken before, undoing other callers' writes made in
+    between; and a read that meets a write in progress can fail outright (webhook receivers and
+    armed waits use the exports table while starts contend for a project's lease). One lock around
+    moto's item operations makes each atomic, as on AWS (locally, throughput is not the point)."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    if getattr(DynamoDBBackend, "_local_stack_locked", False):
+        return
+    lock = threading.RLock()  # a transaction's own puts and updates take it again
+    for name in (
+        "put_item",
+        "update_item",
+        "delete_item",
+        "transact_write_items",
+        "get_item",
+        "query",
+        "scan",
+    ):
+        original = getattr(DynamoDBBackend, name)
+
+        def locked(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            with lock:
+                return _original(self, *args, **kwargs)
+
+        setattr(DynamoDBBackend, name, locked)
+    DynamoDBBackend._local_stack_locked = True  # type: ignore[attr-defined]
+
+
+def _stop_aborts_callback_waits() -> None:
+    """StopExecution aborts an execution at once on AWS, whatever state it is in. moto's executor
+    only notices a stop between states, so an execution stopped inside a `.waitForTaskToken` task
+    (the webhook-interruptible wait) would sit out the task's timeout and then end FAILED: here a stop
+    also wakes the execution's waiting callbacks, and no failure after a stop replaces ABORTED (the
+    woken task leaves one TaskTimedOut event before ExecutionAborted in the history)."""
+    from moto.stepfunctions.parser.asl.eval.environment import Environment
+    from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped
+
+    if getattr(Environment, "_local_stack_patched", False):
+        return
+    set_stop, set_error = Environment.set_stop, Environment.set_error
+
+    def stop(self: Any, stop_date: Any, cause: str | None, error: str | None) -> None:
+        set_stop(self, stop_date=stop_date, cause=cause, error=error)
+        for endpoint in list(self.callback_pool_manager._pool.values()):
+            endpoint.interrupt_all()
+
+    def fail(self: Any, error: Any) -> None:
+        if not isinstance(self._program_state, ProgramStopped):
+            set_error(self, error)
+
+    Environment.set_stop = stop  # type: ignore[method-assign]
+    Environment.set_error = fail  # type: ignore[method-assign]
+    Environment._local_stack_patched = True  # type: ignore[attr-defined]
 
 
 def _route_lambda_to(supervisor: FunctionSupervisor) -> None:

@@ -164,3 +164,47 @@ CANCEL_EXPORT: dict[str, Any] = {
         **_errors({404: _NOT_FOUND, 409: "`ExportAlreadyEnded`: the export has already ended"}),
     },
 }
+
+WebhookTokenPath = Annotated[str, Path(description="the export's receiver token, as given to AI Studios")]
+
+RECEIVE_WEBHOOK: dict[str, Any] = {
+    "operation_id": "receiveWebhook",
+    "summary": "AI Studios' webhook for one export",
+    "description": "Not for API callers: the URL is the one the export gave AI Studios as its webhookUrl, "
+    "and the token in it is the only credential (no SigV4: AI Studios cannot sign). The webhook is "
+    "only a hint: it is believed as far as AI Studios' progress API confirms it, taken once, and a "
+    "confirmed 100 makes the export poll at once; each confirmed event is forwarded, signed, to the "
+    "request's own webhookUrl (see the README's Webhooks section).",
+    "tags": ["webhooks"],
+    "openapi_extensions": {
+        "requestBody": {
+            "required": True,
+            "description": 'AI Studios\' webhook: {"progress", "backendTaskId", "credit"?, "download_url"?} '
+            "(the download_url is never used)",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    },
+    "responses": {
+        202: {
+            "description": "Confirmed and taken",
+            "content": {
+                "application/json": {
+                    "schema": {"type": "object", "properties": {"accepted": {"type": "boolean"}}}
+                }
+            },
+        },
+        404: {
+            "description": "No open export has this id and token (an ended export's token has expired); "
+            "no body",
+            "content": {},
+        },
+        **_errors(
+            {
+                400: "`InvalidWebhook`: the body is not an AI Studios webhook",
+                409: "`DuplicateWebhook`: this event was already taken (a replay); `WebhookNotConfirmed`: "
+                "AI Studios' progress API does not confirm it (nothing is taken: a later retry may be)",
+                503: "`UpstreamUnavailable`: AI Studios could not be asked; a retry may be taken",
+            }
+        ),
+    },
+}

@@ -116,6 +116,14 @@ class ExportRecord:
     notified: bool = False
     render_seen: bool = False  # a poll of this export saw the project below 100 (the stale-100 rule)
     upload_id: str | None = None  # the multipart upload a delivery attempt started, for the next to resume
+    # Webhooks (see webhooks.py): the receiver token's SHA-256, the caller's own webhookUrl, when a
+    # webhook's 100 was confirmed, the events already taken (replays are refused), and the task token
+    # of the interruptible wait the state machine armed last (written by the state machine itself).
+    webhook_token_hash: str | None = field(default=None, repr=False)
+    user_webhook_url: str | None = field(default=None, repr=False)
+    webhook_confirmed_at: str | None = None
+    webhook_events: frozenset[str] = frozenset()
+    wait_token: str | None = field(default=None, repr=False)
 
     def to_item(self) -> dict[str, Any]:
         """As stored in the exports table."""
@@ -138,6 +146,11 @@ class ExportRecord:
             "finishedAt": self.finished_at,
             "executionArn": self.execution_arn,
             "uploadId": self.upload_id,
+            "webhookTokenHash": self.webhook_token_hash,
+            "userWebhookUrl": self.user_webhook_url,
+            "webhookConfirmedAt": self.webhook_confirmed_at,
+            "webhookEvents": set(self.webhook_events) or None,
+            "waitToken": self.wait_token,
             "video": self.video.to_item() if self.video else None,
             "error": self.error,
         }
@@ -166,6 +179,11 @@ class ExportRecord:
             notified=bool(item.get("notified", False)),
             render_seen=bool(item.get("renderSeen", False)),
             upload_id=item.get("uploadId"),
+            webhook_token_hash=item.get("webhookTokenHash"),
+            user_webhook_url=item.get("userWebhookUrl"),
+            webhook_confirmed_at=item.get("webhookConfirmedAt"),
+            webhook_events=frozenset(item.get("webhookEvents") or ()),
+            wait_token=item.get("waitToken"),
         )
 
 
@@ -187,6 +205,7 @@ class PollResult:
     checked_at: str
     abandoned: bool = False  # the export was withdrawn before AI Studios rendered it: end quietly
     samples: tuple[tuple[float, float], ...] = ()  # what the next poll plans its wait from
+    arm_webhook: bool = False  # wait in the interruptible wait a confirmed webhook can end early
 
 
 @dataclass(frozen=True)

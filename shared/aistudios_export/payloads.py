@@ -78,6 +78,7 @@ def poll_output(result: PollResult) -> dict[str, Any]:
         "checkedAt": result.checked_at,
         "abandoned": result.abandoned,
         "samples": [list(sample) for sample in result.samples],
+        "armWebhook": result.arm_webhook,
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -9,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .errors import UnsafeUrlError
 from .models import OBJECT_ID, RESOLUTIONS, Resolution
+from .settings import Settings
 from .urls import validate_url
 
 # What a pattern means, for the error message of a value that does not match it.
@@ -58,13 +60,20 @@ class ExportRequest(BaseModel):
     @field_validator("webhookUrl")
     @classmethod
     def _webhook(cls, value: str | None) -> str | None:
+        """The URL policy (https, a public host); plain http only to a local stack's one origin."""
         if value is None:
             return None
         try:
-            validate_url(value, resolve=False)
+            validate_url(value, local_origin=_local_origin(), resolve=False)
         except UnsafeUrlError as exc:
             raise ValueError(exc.message) from None
         return value
+
+
+def _local_origin() -> str | None:
+    """The one plain-http origin of a local stack (LOCAL_HTTP_ORIGIN, never set on AWS): its
+    simulator, which there also plays a caller's own webhook endpoint (see webhooks.py)."""
+    return os.environ.get(Settings.env_name("local_http_origin")) or None
 
 
 class RequestValidationError(ValueError):

@@ -15,6 +15,7 @@ from .models import FAILURE_STATUSES, OPEN_STATUSES, ExportRecord, ExportStatus,
 
 LEASE_PREFIX = "lease#"
 NOTIFY_CLAIM_SECONDS = 60
+MAX_WEBHOOK_EVENTS = 32
 _OPEN = sorted(s.value for s in OPEN_STATUSES)
 
 
@@ -179,6 +180,36 @@ class ExportStore:
             },
             allowed_from=_OPEN,
         )
+
+    def claim_webhook_event(self, export_id: str, key: str, *, completed: bool) -> ExportRecord | None:
+        """Take one webhook event of an open export, once. None when it was taken before (a replay),
+        the export has ended, or it already took MAX_WEBHOOK_EVENTS (the record stays small).
+        A confirmed 100 (`completed`) is remembered: the state machine no longer arms a wait after it."""
+        values: dict[str, Any] = {":keys": {key}, ":key": key, ":max": MAX_WEBHOOK_EVENTS}
+        update = "ADD webhookEvents :keys"
+        if completed:
+            update += " SET webhookConfirmedAt = if_not_exists(webhookConfirmedAt, :now)"
+            values[":now"] = now_iso()
+        statuses = []
+        for i, status in enumerate(_OPEN):
+            values[f":s{i}"] = status
+            statuses.append(f":s{i}")
+        try:
+            response = self._table.update_item(
+                Key={"exportId": export_id},
+                UpdateExpression=update,
+                ConditionExpression=f"attribute_exists(exportId) AND #status IN ({', '.join(statuses)}) AND "
+                "(attribute_not_exists(webhookEvents) OR "
+                "(NOT contains(webhookEvents, :key) AND size(webhookEvents) < :max))",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            return None
+        return ExportRecord.from_item(response["Attributes"])
 
     def claim_notification(self, export_id: str) -> bool:
         """True for the one caller that may publish now; a claim older than NOTIFY_CLAIM_SECONDS (its

@@ -26,17 +26,19 @@ def submit_request(
     caller: str = "anonymous",
     idempotency_key: str | None = None,
     lambda_context: Any = None,
+    webhook_receiver: str | None = None,
 ) -> dict[str, str]:
     """Validate and start an export; returns {"exportId", "status"}.
 
     With an idempotency key, a repeated submission (same caller, same key, same body) within 24 h
     returns the first answer instead of starting a second render; the same key with another body is
     refused. A submission that failed is not remembered, so it can be retried with the same key.
+    `webhook_receiver`: the API's own `/webhooks` URL, for AI Studios' webhooks (see webhooks.py).
     """
     request = parse_export_request(body)
     answer_by = _answer_by(adapters, lambda_context)
     if idempotency_key is None:
-        return _start(adapters, request, trigger, answer_by)
+        return _start(adapters, request, trigger, answer_by, webhook_receiver)
     if not IDEMPOTENCY_KEY.match(idempotency_key):
         raise invalid("Idempotency-Key", "must be 1 to 128 printable ASCII characters")
     if not adapters.settings.idempotency_table:
@@ -48,6 +50,7 @@ def submit_request(
         trigger=trigger,
         answer_by=answer_by,
         lambda_context=lambda_context,
+        webhook_receiver=webhook_receiver,
     )
 
 
@@ -63,9 +66,15 @@ def _answer_by(adapters: Adapters, lambda_context: Any) -> float | None:
 
 
 def _start(
-    adapters: Adapters, request: ExportRequest, trigger: str, answer_by: float | None
+    adapters: Adapters,
+    request: ExportRequest,
+    trigger: str,
+    answer_by: float | None,
+    webhook_receiver: str | None = None,
 ) -> dict[str, str]:
-    record = start_export(adapters, request, trigger=trigger, answer_by=answer_by)
+    record = start_export(
+        adapters, request, trigger=trigger, answer_by=answer_by, webhook_receiver=webhook_receiver
+    )
     return {"exportId": record.export_id, "status": record.status.value}
 
 
@@ -93,9 +102,14 @@ def _idempotent_runner(settings: Settings) -> Callable[..., dict[str, str]]:
 
     @idempotent_function(data_keyword_argument="submission", persistence_store=persistence, config=config)  # type: ignore[untyped-decorator]
     def run(
-        submission: dict[str, Any], adapters: Adapters, trigger: str, answer_by: float | None
+        submission: dict[str, Any],
+        adapters: Adapters,
+        trigger: str,
+        answer_by: float | None,
+        webhook_receiver: str | None,
     ) -> dict[str, str]:
-        return _start(adapters, ExportRequest.model_validate(submission["request"]), trigger, answer_by)
+        request = ExportRequest.model_validate(submission["request"])
+        return _start(adapters, request, trigger, answer_by, webhook_receiver)
 
     def call(
         *,
@@ -104,12 +118,17 @@ def _idempotent_runner(settings: Settings) -> Callable[..., dict[str, str]]:
         trigger: str,
         answer_by: float | None,
         lambda_context: Any,
+        webhook_receiver: str | None,
     ) -> dict[str, str]:
         if lambda_context is not None:
             config.register_lambda_context(lambda_context)
         try:
             result: dict[str, str] = run(
-                submission=submission, adapters=adapters, trigger=trigger, answer_by=answer_by
+                submission=submission,
+                adapters=adapters,
+                trigger=trigger,
+                answer_by=answer_by,
+                webhook_receiver=webhook_receiver,
             )
         except IdempotencyValidationError:
             raise ConflictError(

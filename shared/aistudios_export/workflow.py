@@ -27,6 +27,7 @@ from .payloads import execution_input
 from .request import ExportRequest
 from .thumbnails import copy_thumbnail
 from .waiting import Sample, keep_samples, next_wait
+from .webhooks import new_token, outage_wait, receiver_url, token_hash, webhook_wait
 
 # How long a project's lease outlives its export's deadline: enough for the longest delivery
 # (its Task timeout times its attempts), so a lease only ever expires when its release was lost.
@@ -41,6 +42,7 @@ def start_export(
     trigger: str = "api",
     answer_by: float | None = None,
     export_id: str | None = None,
+    webhook_receiver: str | None = None,
 ) -> ExportRecord:
     """Record the export and take its project's lease, start its execution, then ask AI Studios.
 
@@ -51,11 +53,16 @@ def start_export(
     finds out. `answer_by` (monotonic seconds) bounds the AI Studios call so that the answer leaves in time.
     `export_id` is given by triggers that name the export before it starts (see intake); a second
     start with the same id finds the record and does nothing twice.
+
+    With webhooks enabled and `webhook_receiver` (the API's `/webhooks` URL) known, AI Studios is
+    given this export's own receiver URL (see webhooks.py), and the caller's webhookUrl, if any, gets
+    the confirmed events from the receiver; otherwise the caller's webhookUrl goes to AI Studios as is.
     """
     settings = adapters.settings
     now = utcnow()
     export_id = export_id or new_export_id()
     deadline = now + timedelta(seconds=settings.export_deadline_seconds)
+    token = new_token() if settings.webhooks_enabled and webhook_receiver else None
     record = ExportRecord(
         export_id=export_id,
         project_id=request.projectId,
@@ -66,6 +73,8 @@ def start_export(
         deadline_at=iso_seconds(deadline),
         trigger=trigger,
         execution_arn=settings.state_machine_arn.replace(":stateMachine:", ":execution:") + ":" + export_id,
+        webhook_token_hash=token_hash(token) if token else None,
+        user_webhook_url=request.webhookUrl if token else None,
     )
     lease_until = int(deadline.timestamp()) + LEASE_MARGIN_SECONDS
     adapters.store.create_with_lease(record, lease_until)
@@ -91,7 +100,9 @@ def start_export(
             record.project_id,
             workspace_id=record.workspace_id,
             resolution=record.resolution,
-            webhook_url=request.webhookUrl,
+            webhook_url=receiver_url(webhook_receiver, export_id, token)
+            if webhook_receiver and token
+            else request.webhookUrl,
             budget_seconds=budget,
         )
     except TransientUpstreamError as exc:
@@ -148,9 +159,10 @@ def poll_export(
         logger.warning(
             "AI Studios unavailable; waiting", extra={"exportId": export_id, "reason": exc.message}
         )
+        wait, arm = outage_wait(adapters, export_id, int(s.poll_max_wait_seconds), read_at=now)
         return PollResult(
             0.0, "unavailable", False, False, f"AI Studios unavailable: {exc.message}",
-            int(s.poll_max_wait_seconds), iso_seconds(now), samples=tuple(samples),
+            wait, iso_seconds(now), samples=tuple(samples), arm_webhook=arm,
         )  # fmt: skip
     try:
         record = adapters.store.record_progress(export_id, progress.percent, progress.state)
@@ -169,6 +181,12 @@ def poll_export(
         logger.info("a 100 not yet proven to be this export's render", extra={"exportId": export_id})
     kept = keep_samples([*samples, (elapsed, progress.percent)])
     seconds_left = (deadline - now).total_seconds() if deadline else s.export_deadline_seconds - elapsed
+    wait = next_wait(
+        kept, min_wait=s.poll_min_wait_seconds, max_wait=s.poll_max_wait_seconds, seconds_left=seconds_left
+    )
+    wait, arm = webhook_wait(
+        record, wait, min_wait=s.poll_min_wait_seconds, settled=ready or progress.failed, read_at=now
+    )
     logger.info(
         "export progress",
         extra={"exportId": export_id, "progress": progress.percent, "state": progress.state},
@@ -179,14 +197,10 @@ def poll_export(
         download_ready=ready,
         failed=progress.failed,
         detail=f"AI Studios reports state '{progress.state}' at {progress.percent:g}%",
-        next_wait_seconds=next_wait(
-            kept,
-            min_wait=s.poll_min_wait_seconds,
-            max_wait=s.poll_max_wait_seconds,
-            seconds_left=seconds_left,
-        ),
+        next_wait_seconds=wait,
         checked_at=iso_seconds(now),
         samples=tuple(kept),
+        arm_webhook=arm,
     )
 
 

@@ -114,6 +114,8 @@ def test_a_stale_100_after_a_new_request_never_delivers_the_previous_render(
 
 def test_a_burst_of_callers_all_get_an_answer(stack: LocalDeployment, api: Api) -> None:
     project_id = new_project_id()
+    # the accepted export must outlive the burst: no webhook may end its waits early
+    stack.simulator.inject(Fault("webhook_drop", project_id=project_id, times=10))
 
     answers = _concurrently(100, lambda: api.post_export({"projectId": project_id}))
 

@@ -165,6 +165,8 @@ def test_transient_poll_errors_wait_for_ai_studios_instead_of_failing(
     stack.simulator.inject(
         Fault(kind="http_status", route="progress", project_id=project_id, status=503, times=6)
     )
+    # the webhook receiver asks the progress API too: no webhooks here, so the polls meet every 503
+    stack.simulator.inject(Fault(kind="webhook_drop", project_id=project_id, times=10))
     export_id = start(api, project_id)
 
     view = api.wait_final(export_id, timeout=60)

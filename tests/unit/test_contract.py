@@ -23,7 +23,12 @@ FUNCTIONS = resources_of_type(TEMPLATE, "AWS::Serverless::Function")
 
 
 def tasks() -> dict[str, dict[str, Any]]:
-    return {name: state for name, state in ASL["States"].items() if state["Type"] == "Task"}
+    """The Lambda tasks (the interruptible wait, a DynamoDB callback task, has its own tests)."""
+    return {
+        name: state
+        for name, state in ASL["States"].items()
+        if state["Type"] == "Task" and state["Resource"].endswith(":lambda:invoke")
+    }
 
 
 def test_the_template_wires_this_file() -> None:
@@ -164,14 +169,25 @@ def test_poll_wait_rule_admits_exactly_the_ordered_pairs() -> None:
 
 
 def test_the_longest_export_stays_far_below_the_execution_history_limit() -> None:
+    from aistudios_export.webhooks import ARM_FACTOR
+
     params = TEMPLATE["Parameters"]
     longest = params["ExportDeadlineMinutes"]["MaxValue"] * 60
     shortest_wait = min(params["PollMinWaitSeconds"]["AllowedValues"])
     # one round: Wait entered/exited, Task entered/scheduled/started/succeeded/exited, Choice entered/exited
     assert ASL["States"]["Wait for render"]["Next"] == "Check progress"
     assert ASL["States"]["Check progress"]["Next"] == "Is the render done?"
+    # an armed round: the callback Task (entered/scheduled/started/submitted/timed out/exited), or
+    # its failure (entered/scheduled/started/failed/exited) and the Wait, then the same poll and Choice
+    armed = ASL["States"]["Wait for render or webhook"]
+    assert armed["Next"] == "Check progress"
+    assert {c["Next"] for c in armed["Catch"]} == {"Check progress", "Wait for render"}
+    plain, worst_armed = 9, 5 + 2 + 7
+    # armed only when the wait is at least ARM_FACTOR times the shortest: never more events a second
+    assert worst_armed / (ARM_FACTOR * shortest_wait) <= plain / shortest_wait
     rounds = longest / shortest_wait
-    assert rounds * 9 + 200 < 20_000 < 25_000
+    early = 2 * worst_armed  # a confirmed completion ends one wait early, or one arming fails at once
+    assert rounds * plain + early + 200 < 20_000 < 25_000
 
 
 def test_a_credentials_secret_must_be_a_secret_arn() -> None:

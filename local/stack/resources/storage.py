@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from typing import Any
 
 from ..template import Physical
@@ -90,7 +91,9 @@ class Table(ResourceType):
 
 
 class Secret(ResourceType):
-    """Holds the AI Studios credentials of the endpoint the deployment drives."""
+    """The credentials secret (its template names an appId) holds the AI Studios credentials of the
+    endpoint the deployment drives; any other secret gets a random value, as GenerateSecretString
+    would give it (the webhook signing secret)."""
 
     def plan(self, ctx: Context, logical: str, resource: dict[str, Any]) -> Physical:
         return Physical(f"{ctx.stack}/{slug(logical)}", {})
@@ -98,7 +101,13 @@ class Secret(ResourceType):
     def create(self, ctx: Context, logical: str, resource: dict[str, Any]) -> Physical | None:
         if not ctx.resolver.resource_enabled(logical):
             return None
-        value = json.dumps({"appId": ctx.options.aistudios_app_id, "userKey": ctx.options.aistudios_user_key})
+        generate = resource.get("Properties", {}).get("GenerateSecretString", {})
+        if "appId" in str(generate.get("SecretStringTemplate", "")):
+            opts = ctx.options
+            value = json.dumps({"appId": opts.aistudios_app_id, "userKey": opts.aistudios_user_key})
+        else:
+            length = int(generate.get("PasswordLength", 32))
+            value = secrets.token_urlsafe(length)[:length]
         name = ctx.resolver.physical[logical].ref
         arn = ctx.client("secretsmanager").create_secret(Name=name, SecretString=value)["ARN"]
         return Physical(arn, {})
