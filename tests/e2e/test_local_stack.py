@@ -339,3 +339,62 @@ def test_make_up_holds_one_export_per_project_and_survives_outages_and_stale_pro
     )
     cancelled = _wait_final(created.json()["links"]["self"], timeout=30)
     assert cancelled["status"] == "CANCELLED"
+
+
+def test_make_up_starts_exports_from_request_files_and_events_with_the_readme_commands(
+    running_stack: tuple[subprocess.Popen[str], dict[str, str]],
+) -> None:
+    """The README's `aws s3 cp` and `aws events put-events` against `make up` (boto3 when the AWS CLI
+    is not installed): each ends with a video in S3 and a notification."""
+    _, e = running_stack
+    for key in (
+        "event_bus",
+        "requests_prefix",
+        "request_queue_url",
+        "dead_letter_queue_url",
+        "events_queue_url",
+    ):
+        assert e[key], key
+    assert "events put-events --entries file://events/put_export_requested.json" in e["_banner"]
+    session = boto3.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=e["region"]
+    )
+    s3, sqs = (session.client(name, endpoint_url=e["aws_endpoint_url"]) for name in ("s3", "sqs"))
+    file_projects = [new_project_id(), new_project_id()]
+    event_project = "65fa6b07dca2e367461a2925"  # the one events/put_export_requested.json names
+    request_file = REPO / ".local" / "e2e-requests.json"
+    request_file.write_text(json.dumps([{"projectId": p} for p in file_projects]))
+    key = e["requests_prefix"] + "e2e.json"
+    aws = shutil.which("aws")
+    if aws:
+        cli_env = os.environ | {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+        base = [aws, "--endpoint-url", e["aws_endpoint_url"], "--region", e["region"]]
+        for command in (
+            ["s3", "cp", str(request_file), f"s3://{e['bucket']}/{key}"],
+            ["events", "put-events", "--entries", "file://events/put_export_requested.json"],
+        ):
+            subprocess.run(base + command, cwd=REPO, env=cli_env, capture_output=True, timeout=60, check=True)  # noqa: S603
+    else:
+        s3.put_object(Bucket=e["bucket"], Key=key, Body=request_file.read_bytes())
+        entries = json.loads((REPO / "events" / "put_export_requested.json").read_text())
+        session.client("events", endpoint_url=e["aws_endpoint_url"]).put_events(Entries=entries)
+
+    notes: dict[str, dict[str, object]] = {}
+    deadline = time.monotonic() + 120
+    while len(notes) < 3:
+        assert time.monotonic() < deadline, notes
+        for message in sqs.receive_message(
+            QueueUrl=e["queue_url"], MaxNumberOfMessages=10, WaitTimeSeconds=1
+        ).get("Messages", []):
+            body = json.loads(json.loads(message["Body"])["Message"])
+            if body["projectId"] in [*file_projects, event_project]:
+                notes[body["projectId"]] = body
+    assert {n["status"] for n in notes.values()} == {"SUCCEEDED"}
+    assert notes[event_project]["trigger"] == "eventbridge"
+    assert {notes[p]["trigger"] for p in file_projects} == {"s3"}
+    for note in notes.values():
+        video = note["video"]
+        assert isinstance(video, dict)
+        s3.head_object(Bucket=video["bucket"], Key=video["key"])
+    result = json.loads(s3.get_object(Bucket=e["bucket"], Key="results/e2e.json.result.json")["Body"].read())
+    assert {entry["exportId"] for entry in result["entries"]} == {notes[p]["exportId"] for p in file_projects}
