@@ -75,9 +75,16 @@ requirements-check: $(UV)
 sam-validate: $(SAM)
 	$(SAM) validate --lint --region $(AWS_DEFAULT_REGION)
 
+# The Lambda runtime is python3.13, which sam build needs on the machine. Without it `make test`
+# runs everything else and says so; REQUIRE_LAMBDA_BUILD=1 (set by .ci/run) makes it an error.
 sam-build: $(SAM)
-	@test -x "$(PY313_DIR)/python3.13" || { echo "sam build needs python3.13 (pyenv install 3.13)"; exit 1; }
-	PATH="$(PY313_DIR):$$PATH" $(SAM) build --region $(AWS_DEFAULT_REGION)
+	@if [ ! -x "$(PY313_DIR)/python3.13" ]; then \
+		if [ "$(REQUIRE_LAMBDA_BUILD)" = "1" ]; then \
+			echo "ERROR: sam build needs python3.13 (the Lambda runtime) and this run requires the build"; exit 1; fi; \
+		echo "SKIPPED: the Lambda build (sam build) needs python3.13, which this machine lacks."; \
+		echo "         Everything else runs. To build too: install Python 3.13 (pyenv install 3.13, or"; \
+		echo "         your package manager's python3.13) and run make test again."; \
+	else PATH="$(PY313_DIR):$$PATH" $(SAM) build --region $(AWS_DEFAULT_REGION); fi
 
 test-unit: setup
 	$(VENV)/bin/pytest tests/unit
@@ -90,6 +97,7 @@ test-e2e: setup
 
 test: check sam-validate sam-build
 	$(VENV)/bin/pytest
+	@test -x "$(PY313_DIR)/python3.13" || echo "NOTE: all tests ran, but the Lambda build was SKIPPED (no python3.13; see above)."
 
 # make bench-delivery [SIZE_MB=64,256] [VARIANTS=naive,single] [WORKERS=8] [RATE=25MB] [BENCH_ARGS=--with-2gib]
 bench: bench-delivery
