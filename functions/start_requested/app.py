@@ -6,7 +6,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aistudios_export import Adapters, Settings, intake
-from aistudios_export.observability import logger
+from aistudios_export.observability import logger, metrics
 
 adapters = Adapters(
     Settings.from_env(require=("table_name", "state_machine_arn", "bucket_name", "request_queue_url"))
@@ -20,5 +20,6 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = Non
 
 
 @logger.inject_lambda_context
+@metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return process_partial_response(event, record_handler, processor, context)

@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
 
 from .adapters import Adapters
@@ -25,7 +26,7 @@ from .clock import iso, utcnow
 from .endings import finish
 from .errors import ExportNotFoundError, ExportPipelineError, PermanentUpstreamError, ProjectBusyError
 from .models import ExportRecord, ExportStatus
-from .observability import logger
+from .observability import count_ending, logger, metrics
 from .request import ExportRequest, RequestValidationError, parse_export_request
 from .request_files import EXPORT_REQUESTED, derived_export_id, take_request_file, validation_error
 from .workflow import start_export
@@ -120,6 +121,7 @@ def start_requested(
         start_export(
             adapters, request, trigger=trigger, export_id=export_id, answer_by=_answer_by(lambda_context)
         )
+        metrics.add_metric(name="ExportsStarted", unit=MetricUnit.Count, value=1)
         return
     except ProjectBusyError as exc:
         if exc.active_export_id == export_id:
@@ -163,6 +165,7 @@ def fail_request(
     )
     try:
         adapters.store.create(record)
+        count_ending(ExportStatus.FAILED, changed=True)
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
             raise
