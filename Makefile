@@ -22,7 +22,7 @@ APP_ID ?= sim-app-id
 USER_KEY ?= sim-user-key
 RENDER_SECONDS ?= 20
 
-.PHONY: bench bench-delivery bench-polling openapi requirements-check help setup tools check lint format typecheck sam-validate sam-build requirements test test-unit \
+.PHONY: bench bench-delivery bench-polling bench-coldstart openapi requirements-check help setup tools check lint format typecheck sam-validate sam-build requirements test test-unit \
 	test-integration test-e2e sim demo up clean
 
 help:
@@ -108,6 +108,10 @@ bench-delivery: setup
 
 bench-polling: setup
 	$(RUN) benchmarks/polling.py
+
+# make bench-coldstart [RUNS=7]: each handler's import in a fresh interpreter next to `import boto3`
+bench-coldstart: setup
+	$(RUN) benchmarks/coldstart.py $(if $(RUNS),--runs $(RUNS))
 
 # docs/openapi.json from every API function's resolver (see local/openapi.py); a test keeps it in sync.
 openapi: setup
