@@ -22,7 +22,7 @@ APP_ID ?= sim-app-id
 USER_KEY ?= sim-user-key
 RENDER_SECONDS ?= 20
 
-.PHONY: bench bench-delivery bench-polling bench-coldstart openapi requirements-check help setup tools check lint format typecheck sam-validate sam-build requirements test test-unit \
+.PHONY: diagram bench bench-delivery bench-polling bench-coldstart openapi requirements-check help setup tools check lint format typecheck sam-validate sam-build requirements test test-unit \
 	test-integration test-e2e sim demo up clean
 
 help:
@@ -116,6 +116,10 @@ bench-coldstart: setup
 # docs/openapi.json from every API function's resolver (see local/openapi.py); a test keeps it in sync.
 openapi: setup
 	$(RUN) -m local.openapi
+
+# README.md's state machine diagram (Mermaid) from statemachine/export.asl.json; a test keeps it in sync.
+diagram: setup
+	$(RUN) -m local.diagram
 
 sim: setup
 	$(RUN) -m local.simulator --port $(PORT) --app-id $(APP_ID) --user-key $(USER_KEY) --render-seconds $(RENDER_SECONDS)
