@@ -57,7 +57,7 @@ lint: setup
 	$(VENV)/bin/ruff check .
 
 typecheck: setup
-	$(VENV)/bin/mypy shared local
+	$(VENV)/bin/mypy shared local cli
 
 check: lint typecheck requirements-check
 
