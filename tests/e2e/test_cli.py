@@ -208,35 +208,44 @@ def test_download_streams_the_verified_video_to_a_file(
     cli: Cli, succeeded: tuple[Result, str], stack: LocalDeployment, tmp_path: Path
 ) -> None:
     export_id = _export_id(succeeded[0])
-    view = cli.run("status", export_id, "--json").json()
-    stored = (
-        stack.client("s3").get_object(Bucket=view["video"]["bucket"], Key=view["video"]["key"])["Body"].read()
+    for name in ("new", "mine", "replaced", "unknown"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "mine" / "video.mp4").write_bytes(b"mine")
+    (tmp_path / "replaced" / f"{export_id}.mp4").write_bytes(b"old")
+    r = concurrently(
+        view=lambda: cli.run("status", export_id, "--json"),
+        saved=lambda: cli.run("download", export_id, "-o", str(tmp_path / "new" / "video.mp4")),
+        kept=lambda: cli.run("download", export_id, "-o", str(tmp_path / "mine" / "video.mp4")),
+        replaced=lambda: cli.run(
+            "download", export_id, "-o", str(tmp_path / "replaced"), "--force", "--json"
+        ),
+        unknown=lambda: cli.run("download", UNKNOWN_EXPORT, "-o", str(tmp_path / "unknown")),
     )
+    video = r["view"].json()["video"]
+    stored = stack.client("s3").get_object(Bucket=video["bucket"], Key=video["key"])["Body"].read()
+    assert hashlib.sha256(stored).hexdigest() == video["sha256"]
 
-    target = tmp_path / "video.mp4"
-    saved = cli.run("download", export_id, "-o", str(target))
-    assert saved.code == 0, saved
-    assert target.read_bytes() == stored
-    assert hashlib.sha256(stored).hexdigest() == view["video"]["sha256"]
-    assert f"SHA-256 verified: {view['video']['sha256']}" in saved.out
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["video.mp4"], "no partial file left behind"
+    assert r["saved"].code == 0, r["saved"]
+    assert (tmp_path / "new" / "video.mp4").read_bytes() == stored
+    assert f"SHA-256 verified: {video['sha256']}" in r["saved"].out
+    assert [p.name for p in (tmp_path / "new").iterdir()] == ["video.mp4"], "no partial file left behind"
 
-    target.write_bytes(b"mine")
-    kept = cli.run("download", export_id, "-o", str(target))
-    assert kept.code == 2
-    assert "--force" in kept.one_error_line()
-    assert target.read_bytes() == b"mine"
+    assert r["kept"].code == 2
+    assert "--force" in r["kept"].one_error_line()
+    assert (tmp_path / "mine" / "video.mp4").read_bytes() == b"mine"
 
-    replaced = cli.run("download", export_id, "-o", str(tmp_path), "--force", "--json")
-    assert replaced.code == 0, replaced
-    assert replaced.json() == {
+    assert r["replaced"].code == 0, r["replaced"]
+    assert r["replaced"].json() == {
         "exportId": export_id,
-        "file": str(tmp_path / f"{export_id}.mp4"),
+        "file": str(tmp_path / "replaced" / f"{export_id}.mp4"),
         "size": len(stored),
-        "sha256": view["video"]["sha256"],
+        "sha256": video["sha256"],
     }
-    assert (tmp_path / f"{export_id}.mp4").read_bytes() == stored
-    assert cli.run("download", UNKNOWN_EXPORT, "-o", str(tmp_path)).code == 6
+    assert (tmp_path / "replaced" / f"{export_id}.mp4").read_bytes() == stored
+
+    assert r["unknown"].code == 6
+    assert "ExportNotFound" in r["unknown"].one_error_line()
+    assert list((tmp_path / "unknown").iterdir()) == []
 
 
 def test_list_filters_by_project_and_status(cli: Cli, succeeded: tuple[Result, str]) -> None:
@@ -272,27 +281,34 @@ def test_cancel_ends_a_running_export_cancelled(cli: Cli, stack: LocalDeployment
     export_id = started.json()["exportId"]
     assert started.json()["status"] == "REQUESTED"
 
-    busy = cli.run("start", project_id)
-    assert busy.code == 7
-    assert "ProjectBusy" in busy.one_error_line()
-    not_yet = cli.run("download", export_id)
-    assert not_yet.code == 7
-    assert f"wait for it: aistudios-export watch {export_id}" in not_yet.one_error_line()
+    running = concurrently(
+        busy=lambda: cli.run("start", project_id),
+        not_yet=lambda: cli.run("download", export_id),
+    )
+    assert running["busy"].code == 7
+    assert "ProjectBusy" in running["busy"].one_error_line()
+    assert running["not_yet"].code == 7
+    assert f"wait for it: aistudios-export watch {export_id}" in running["not_yet"].one_error_line()
 
     cancelled = cli.run("cancel", export_id)
     assert cancelled.code == 0, cancelled
     assert cancelled.out == f"Export {export_id} CANCELLED\n"
 
-    again = cli.run("cancel", export_id)
-    assert again.code == 7
-    assert "ExportAlreadyEnded" in again.one_error_line()
-    assert cli.run("cancel", UNKNOWN_EXPORT).code == 6
-
-    watched = cli.run("watch", export_id, "--interval", "0.3")
-    assert watched.code == 4, watched
-    assert re.search(rf"^Export {export_id} CANCELLED after \d:\d\d:\d\d", watched.out, re.MULTILINE)
-    assert cli.run("status", export_id).code == 4
-    assert cli.run("download", export_id).code == 7
+    ended = concurrently(
+        again=lambda: cli.run("cancel", export_id),
+        unknown=lambda: cli.run("cancel", UNKNOWN_EXPORT),
+        watched=lambda: cli.run("watch", export_id, "--interval", "0.3"),
+        status=lambda: cli.run("status", export_id),
+        download=lambda: cli.run("download", export_id),
+    )
+    assert ended["again"].code == 7
+    assert "ExportAlreadyEnded" in ended["again"].one_error_line()
+    assert ended["unknown"].code == 6
+    assert ended["watched"].code == 4, ended["watched"]
+    assert re.search(rf"^Export {export_id} CANCELLED after \d:\d\d:\d\d", ended["watched"].out, re.MULTILINE)
+    assert ended["status"].code == 4
+    assert ended["download"].code == 7
+    assert "it has ended" in ended["download"].one_error_line()
 
 
 def test_exit_codes_of_a_failed_and_a_timed_out_export(bad_endings: dict[str, subprocess.Popen[str]]) -> None:
@@ -366,14 +382,18 @@ def test_the_api_is_found_from_a_stack_output(
         "AWS_SECRET_ACCESS_KEY": "testing",
     }
     export_id = _export_id(succeeded[0])
-    found = cli.run("status", export_id, "--stack-name", name, "--region", "us-east-1", local=True, **aws)
-    assert found.code == 0, found
-    assert "SUCCEEDED" in found.out
-    missing = cli.run(
-        "status", export_id, "--stack-name", "no-such-stack", "--region", "us-east-1", local=True, **aws
+    r = concurrently(
+        found=lambda: cli.run(
+            "status", export_id, "--stack-name", name, "--region", "us-east-1", local=True, **aws
+        ),
+        missing=lambda: cli.run(
+            "status", export_id, "--stack-name", "no-such-stack", "--region", "us-east-1", local=True, **aws
+        ),
     )
-    assert missing.code == 6
-    assert "stack no-such-stack not found in us-east-1" in missing.one_error_line()
+    assert r["found"].code == 0, r["found"]
+    assert "SUCCEEDED" in r["found"].out
+    assert r["missing"].code == 6
+    assert "stack no-such-stack not found in us-east-1" in r["missing"].one_error_line()
 
 
 # -- in a real terminal -------------------------------------------------------------------------------
@@ -414,6 +434,9 @@ class Terminal:
                 return screen, screens
             time.sleep(0.1)
         raise AssertionError(f"{pattern!r} never showed:\n" + "\n---\n".join(screens[-3:]))
+
+    def press(self, *keys: str) -> None:
+        subprocess.run([*self._tmux, "send-keys", "-t", "cli", *keys], check=True, timeout=10)  # noqa: S603
 
     def close(self) -> None:
         subprocess.run([*self._tmux, "kill-server"], check=False, timeout=10)  # noqa: S603
@@ -459,6 +482,28 @@ def test_watch_draws_a_live_progress_bar_in_a_terminal(cli: Cli, terminal: Any) 
     assert len(last_bars) == 1, f"one bar, redrawn in place, not a line per change:\n{final}"
     assert last_bars[0].group(1, 2, 4) == ("✔", "SUCCEEDED", "100.0")
     assert f"Export {export_id} SUCCEEDED in " in final.replace("\n", "")
+
+
+def test_ctrl_c_stops_watching_and_the_export_goes_on(
+    cli: Cli, stack: LocalDeployment, terminal: Any
+) -> None:
+    project_id = new_project_id()
+    assert stack.simulator is not None
+    stack.simulator.inject(Fault(kind="export_stall", project_id=project_id, at_progress=42))
+    export_id = cli.run("start", project_id, "--json").json()["exportId"]
+    term = terminal("watch", export_id, "--json")  # with --json the bar goes to stderr, when a terminal
+    term.wait_for(r"RENDERING +[━╸╺ ]+ +42\.0%")
+    term.press("C-c")
+    final, _ = term.wait_for(r"^EXIT=\d+$")
+    assert "EXIT=130" in final
+    assert f"stopped watching; export {export_id} goes on" in final.replace("\n", "")
+    assert "Traceback" not in final
+    r = concurrently(
+        status=lambda: cli.run("status", export_id, "--json"), cancel=lambda: cli.run("cancel", export_id)
+    )
+    assert r["status"].code == 0
+    assert r["status"].json()["status"] == "RENDERING"
+    assert r["cancel"].code == 0
 
 
 def test_download_draws_a_progress_bar_in_a_terminal(
