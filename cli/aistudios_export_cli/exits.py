@@ -22,6 +22,7 @@ class Exit(IntEnum):
     CONFLICT = 7  # the API's 409: the project is busy, the export has already ended, no video yet
     INTERNAL = 70  # a bug in the CLI (EX_SOFTWARE)
     INTERRUPTED = 130  # Ctrl-C; an export being followed goes on
+    BROKEN_PIPE = 141  # whoever read the output went away (128 + SIGPIPE, as a shell reports it)
 
 
 _BY_STATUS = {"FAILED": Exit.FAILED, "TIMED_OUT": Exit.TIMED_OUT, "CANCELLED": Exit.CANCELLED}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ PAGE_LIMIT = 100  # the API's largest page
 
 @dataclass
 class Options:
-    """The options every command takes (see `common_options`)."""
+    """The options every command takes (`_COMMON`)."""
 
     api_url: str | None = None
     stack_name: str | None = None
@@ -41,24 +42,27 @@ def _store(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
     return value
 
 
+def _common(*names: str, **attrs: Any) -> Callable[[Any], Any]:
+    """An option of every command, stored on the command's Options rather than passed as an argument."""
+    return click.option(*names, expose_value=False, callback=_store, **attrs)
+
+
 _COMMON = [
-    click.option(
+    _common(
         "--api-url",
         envvar="AISTUDIOS_EXPORT_API_URL",
         metavar="URL",
         help="The API's base URL (e.g. the stack's ApiUrl output). [env AISTUDIOS_EXPORT_API_URL]",
     ),
-    click.option(
+    _common(
         "--stack-name",
         envvar="AISTUDIOS_EXPORT_STACK_NAME",
         metavar="NAME",
         help="Read the API's URL from this deployed stack's ApiUrl output. [env AISTUDIOS_EXPORT_STACK_NAME]",
     ),
-    click.option(
-        "--region", metavar="REGION", help="AWS region of the stack (default: your AWS configuration)."
-    ),
-    click.option("--profile", metavar="NAME", help="AWS profile whose credentials sign the requests."),
-    click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout, for scripts."),
+    _common("--region", metavar="REGION", help="AWS region of the stack (default: your AWS configuration)."),
+    _common("--profile", metavar="NAME", help="AWS profile whose credentials sign the requests."),
+    _common("--json", "as_json", is_flag=True, help="Print one JSON document on stdout, for scripts."),
 ]
 
 
@@ -77,12 +81,13 @@ def command(
                 output.emit_json(exc.to_json())
             click.echo(f"error: {exc.message}", err=True)
             return int(exc.exit_code)
+        except BrokenPipeError:  # the reader went away (`| head`): say nothing more, as a shell would
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return Exit.BROKEN_PIPE
 
     decorated: Any = click.pass_context(wrapper)
     for option in reversed(_COMMON):
         decorated = option(decorated)
-    for param in decorated.__click_params__[-len(_COMMON) :]:
-        param.expose_value, param.callback = False, _store
     return decorated  # type: ignore[no-any-return]
 
 
@@ -117,7 +122,7 @@ def cli() -> None:
 
     Exit codes: 0 ok / SUCCEEDED, 1 FAILED, 2 usage or invalid request, 3 TIMED_OUT, 4 CANCELLED,
     5 API or connection error, 6 not found, 7 conflict (project busy, export ended, no video yet),
-    130 interrupted.
+    70 a bug in this CLI, 130 interrupted, 141 output pipe closed.
     """
 
 
@@ -265,13 +270,9 @@ def download(options: Options, export_id: str, target: Path | None, force: bool)
         )
     from .transfer import download as download_video  # rich.progress: imported by the commands using it
 
-    bar = None if options.as_json else _stdout()
+    bar = Console(stderr=True, highlight=False) if options.as_json else _stdout()  # as _follow's
     size, sha256 = download_video(
-        video["downloadUrl"],
-        target,
-        video.get("size"),
-        video.get("sha256"),
-        bar if bar and bar.is_terminal else None,
+        video["downloadUrl"], target, video.get("size"), video.get("sha256"), bar if bar.is_terminal else None
     )
     if options.as_json:
         output.emit_json({"exportId": export_id, "file": str(target), "size": size, "sha256": sha256})
@@ -335,9 +336,6 @@ def main(argv: list[str] | None = None) -> int:
     except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("error: interrupted", err=True)
         return Exit.INTERRUPTED
-    except BrokenPipeError:
-        sys.stderr.close()  # the reader went away: nothing more can be said
-        return 141
     except Exception as exc:  # noqa: BLE001 - a bug: still one line, never a traceback
         click.echo(f"error: internal error, please report it: {type(exc).__name__}: {exc}", err=True)
         return Exit.INTERNAL

@@ -355,6 +355,21 @@ def test_errors_are_one_line_with_their_exit_code(cli: Cli, tmp_path: Path) -> N
     assert "no AWS credentials found" in r["unsigned"].one_error_line()
 
 
+def test_a_reader_that_goes_away_ends_the_command_quietly(cli: Cli, succeeded: tuple[Result, str]) -> None:
+    proc = subprocess.Popen(  # noqa: S603
+        [str(CLI), "list", "--api-url", cli.api_url],
+        env=_env(HOME=str(cli.home)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    assert proc.stderr is not None
+    proc.stdout.close()  # before the command writes: its first write meets a closed pipe (EPIPE)
+    err = proc.stderr.read()
+    assert (proc.wait(timeout=60), err) == (141, "")
+
+
 def test_the_local_stack_is_found_from_the_endpoints_file(
     cli: Cli, succeeded: tuple[Result, str], tmp_path: Path
 ) -> None:
