@@ -10,6 +10,10 @@ VENV := .venv
 RUN := PYTHONPATH=shared:. $(VENV)/bin/python
 UV_VERSION := 0.13.9
 SAM_VERSION := 1.170.0
+# checkov is a uv tool like sam (its pins conflict with the project's); the stamp reinstalls on a bump.
+CHECKOV_VERSION := 3.3.30
+CHECKOV := $(TOOLS)/bin/checkov
+CHECKOV_STAMP := $(TOOLS)/.checkov-$(CHECKOV_VERSION)
 # sam build needs python3.13 (the Lambda runtime); pyenv provides it on the project's machines.
 PY313_DIR := $(shell d=$$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.13*/bin 2>/dev/null | tail -n1); \
 	[ -n "$$d" ] && echo "$$d" || dirname "$$(command -v python3.13 2>/dev/null || echo /nonexistent/x)")
@@ -22,7 +26,7 @@ APP_ID ?= sim-app-id
 USER_KEY ?= sim-user-key
 RENDER_SECONDS ?= 20
 
-.PHONY: diagram bench bench-delivery bench-polling bench-coldstart openapi requirements-check help setup tools check lint format typecheck sam-validate sam-build requirements test test-unit \
+.PHONY: diagram bench bench-delivery bench-polling bench-coldstart openapi requirements-check help setup tools check lint format typecheck sam-validate scan sam-build requirements test test-unit \
 	test-integration test-e2e sim demo up clean
 
 help:
@@ -31,6 +35,7 @@ help:
 	@echo "make sim    run the AI Studios simulator alone (PORT, APP_ID, USER_KEY, RENDER_SECONDS)"
 	@echo "make test   set up from nothing, run checks, template validation, build and all tests"
 	@echo "make check  format check, lint, type check"
+	@echo "make scan   cfn-lint and checkov on template.yaml (make sam-validate: sam validate --lint)"
 	@echo "make openapi  regenerate docs/openapi.json from the API functions' routes"
 
 $(UV):
@@ -46,7 +51,11 @@ setup: $(VENV)/.synced
 $(SAM): $(UV)
 	UV_TOOL_DIR=$(TOOLS)/uv-tools UV_TOOL_BIN_DIR=$(TOOLS)/bin $(UV) tool install --quiet --python $(PYTHON) aws-sam-cli==$(SAM_VERSION)
 
-tools: setup $(SAM)
+$(CHECKOV_STAMP): $(UV)
+	UV_TOOL_DIR=$(TOOLS)/uv-tools UV_TOOL_BIN_DIR=$(TOOLS)/bin $(UV) tool install --quiet --python $(PYTHON) checkov==$(CHECKOV_VERSION)
+	@touch $@
+
+tools: setup $(SAM) $(CHECKOV_STAMP)
 
 format: setup
 	$(VENV)/bin/ruff format .
@@ -75,6 +84,12 @@ requirements-check: $(UV)
 sam-validate: $(SAM)
 	$(SAM) validate --lint --region $(AWS_DEFAULT_REGION)
 
+# The template's scanners; each exits non-zero on a finding. checkov must report 0 failed: a check
+# that does not apply is skipped in the template, on its resource, with the reason (Metadata.checkov).
+scan: setup $(CHECKOV_STAMP)
+	$(VENV)/bin/cfn-lint template.yaml
+	$(CHECKOV) --file template.yaml --framework cloudformation --skip-download --quiet --compact
+
 # The Lambda runtime is python3.13, which sam build needs on the machine. Without it `make test`
 # runs everything else and says so; REQUIRE_LAMBDA_BUILD=1 (set by .ci/run) makes it an error.
 sam-build: $(SAM)
@@ -95,7 +110,7 @@ test-integration: setup
 test-e2e: setup
 	$(VENV)/bin/pytest tests/e2e
 
-test: check sam-validate sam-build
+test: check sam-validate scan sam-build
 	$(VENV)/bin/pytest
 	@test -x "$(PY313_DIR)/python3.13" || echo "NOTE: all tests ran, but the Lambda build was SKIPPED (no python3.13; see above)."
 
