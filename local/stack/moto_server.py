@@ -48,7 +48,7 @@ class MotoServer:
         os.environ["MOTO_PORT"] = str(port)
         _route_lambda_to(self._supervisor)
         _stop_aborts_callback_waits()
-        _dynamodb_items_are_atomic()
+        _dynamodb_writes_are_atomic()
         return f"http://{host}:{port}"
 
     def stop(self) -> None:
@@ -57,27 +57,18 @@ class MotoServer:
             self._server = None
 
 
-def _dynamodb_items_are_atomic() -> None:
+def _dynamodb_writes_are_atomic() -> None:
     """DynamoDB applies each write, a transaction included, atomically. moto does not when callers
     write at once: a transaction checks its conditions and writes without isolation, and when one
     fails it restores whole tables from a copy taken before, undoing other callers' writes made in
-    between; and a read that meets a write in progress can fail outright (webhook receivers and
-    armed waits use the exports table while starts contend for a project's lease). One lock around
-    moto's item operations makes each atomic, as on AWS (locally, throughput is not the point)."""
+    between (webhook receivers and armed waits write to the exports table while starts contend for
+    a project's lease). One lock around moto's write operations makes each atomic, as on AWS."""
     from moto.dynamodb.models import DynamoDBBackend
 
     if getattr(DynamoDBBackend, "_local_stack_locked", False):
         return
     lock = threading.RLock()  # a transaction's own puts and updates take it again
-    for name in (
-        "put_item",
-        "update_item",
-        "delete_item",
-        "transact_write_items",
-        "get_item",
-        "query",
-        "scan",
-    ):
+    for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
         original = getattr(DynamoDBBackend, name)
 
         def locked(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
