@@ -78,13 +78,15 @@ class PlainLines:
 
 
 class _MarkColumn(SpinnerColumn):
-    """A spinner while the export goes on, then a mark saying how it ended."""
+    """A spinner while the export goes on (at 100 % too: it still has to be delivered), then a mark
+    saying how it ended."""
 
     def render(self, task: Task) -> Text:
         status = task.fields.get("status", "")
         if status in FINAL_STATUSES:
             return Text("✔" if status == "SUCCEEDED" else "✘", style=STATUS_STYLES[status])
-        return super().render(task)  # type: ignore[return-value]
+        frame = self.spinner.render(task.get_time())
+        return frame if isinstance(frame, Text) else Text(str(frame))
 
 
 class _StatusColumn(ProgressColumn):
@@ -104,7 +106,8 @@ class _ElapsedColumn(ProgressColumn):
 
 
 class LiveBar:
-    """A rich progress bar: mark, status, bar, percentage, elapsed time. Use as a context manager."""
+    """A rich progress bar: mark, status, bar, percentage, elapsed time. Use as a context manager; the bar
+    appears, under the export's title, with the first answer."""
 
     def __init__(self, console: Console) -> None:
         self._progress = Progress(
@@ -118,19 +121,20 @@ class LiveBar:
             expand=False,
         )
         self._task = self._progress.add_task("export", total=100, status="", age=0.0, seen=time.monotonic())
-        self._titled = False
+        self._started = False
 
     def __enter__(self) -> LiveBar:
-        self._progress.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._progress.stop()
+        if self._started:
+            self._progress.stop()
 
     def show(self, view: dict[str, Any]) -> None:
-        if not self._titled:
-            self._titled = True
+        if not self._started:
             self._progress.console.print(title(view), soft_wrap=True, markup=False)
+            self._progress.start()
+            self._started = True
         self._progress.update(
             self._task,
             completed=progress_of(view),
