@@ -9,10 +9,11 @@ from __future__ import annotations
 from .base import ACCOUNT, Context, ResourceType
 from .compute import Function, StateMachine
 from .messaging import EventBus, Queue, Rule, Topic
-from .plan_only import Layer, LogGroup, RestApi
+from .plan_only import KmsKey, Layer, LogGroup, RestApi
 from .storage import Bucket, Secret, Table
 
 RESOURCE_TYPES: dict[str, ResourceType] = {
+    "AWS::KMS::Key": KmsKey(),
     "AWS::S3::Bucket": Bucket(),
     "AWS::DynamoDB::Table": Table(),
     "AWS::SNS::Topic": Topic(),

@@ -1,8 +1,9 @@
 """Types that need only a name locally: log groups, layers (put on each worker's path), the REST API
-(served by api_gateway.py)."""
+(served by api_gateway.py), KMS keys (named by the topics they encrypt; moto does not check them)."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from ..template import Physical
@@ -24,3 +25,9 @@ class Layer(ResourceType):
 class RestApi(ResourceType):
     def plan(self, ctx: Context, logical: str, resource: dict[str, Any]) -> Physical:
         return Physical("local", {"RootResourceId": "root"})
+
+
+class KmsKey(ResourceType):
+    def plan(self, ctx: Context, logical: str, resource: dict[str, Any]) -> Physical:
+        key_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{ctx.stack}/{logical}"))
+        return Physical(key_id, {"Arn": ctx.arn("kms", f"key/{key_id}"), "KeyId": key_id})
