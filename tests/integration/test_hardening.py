@@ -3,6 +3,7 @@ bursts of callers. On a local deployment of its own, with a deadline long enough
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Iterator
@@ -122,10 +123,16 @@ def test_a_burst_of_callers_all_get_an_answer(stack: LocalDeployment, api: Api) 
     failures = [a for a in answers if not isinstance(a, requests.Response)]
     assert failures == [], f"{len(failures)} of 100 callers got no answer: {failures[:3]}"
     codes = sorted(a.status_code for a in answers)
-    assert codes == [202] + [409] * 99
-    assert stack.simulator.stats()["exports"][project_id] == 1
-    accepted = next(a for a in answers if a.status_code == 202).json()
-    assert api.wait_final(accepted["exportId"])["status"] == "SUCCEEDED"
+    accepted = [a.json()["exportId"] for a in answers if a.status_code == 202]
+    assert set(codes) <= {202, 409}, codes
+    assert accepted, codes
+    # One export of the project at a time: usually one 202 and 99 409s; on a machine so loaded that
+    # the burst outlives an export, a later 202 may only come once the export before it has ended.
+    views = sorted((api.wait_final(export_id) for export_id in accepted), key=lambda v: v["createdAt"])
+    for before, after in itertools.pairwise(views):
+        assert before["finishedAt"] <= after["createdAt"], (before, after)
+    assert stack.simulator.stats()["exports"][project_id] == len(accepted)
+    assert views[0]["status"] == "SUCCEEDED"
 
 
 def test_the_video_link_can_be_bookmarked(stack: LocalDeployment, api: Api) -> None:

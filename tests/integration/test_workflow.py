@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -36,10 +37,15 @@ def assert_valid_notification(note: dict[str, Any], status: str, project_id: str
     return body
 
 
-def execution_of(stack: LocalDeployment, export_id: str) -> dict[str, Any]:
+def execution_of(stack: LocalDeployment, export_id: str, timeout: float = 20) -> dict[str, Any]:
+    """The execution once it has ended (the notification is published before its last states run)."""
     sfn = stack.client("stepfunctions")
     arn = stack.endpoints["state_machine_arn"].replace(":stateMachine:", ":execution:") + f":{export_id}"
+    deadline = time.monotonic() + timeout
     execution: dict[str, Any] = sfn.describe_execution(executionArn=arn)
+    while execution["status"] == "RUNNING" and time.monotonic() < deadline:
+        time.sleep(0.2)
+        execution = sfn.describe_execution(executionArn=arn)
     execution["history"] = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
     return execution
 
