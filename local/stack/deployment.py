@@ -194,6 +194,11 @@ class LocalDeployment:
         ]
         self.api_gateway = LocalApiGateway(routes, self.supervisor.invoke, port=self.options.api_port).start()
         self.endpoints["api_url"] = self.api_gateway.url
+        # The template names the API's AWS URL; locally it is this gateway's, known only now (before
+        # any worker starts, so every function sees it).
+        for spec in functions.values():
+            if "WEBHOOK_RECEIVER_URL" in spec.environment:
+                spec.environment["WEBHOOK_RECEIVER_URL"] = self.api_gateway.url + "/webhooks"
 
     def _write_endpoints(self) -> None:
         if not self.options.write_endpoints:

@@ -119,7 +119,12 @@ def start_requested(
         return
     try:
         start_export(
-            adapters, request, trigger=trigger, export_id=export_id, answer_by=_answer_by(lambda_context)
+            adapters,
+            request,
+            trigger=trigger,
+            export_id=export_id,
+            answer_by=_answer_by(lambda_context),
+            webhook_receiver=adapters.settings.webhook_receiver_url or None,
         )
         metrics.add_metric(name="ExportsStarted", unit=MetricUnit.Count, value=1)
         return

@@ -109,6 +109,8 @@ class Settings:
     # receiver URL on the API; the receiver signs what it forwards with this secret.
     webhooks_enabled: bool = env("WEBHOOKS_ENABLED", False, _flag)
     webhook_secret_id: str = env("WEBHOOK_SIGNING_SECRET_ID", "")
+    # The receiver's base URL for exports started without an API request (the request queue).
+    webhook_receiver_url: str = env("WEBHOOK_RECEIVER_URL", "", _url)
 
     @property
     def export_deadline_seconds(self) -> float:

@@ -168,6 +168,9 @@ def test_an_export_requested_event_starts_exactly_one_export(stack: LocalDeploym
     _request_events(stack, [{"projectId": project, "resolution": "480"}])
     (note,) = notes.wait_for(1, lambda body: body["projectId"] == project)
     assert (note["status"], note["trigger"], note["resolution"]) == ("SUCCEEDED", "eventbridge", "480")
+    # AI Studios was given this export's own webhook receiver on the API, as for an API request
+    assert stack.simulator is not None
+    assert [w for w in stack.simulator.webhooks_sent() if f"/webhooks/{note['exportId']}/" in w["url"]]
     stack.client("s3").head_object(Bucket=note["video"]["bucket"], Key=note["video"]["key"])
     table = stack.client("dynamodb")
     items = table.scan(
