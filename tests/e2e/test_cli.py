@@ -382,6 +382,7 @@ def test_the_local_stack_is_found_from_the_endpoints_file(
     assert "SUCCEEDED" in found.out
 
 
+@pytest.mark.filterwarnings("ignore:Tried to parse AWS")  # moto: a WaitConditionHandle is a no-op
 def test_the_api_is_found_from_a_stack_output(
     cli: Cli, succeeded: tuple[Result, str], stack: LocalDeployment
 ) -> None:
