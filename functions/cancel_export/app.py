@@ -19,7 +19,7 @@ def cancel(exportId: api_docs.ExportIdPath):  # type: ignore[no-untyped-def]
     return http_view.json_response(200, http_view.export_view(adapters, ending.record, link))
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

@@ -1,24 +1,22 @@
 """State machine step: stream the finished video into S3, verify it, mark SUCCEEDED and notify."""
 
-from aws_lambda_powertools.metrics import MetricUnit
+import time
+
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aistudios_export import Adapters, Settings
-from aistudios_export.observability import count_ending, logger, metrics
+from aistudios_export.observability import about_export, count_delivery, logger, metrics
 from aistudios_export.payloads import delivery_output
 from aistudios_export.workflow import deliver_export
 
 adapters = Adapters(Settings.from_env(require=("table_name", "bucket_name", "topic_arn")))
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    export_id = event["exportId"]
-    logger.append_keys(exportId=export_id)
-    ending = deliver_export(adapters, export_id)
-    count_ending(ending.record.status, ending.changed)
-    result = delivery_output(ending.record)
-    if ending.changed:
-        metrics.add_metric(name="DeliveredBytes", unit=MetricUnit.Bytes, value=result["size"])
-    return result
+    about_export(event["exportId"])
+    started = time.monotonic()
+    ending = deliver_export(adapters, event["exportId"])
+    count_delivery(ending.record, ending.changed, time.monotonic() - started)
+    return delivery_output(ending.record)

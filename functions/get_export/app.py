@@ -6,7 +6,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aistudios_export import Adapters, Settings, api_docs, http_errors, http_view
-from aistudios_export.observability import logger
+from aistudios_export.observability import about_export, logger
 
 adapters = Adapters(Settings.from_env(require=("table_name", "bucket_name")))
 app = http_errors.api_resolver()
@@ -29,10 +29,11 @@ def list_exports(  # type: ignore[no-untyped-def]
     limit: api_docs.LimitQuery = api_docs.DEFAULT_LIMIT,
     next_token: api_docs.NextTokenQuery = None,
 ):
+    about_export(project_id=project_id)
     page = http_view.list_exports(adapters, app.current_event, project_id, status, limit, next_token)
     return http_view.json_response(200, page)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

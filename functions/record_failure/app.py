@@ -5,17 +5,17 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aistudios_export import Adapters, Settings
 from aistudios_export.endings import record_execution_end, record_failure
-from aistudios_export.observability import count_ending, logger, metrics
+from aistudios_export.observability import about_export, count_ending, logger, metrics
 from aistudios_export.payloads import FailureEvent, failure_output
 
 adapters = Adapters(Settings.from_env(require=("table_name", "topic_arn")))
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     ended = FailureEvent.from_event(event)
-    logger.append_keys(exportId=ended.export_id)
+    about_export(ended.export_id)
     step = record_execution_end if ended.execution_ended else record_failure
     ending = step(adapters, ended.export_id, ended.failure)
     if ending is not None:

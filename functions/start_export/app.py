@@ -1,11 +1,10 @@
 """POST /exports: validate, record the export, start its workflow, ask AI Studios to render it."""
 
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aistudios_export import Adapters, Settings, api_docs, http_errors, http_view
-from aistudios_export.observability import logger, metrics
+from aistudios_export.observability import count_started, logger, metrics
 from aistudios_export.submission import submit_request
 
 adapters = Adapters(Settings.from_env(require=("table_name", "state_machine_arn")))
@@ -23,11 +22,11 @@ def create_export(idempotency_key: api_docs.IdempotencyKeyHeader = None):  # typ
         lambda_context=app.lambda_context,
         webhook_receiver=http_view.resource_link(app.current_event, "/webhooks"),
     )
-    metrics.add_metric(name="ExportsStarted", unit=MetricUnit.Count, value=1)
+    count_started()
     return http_view.accepted_response(app.current_event, started)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

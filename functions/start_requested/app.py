@@ -6,7 +6,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aistudios_export import Adapters, Settings, intake
-from aistudios_export.observability import logger, metrics
+from aistudios_export.observability import export_scope, logger, metrics
 
 adapters = Adapters(
     Settings.from_env(require=("table_name", "state_machine_arn", "bucket_name", "request_queue_url"))
@@ -16,10 +16,11 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = None) -> None:
     delivery = intake.Delivery(record.body, int(record.attributes.approximate_receive_count))
-    intake.process(adapters, delivery, record.receipt_handle, lambda_context)
+    with export_scope():  # each message's export names the log lines of its own processing only
+        intake.process(adapters, delivery, record.receipt_handle, lambda_context)
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return process_partial_response(event, record_handler, processor, context)

@@ -1,23 +1,25 @@
 """The outside world the workflow talks to, built lazily once per process from settings.
 
-Tests and the local stack pass their own adapters by keyword; anything not passed is built on first use."""
+Tests and the local stack pass their own adapters by keyword; anything not passed is built on first use,
+and so is imported then: a function that never talks to AI Studios never imports requests."""
 
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
-import requests
 
-from .client import AIStudiosClient
-from .credentials import load_credentials
-from .delivery import VideoDelivery
-from .lifecycle import LifecycleEvents
-from .notifications import Notifier
 from .settings import Settings
-from .store import ExportStore
-from .transport import build_session
+
+if TYPE_CHECKING:
+    import requests
+
+    from .client import AIStudiosClient
+    from .delivery import VideoDelivery
+    from .lifecycle import LifecycleEvents
+    from .notifications import Notifier
+    from .store import ExportStore
 
 
 class Adapters:
@@ -53,12 +55,17 @@ class Adapters:
 
     @cached_property
     def http(self) -> requests.Session:
+        from .transport import build_session
+
         return self._http or build_session()
 
     @cached_property
     def aistudios(self) -> AIStudiosClient:
         if self._aistudios is not None:
             return self._aistudios
+        from .client import AIStudiosClient
+        from .credentials import load_credentials
+
         settings = self.settings
         return AIStudiosClient(
             settings.aistudios_base_url,
@@ -71,6 +78,8 @@ class Adapters:
 
     @cached_property
     def store(self) -> ExportStore:
+        from .store import ExportStore
+
         table = self._table or boto3.resource("dynamodb", config=self._config).Table(self.settings.table_name)
         return ExportStore(table)
 
@@ -84,10 +93,14 @@ class Adapters:
 
     @cached_property
     def notifier(self) -> Notifier:
+        from .notifications import Notifier
+
         return Notifier(self._sns or self._boto("sns"), self.settings.topic_arn)
 
     @cached_property
     def lifecycle(self) -> LifecycleEvents:
+        from .lifecycle import LifecycleEvents
+
         events = (self._events or self._boto("events")) if self.settings.event_bus_name else None
         return LifecycleEvents(events, self.settings.event_bus_name)
 
@@ -97,6 +110,8 @@ class Adapters:
 
     @cached_property
     def delivery(self) -> VideoDelivery:
+        from .delivery import VideoDelivery
+
         s = self.settings
         return VideoDelivery(
             self.s3,

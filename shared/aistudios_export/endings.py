@@ -11,7 +11,7 @@ from .adapters import Adapters
 from .aws_errors import transient_aws_errors
 from .errors import ConflictError, ExportNotFoundError, InvalidTransitionError
 from .models import ExportRecord, ExportStatus, Failure
-from .observability import logger
+from .observability import about_export, logger
 
 
 @dataclass(frozen=True)
@@ -31,10 +31,9 @@ def record_failure(adapters: Adapters, export_id: str, failure: Failure) -> Endi
     except InvalidTransitionError:
         record = adapters.store.get(export_id)
         changed = False
+    about_export(project_id=record.project_id)
     finish(adapters, record)
-    logger.info(
-        "export ended", extra={"exportId": export_id, "status": record.status.value, "code": failure.code}
-    )
+    logger.info("export ended", extra={"status": record.status.value, "code": failure.code})
     return Ending(record, changed)
 
 
@@ -45,7 +44,7 @@ def record_execution_end(adapters: Adapters, export_id: str, failure: Failure) -
     try:
         record = adapters.store.get(export_id)
     except ExportNotFoundError:
-        logger.warning("execution ended for an unknown export", extra={"exportId": export_id})
+        logger.warning("execution ended for an unknown export")
         return None
     if record.status.is_final and record.notified:
         adapters.store.release_lease(record.project_id, export_id)

@@ -4,12 +4,12 @@ what each HTTP status means for the caller (auth refresh, retry, or give up)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
-
-import requests
+from typing import TYPE_CHECKING, Any
 
 from .errors import PermanentUpstreamError, TransientUpstreamError
-from .transport import parse_retry_after
+
+if TYPE_CHECKING:
+    import requests
 
 _AUTH_HINTS = ("token", "auth", "unauthor", "expired", "credential")
 FAILED_STATES = frozenset({"failed", "fail", "error", "errored", "cancelled", "canceled", "aborted"})
@@ -54,6 +54,8 @@ def looks_like_auth_failure(code: str, msg: str) -> bool:
 
 def interpret(response: requests.Response, method: str, path: str) -> Any:
     """The envelope's `data`, or the error that the status and envelope call for."""
+    from .transport import parse_retry_after  # transport imports requests; the poll step's import need not
+
     status = response.status_code
     try:
         body: Any = response.json()

@@ -16,6 +16,7 @@ from .api_docs import LIST_PARAMETERS
 from .errors import ConflictError, ExportNotFoundError
 from .listing import decode_token, encode_token
 from .models import ExportRecord, ExportStatus
+from .observability import about_export
 from .request import invalid
 
 MAX_BODY_BYTES = 16 * 1024
@@ -110,9 +111,11 @@ def export_view(adapters: Adapters, record: ExportRecord, self_link: str) -> dic
 
 
 def known_export_id(export_id: str) -> str:
-    """The id, if it can name an export at all (ExportNotFoundError otherwise, before any lookup)."""
+    """The id, if it can name an export at all (ExportNotFoundError otherwise, before any lookup);
+    the invocation's later log lines name it."""
     if not EXPORT_ID.match(export_id):
         raise ExportNotFoundError("no export with this id")
+    about_export(export_id)
     return export_id
 
 

@@ -62,10 +62,6 @@ class Notifier:
         )
         logger.info(
             "published export notification",
-            extra={
-                "exportId": record.export_id,
-                "status": record.status.value,
-                "messageId": response.get("MessageId"),
-            },
+            extra={"status": record.status.value, "messageId": response.get("MessageId")},
         )
         return message

@@ -1,16 +1,27 @@
-"""One place for logging and metrics. Service name and namespace come from the template; Lambda
-and Step Functions tracing is switched on there, so no tracer SDK is loaded at cold start."""
+"""One place for logging and metrics. Service name and namespace come from the template
+(POWERTOOLS_SERVICE_NAME, POWERTOOLS_METRICS_NAMESPACE). Lambda and Step Functions tracing is
+switched on there (Tracing: Active) without the X-Ray SDK: Powertools' Tracer, with the SDK it
+loads, would cost every cold start about 0.4x an `import boto3` (README, Observability).
+
+Every log line names its export through the Logger's keys (`about_export`), set once where an
+invocation learns the export and cleared before the next one (`clear_state=True` on every handler).
+Metrics are counted here, under the names the README's Observability table gives, with no dimension
+but the service's: an export id is never a dimension."""
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from .models import ExportStatus
+from .clock import parse_iso
+from .models import ExportRecord, ExportStatus, PollResult
 from .urls import redact_text
 
 _TOKEN_LIKE = re.compile(r"(?i)(\"?(?:authorization|token|userKey|user_key)\"?\s*[:=]\s*\"?)[^\",\s}]+")
@@ -53,15 +64,78 @@ logger = Logger(log_uncaught_exceptions=True)
 logger.addFilter(RedactingFilter())
 metrics = Metrics()
 
+EXPORT_KEYS = ("exportId", "projectId")
+
+
+def about_export(export_id: str | None = None, project_id: str | None = None) -> None:
+    """Every later log line of this invocation names the export and its project (whichever is given)."""
+    keys = {"exportId": export_id, "projectId": project_id}
+    logger.append_keys(**{name: value for name, value in keys.items() if value})
+
+
+@contextmanager
+def export_scope() -> Iterator[None]:
+    """One export among several in an invocation (a batch): its keys end with it."""
+    try:
+        yield
+    finally:
+        logger.remove_keys(EXPORT_KEYS)
+
+
 ENDING_METRICS = {
     ExportStatus.SUCCEEDED: "ExportsSucceeded",
     ExportStatus.FAILED: "ExportsFailed",
     ExportStatus.TIMED_OUT: "ExportsTimedOut",
     ExportStatus.CANCELLED: "ExportsCancelled",
 }
+# Every metric the functions emit, with its unit: the README's Observability table lists the same,
+# and each add_metric call names one of them literally (the dashboard's test reads the calls).
+METRICS: dict[str, MetricUnit] = {
+    "ExportsStarted": MetricUnit.Count,
+    **dict.fromkeys(ENDING_METRICS.values(), MetricUnit.Count),
+    "RenderSeconds": MetricUnit.Seconds,
+    "DeliverySeconds": MetricUnit.Seconds,
+    "DeliveredBytes": MetricUnit.Bytes,
+    "PollsPerExport": MetricUnit.Count,
+    **{f"Webhooks{status}": MetricUnit.Count for status in (202, 400, 404, 409, 503)},
+}
+
+
+def count_started() -> None:
+    metrics.add_metric(name="ExportsStarted", unit=MetricUnit.Count, value=1)
 
 
 def count_ending(status: ExportStatus, changed: bool) -> None:
     """Metrics count transitions, not invocations: only the call that ended the export counts it."""
     if changed and status in ENDING_METRICS:
         metrics.add_metric(name=ENDING_METRICS[status], unit=MetricUnit.Count, value=1)
+
+
+def count_poll(
+    result: PollResult, *, polls: int, requested_at: datetime | None, deadline: datetime | None
+) -> None:
+    """The poll that settles the render (done, failed, or past the deadline: what the state machine's
+    Choice decides on) reports how many polls the export took and, for a render seen done, how long
+    it took from the request. A withdrawn export, never rendered, counts nothing."""
+    checked_at = parse_iso(result.checked_at)
+    past_deadline = deadline is not None and checked_at >= deadline
+    if result.abandoned or not (result.download_ready or result.failed or past_deadline):
+        return
+    metrics.add_metric(name="PollsPerExport", unit=MetricUnit.Count, value=polls)
+    if result.download_ready and requested_at is not None:
+        seconds = max(0.0, (checked_at - requested_at).total_seconds())
+        metrics.add_metric(name="RenderSeconds", unit=MetricUnit.Seconds, value=seconds)
+
+
+def count_delivery(record: ExportRecord, changed: bool, seconds: float) -> None:
+    """A delivery that ended the export SUCCEEDED: its duration and the bytes it stored."""
+    count_ending(record.status, changed)
+    if changed and record.status is ExportStatus.SUCCEEDED and record.video is not None:
+        metrics.add_metric(name="DeliverySeconds", unit=MetricUnit.Seconds, value=round(seconds, 3))
+        metrics.add_metric(name="DeliveredBytes", unit=MetricUnit.Bytes, value=record.video.size)
+
+
+def count_webhook(status: int) -> None:
+    """What the receiver answered one webhook (202 taken, 400, 404, 409, 503 refused); an answer
+    METRICS does not list yet is counted all the same, never the receiver's failure."""
+    metrics.add_metric(name=f"Webhooks{status}", unit=MetricUnit.Count, value=1)

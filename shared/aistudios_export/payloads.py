@@ -35,7 +35,7 @@ def execution_input(record: ExportRecord, first_wait_seconds: int, max_wait_seco
             "requestedAt": record.created_at,
             "deadline": record.deadline_at,
             "maxWaitSeconds": max_wait_seconds,
-            "poll": {"nextWaitSeconds": first_wait_seconds, "samples": []},
+            "poll": {"nextWaitSeconds": first_wait_seconds, "samples": [], "polls": 0},
         }
     )
 
@@ -47,6 +47,7 @@ class PollTask:
     requested_at: datetime | None
     deadline: datetime | None = None
     samples: tuple[Sample, ...] = ()  # (seconds since the request, progress) seen so far, bounded
+    polls: int = 0  # how many polls came before this one (for the PollsPerExport metric)
 
     @classmethod
     def from_event(cls, event: dict[str, Any]) -> PollTask:
@@ -63,11 +64,18 @@ class PollTask:
             parse_iso(requested) if requested else None,
             parse_iso(deadline) if deadline else None,
             tuple((float(t), float(p)) for t, p in samples),
+            _count(event.get("polls")),
         )
 
 
-def poll_output(result: PollResult) -> dict[str, Any]:
-    """Only whether the video is ready: the signed URL never enters the execution's history."""
+def _count(value: Any) -> int:
+    """A count the execution state carries; an execution started before it carried one has none."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+
+
+def poll_output(result: PollResult, polls: int = 0) -> dict[str, Any]:
+    """Only whether the video is ready: the signed URL never enters the execution's history.
+    `polls` (this poll included) is carried from poll to poll, for the PollsPerExport metric."""
     return {
         "progress": result.percent,
         "state": result.state,
@@ -79,6 +87,7 @@ def poll_output(result: PollResult) -> dict[str, Any]:
         "abandoned": result.abandoned,
         "samples": [list(sample) for sample in result.samples],
         "armWebhook": result.arm_webhook,
+        "polls": polls,
     }
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -15,7 +15,9 @@ from .adapters import Adapters
 from .clock import iso, utcnow
 from .errors import ExportNotFoundError, TransientUpstreamError
 from .observability import logger
-from .request import RequestValidationError, parse_export_request
+
+if TYPE_CHECKING:
+    from .request import RequestValidationError
 
 REQUESTS_PREFIX = "requests/"
 RESULTS_PREFIX = "results/"
@@ -36,6 +38,8 @@ def result_key(key: str) -> str:
 
 
 def take_request_file(adapters: Adapters, event: dict[str, Any]) -> None:
+    from .request import RequestValidationError, parse_export_request  # pydantic: see intake.py
+
     detail = event.get("detail") or {}
     bucket = str((detail.get("bucket") or {}).get("name", ""))
     key = str((detail.get("object") or {}).get("key", ""))

@@ -27,9 +27,8 @@ from .adapters import Adapters
 from .clock import now_iso, parse_iso
 from .envelope import Progress
 from .errors import ExportNotFoundError, TransientUpstreamError
-from .forwarding import forward_event, signing_secret
 from .models import ExportRecord
-from .observability import logger
+from .observability import about_export, logger
 
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")  # secrets.token_urlsafe(32)
 EXPORT_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -145,6 +144,7 @@ def receive_webhook(adapters: Adapters, export_id: str, token: str, body: str | 
     record = _open_export(adapters, export_id, token)
     if record is None:
         return NOT_FOUND
+    about_export(export_id, record.project_id)  # only once the token proved the export: never a guess
     event = WebhookEvent.parse(body)
     if event is None:
         return _refusal(400, "InvalidWebhook", "not an AI Studios webhook body")
@@ -153,22 +153,19 @@ def receive_webhook(adapters: Adapters, export_id: str, token: str, body: str | 
     try:
         reading = adapters.aistudios.progress(record.project_id)
     except TransientUpstreamError as exc:
-        logger.warning(
-            "webhook not confirmed: AI Studios unavailable",
-            extra={"exportId": export_id, "reason": exc.message},
-        )
+        logger.warning("webhook not confirmed: AI Studios unavailable", extra={"reason": exc.message})
         return _refusal(503, "UpstreamUnavailable", "AI Studios could not confirm it; retry")
     if not event.confirmed_by(reading):
         logger.warning(
             "webhook refused: AI Studios does not confirm it",
-            extra={"exportId": export_id, "claimed": event.progress, "progress": reading.percent},
+            extra={"claimed": event.progress, "progress": reading.percent},
         )
         return _refusal(409, "WebhookNotConfirmed", "AI Studios does not confirm it")
     completed = event.progress >= 100
     claimed = adapters.store.claim_webhook_event(export_id, event.key, completed=completed)
     if claimed is None:  # taken meanwhile by a duplicate, or the export ended
         return NOT_FOUND if _open_export(adapters, export_id, token) is None else DUPLICATE
-    logger.info("webhook confirmed", extra={"exportId": export_id, "progress": event.progress})
+    logger.info("webhook confirmed", extra={"progress": event.progress})
     moved_on = completed and _end_wait(adapters, claimed)
     forwarded = _forward(adapters, claimed, event, reading) if claimed.user_webhook_url else None
     return Answer(202, {"accepted": True}, moved_on=moved_on, forwarded=forwarded)
@@ -212,6 +209,8 @@ def _end_wait(adapters: Adapters, record: ExportRecord) -> bool:
 
 def _forward(adapters: Adapters, record: ExportRecord, event: WebhookEvent, reading: Progress) -> bool:
     """Send the caller what AI Studios confirmed, without the download URL, signed."""
+    from .forwarding import forward_event, signing_secret  # requests: only when there is a caller to tell
+
     assert record.user_webhook_url is not None
     payload: dict[str, Any] = {
         "eventId": hashlib.sha256(f"{record.export_id}:{event.key}".encode()).hexdigest()[:32],

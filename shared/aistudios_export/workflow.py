@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -22,12 +23,13 @@ from .errors import (
     TransientUpstreamError,
 )
 from .models import ExportRecord, ExportStatus, PollResult, VideoLocation, new_export_id
-from .observability import logger
+from .observability import about_export, logger
 from .payloads import execution_input
-from .request import ExportRequest
-from .thumbnails import copy_thumbnail
 from .waiting import Sample, keep_samples, next_wait
 from .webhooks import new_token, outage_wait, receiver_url, token_hash, webhook_wait
+
+if TYPE_CHECKING:
+    from .request import ExportRequest
 
 # How long a project's lease outlives its export's deadline: enough for the longest delivery
 # (its Task timeout times its attempts), so a lease only ever expires when its release was lost.
@@ -61,6 +63,7 @@ def start_export(
     settings = adapters.settings
     now = utcnow()
     export_id = export_id or new_export_id()
+    about_export(export_id, request.projectId)
     deadline = now + timedelta(seconds=settings.export_deadline_seconds)
     token = new_token() if settings.webhooks_enabled and webhook_receiver else None
     record = ExportRecord(
@@ -87,9 +90,7 @@ def start_export(
             ),
         )
     except (BotoCoreError, ClientError) as exc:
-        logger.warning(
-            "could not start the export workflow", extra={"exportId": export_id, "error": repr(exc)}
-        )
+        logger.warning("could not start the export workflow", extra={"error": repr(exc)})
         _withdraw(adapters, record)
         raise TransientUpstreamError(
             "the export workflow could not be started", code="WorkflowStartFailed", retry_after=5
@@ -111,12 +112,12 @@ def start_export(
             raise
         logger.warning(
             "AI Studios may have accepted the export; its execution will find out",
-            extra={"exportId": export_id, "reason": exc.message},
+            extra={"reason": exc.message},
         )
     except PermanentUpstreamError:
         _withdraw(adapters, record)
         raise
-    logger.info("export started", extra={"exportId": export_id, "projectId": record.project_id})
+    logger.info("export started")
     adapters.lifecycle.changed(record)
     return record
 
@@ -127,7 +128,7 @@ def _withdraw(adapters: Adapters, record: ExportRecord) -> None:
     try:
         adapters.store.withdraw(record)
     except (BotoCoreError, ClientError):
-        logger.exception("could not withdraw the export", extra={"exportId": record.export_id})
+        logger.exception("could not withdraw the export")
 
 
 @transient_aws_errors
@@ -156,9 +157,7 @@ def poll_export(
     try:
         progress = adapters.aistudios.progress(project_id)
     except TransientUpstreamError as exc:
-        logger.warning(
-            "AI Studios unavailable; waiting", extra={"exportId": export_id, "reason": exc.message}
-        )
+        logger.warning("AI Studios unavailable; waiting", extra={"reason": exc.message})
         wait, arm = outage_wait(adapters, export_id, int(s.poll_max_wait_seconds), read_at=now)
         return PollResult(
             0.0, "unavailable", False, False, f"AI Studios unavailable: {exc.message}",
@@ -167,10 +166,10 @@ def poll_export(
     try:
         record = adapters.store.record_progress(export_id, progress.percent, progress.state)
     except ExportNotFoundError:
-        logger.info("export withdrawn before it started; ending", extra={"exportId": export_id})
+        logger.info("export withdrawn before it started; ending")
         return PollResult(0.0, "", False, False, "withdrawn", 0, iso_seconds(now), abandoned=True)
     except InvalidTransitionError as exc:
-        logger.warning("progress not recorded", extra={"exportId": export_id, "reason": exc.message})
+        logger.warning("progress not recorded", extra={"reason": exc.message})
         record = adapters.store.get(export_id)
     if not samples and record.status is ExportStatus.RENDERING:
         adapters.lifecycle.changed(record)  # this execution's first reading: REQUESTED -> RENDERING
@@ -178,7 +177,7 @@ def poll_export(
     elapsed = (now - requested).total_seconds()
     ready = progress.done and (record.render_seen or elapsed >= s.stale_grace_seconds)
     if progress.done and not ready:
-        logger.info("a 100 not yet proven to be this export's render", extra={"exportId": export_id})
+        logger.info("a 100 not yet proven to be this export's render")
     kept = keep_samples([*samples, (elapsed, progress.percent)])
     seconds_left = (deadline - now).total_seconds() if deadline else s.export_deadline_seconds - elapsed
     wait = next_wait(
@@ -187,10 +186,7 @@ def poll_export(
     wait, arm = webhook_wait(
         record, wait, min_wait=s.poll_min_wait_seconds, settled=ready or progress.failed, read_at=now
     )
-    logger.info(
-        "export progress",
-        extra={"exportId": export_id, "progress": progress.percent, "state": progress.state},
-    )
+    logger.info("export progress", extra={"progress": progress.percent, "state": progress.state})
     return PollResult(
         percent=progress.percent,
         state=progress.state,
@@ -212,6 +208,7 @@ def object_key(adapters: Adapters, project_id: str, export_id: str) -> str:
 def deliver_export(adapters: Adapters, export_id: str) -> Ending:
     """Copy the finished video into S3. The download URL is fetched here, fresh for every attempt."""
     record = adapters.store.get(export_id)
+    about_export(project_id=record.project_id)
     if record.status is ExportStatus.SUCCEEDED:
         finish(adapters, record)
         return Ending(record, changed=False)
@@ -248,6 +245,8 @@ def deliver_export(adapters: Adapters, export_id: str) -> Ending:
         },
     )
     if project.thumbnail_url:
+        from .thumbnails import copy_thumbnail  # requests: imported by the one step that fetches
+
         s = adapters.settings
         copy_thumbnail(
             adapters.s3,
@@ -274,5 +273,5 @@ def _project_info(adapters: Adapters, project_id: str) -> ProjectInfo:
     try:
         return adapters.aistudios.project(project_id)
     except ExportPipelineError as exc:
-        logger.warning("project details unavailable", extra={"projectId": project_id, "reason": exc.message})
+        logger.warning("project details unavailable", extra={"reason": exc.message})
         return ProjectInfo(None)

@@ -65,8 +65,17 @@ def test_the_poll_task_reads_what_the_state_machine_sends() -> None:
         "requestedAt",
         "deadline",
         "samples",
+        "polls",
     }
     assert task.samples == ()
+    assert task.polls == 0  # the sample event, like an execution started before polls were counted
+
+
+def test_the_poll_task_reads_how_many_polls_came_before() -> None:
+    event = load_event("poll_export")
+    assert PollTask.from_event(event | {"polls": 3}).polls == 3
+    for unusable in (None, -1, True, "3", 2.5):
+        assert PollTask.from_event(event | {"polls": unusable}).polls == 0
 
 
 def test_the_poll_task_keeps_its_samples_and_refuses_malformed_ones() -> None:
@@ -83,9 +92,12 @@ def test_the_poll_task_keeps_its_samples_and_refuses_malformed_ones() -> None:
 
 def test_the_poll_output_is_what_the_state_machine_selects() -> None:
     output = poll_output(
-        PollResult(42.5, "rendering", False, False, "d", 17, "2026-11-27T20:51:00Z", samples=((30.0, 42.5),))
+        PollResult(42.5, "rendering", False, False, "d", 17, "2026-11-27T20:51:00Z", samples=((30.0, 42.5),)),
+        polls=4,
     )
     assert output["samples"] == [[30.0, 42.5]]
+    assert output["polls"] == 4
+    assert ASL["States"]["Poll failed"]["Parameters"]["polls.$"] == "$.poll.polls"
     selected = ASL["States"]["Check progress"]["ResultSelector"]
     assert {v.removeprefix("$.Payload.") for v in selected.values()} == set(output)
     assert output["nextWaitSeconds"] == 17
@@ -113,7 +125,7 @@ def test_the_execution_input_carries_what_the_states_read() -> None:
         "requestedAt": "2026-11-27T20:50:09.555Z",
         "deadline": "2026-11-27T21:20:09Z",
         "maxWaitSeconds": 60,
-        "poll": {"nextWaitSeconds": 7, "samples": []},
+        "poll": {"nextWaitSeconds": 7, "samples": [], "polls": 0},
     }
 
 
