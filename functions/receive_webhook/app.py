@@ -21,7 +21,7 @@ def webhook(exportId: api_docs.ExportIdPath, token: api_docs.WebhookTokenPath) -
     return http_view.json_response(answer.status, answer.body)
 
 
-@logger.inject_lambda_context(clear_state=True)  # never logs the event: its path carries the token
+@logger.inject_lambda_context(log_event=False, clear_state=True)  # its path carries the token: never logged
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

@@ -116,6 +116,11 @@ class SimulatorEngine:
         """Remove all pending faults (faults already bound to renders stay)."""
         self.faults.clear()
 
+    def issued_tokens(self) -> list[str]:
+        """Every token issued so far, expired ones included (a test makes sure none was logged)."""
+        with self._lock:
+            return list(self._tokens)
+
     def expire_tokens(self) -> None:
         """Make every issued token expired (requests using them get 401 ``InvalidToken``)."""
         with self._lock:

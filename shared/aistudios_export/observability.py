@@ -40,12 +40,17 @@ def scrub(value: Any) -> Any:
 
 
 def _sensitive(key: Any) -> bool:
+    """Keys whose values are secrets wherever they appear: a logged API event carries the caller's
+    Authorization and temporary credentials' X-Amz-Security-Token headers."""
     return isinstance(key, str) and key.lower() in (
         "authorization",
         "token",
         "userkey",
         "user_key",
         "password",
+        "x-amz-security-token",
+        "cookie",
+        "x-api-key",
     )
 
 

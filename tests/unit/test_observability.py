@@ -43,6 +43,18 @@ def test_scrub_removes_signed_query_values_and_tokens_everywhere() -> None:
     assert '"count": 3' in text
 
 
+def test_a_logged_api_event_keeps_no_credential_of_its_caller() -> None:
+    event = {
+        "headers": {"Authorization": "AWS4-HMAC-SHA256 Signature=abc123", "X-Amz-Security-Token": "IQoJsess"},
+        "multiValueHeaders": {"x-amz-security-token": ["IQoJsess"], "Cookie": ["session=c00k1e"]},
+        "path": "/exports",
+    }
+    text = json.dumps(scrub(event))
+    for secret in ("abc123", "IQoJsess", "c00k1e"):
+        assert secret not in text
+    assert '"path": "/exports"' in text
+
+
 def test_the_filter_scrubs_messages_and_extra_fields() -> None:
     stream = io.StringIO()
     log = logging.getLogger("redaction-test")
