@@ -11,7 +11,9 @@ from aistudios_export.observability import export_scope, logger, metrics
 adapters = Adapters(
     Settings.from_env(require=("table_name", "state_machine_arn", "bucket_name", "request_queue_url"))
 )
-processor = BatchProcessor(event_type=EventType.SQS)
+# A batch whose every request must wait is a normal answer (all reported as failures, each hidden for
+# its back-off), not a function error that would trip the errors alarm.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = None) -> None:

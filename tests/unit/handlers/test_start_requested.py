@@ -64,3 +64,18 @@ def test_a_request_that_must_wait_is_the_only_failure_reported(env: Resources) -
     assert sorted(e["projectId"] for e in env.aistudios.exports) == sorted(
         [PROJECT_ID, "65fa6b07dca2e367461a2926"]
     )
+
+
+def test_a_batch_whose_every_request_waits_is_an_answer_not_an_error(env: Resources) -> None:
+    handler = _load_handler("start_requested")
+    handler.adapters = env.adapters
+    template = load_event("start_requested")["Records"][1]
+    env.sqs.send_message(QueueUrl=env.request_queue_url, MessageBody="placeholder")
+    receipt = env.sqs.receive_message(QueueUrl=env.request_queue_url)["Messages"][0]["ReceiptHandle"]
+    first = json.loads(template["body"]) | {"id": "holder", "detail": {"projectId": PROJECT_ID}}
+    handler.lambda_handler({"Records": [template | {"messageId": "a", "body": json.dumps(first)}]}, Context())
+    waiting = json.loads(template["body"]) | {"id": "waiter", "detail": {"projectId": PROJECT_ID}}
+    batch = {
+        "Records": [template | {"messageId": "b", "body": json.dumps(waiting), "receiptHandle": receipt}]
+    }
+    assert handler.lambda_handler(batch, Context()) == {"batchItemFailures": [{"itemIdentifier": "b"}]}
