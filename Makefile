@@ -124,7 +124,7 @@ bench-delivery: setup
 bench-polling: setup
 	$(RUN) benchmarks/polling.py
 
-# make bench-coldstart [RUNS=7]: each handler's import in a fresh interpreter next to `import boto3`
+# make bench-coldstart [RUNS=9]: each handler's import in a fresh interpreter next to `import boto3`
 bench-coldstart: setup
 	$(RUN) benchmarks/coldstart.py $(if $(RUNS),--runs $(RUNS))
 

@@ -3,12 +3,17 @@
 A Lambda cold start imports the handler module before the first event; the runtime has boto3, so
 `import boto3` is the floor every function pays. Each function's handler module (functions/*/app.py,
 with the layer on the path and the environment its template gives it) is imported in a fresh
-interpreter, `--runs` times, alternating with fresh `import boto3` runs; the median wall time of
-each is compared. Nothing is imported in this process.
+interpreter, `--runs` times, each run right after a fresh `import boto3` run; a function's ratio is
+the median of those pairs' ratios of wall time (as `python -X importtime` measures it), so a load
+that comes and goes during the benchmark weighs on both sides of a pair. The CPU time of the same
+imports is shown next to it: on a shared machine it moves far less than wall time, so when the two
+ratios disagree, the machine was busy. Nothing is imported in this process.
 
-    make bench-coldstart [RUNS=7]
+What a handler does not import, its first invocation does if it needs it (README, Observability).
 
-Ends with one line: `coldstart: worst_ratio=<x> function=<name>`.
+    make bench-coldstart [RUNS=9]
+
+Ends with one line: `coldstart: worst_ratio=<x> function=<name>` (wall time).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import os
 import statistics
 import subprocess
 import sys
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -40,13 +46,14 @@ ENVIRONMENT = {
 }
 TIMER = """
 import time, sys
-t = time.perf_counter()
+t, c = time.perf_counter(), time.process_time()
 {statement}
-sys.stdout.write(repr(time.perf_counter() - t))
+sys.stdout.write(repr((time.perf_counter() - t, time.process_time() - c)))
 """
 
 
-def measure(statement: str, cwd: Path, path: list[Path]) -> float:
+def measure(statement: str, cwd: Path, path: list[Path]) -> tuple[float, float]:
+    """(wall, CPU) seconds of `statement` in a fresh interpreter."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}
     env |= ENVIRONMENT | {"PYTHONPATH": os.pathsep.join(str(p) for p in path)}
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # bytecode cached by the warm-up run, as a build would ship it
@@ -58,12 +65,33 @@ def measure(statement: str, cwd: Path, path: list[Path]) -> float:
         text=True,
         check=True,
     ).stdout
-    return float(out)
+    wall, cpu = (float(v) for v in out.strip("()").split(","))
+    return wall, cpu
+
+
+@dataclass(frozen=True)
+class Row:
+    function: str
+    handler_s: float  # median wall time of the handler's import
+    boto3_s: float  # median wall time of `import boto3`
+    ratio: float  # median of the pairs' wall-time ratios
+    cpu_ratio: float  # median of the pairs' CPU-time ratios
+
+    @classmethod
+    def of(cls, function: str, pairs: list[tuple[tuple[float, float], tuple[float, float]]]) -> Row:
+        """`pairs`: ((wall, cpu) of `import boto3`, (wall, cpu) of the handler's import) per run."""
+        return cls(
+            function,
+            statistics.median(h[0] for _, h in pairs),
+            statistics.median(b[0] for b, _ in pairs),
+            statistics.median(h[0] / b[0] for b, h in pairs),
+            statistics.median(h[1] / b[1] for b, h in pairs),
+        )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
     args = parser.parse_args()
     functions = sorted(p.parent for p in (REPO / "functions").glob("*/app.py"))
@@ -73,18 +101,22 @@ def main() -> int:
     rows = []
     for function in functions:
         measure("import app", function, [function, layer])
-        handler, boto = [], []
+        pairs = []
         for _ in range(args.runs):
-            boto.append(measure("import boto3", REPO, [layer]))
-            handler.append(measure("import app", function, [function, layer]))
-        rows.append((function.name, statistics.median(handler), statistics.median(boto)))
-    print(f"{'function':<22}{'handler ms':>12}{'boto3 ms':>10}{'ratio':>8}")
-    for name, handler_s, boto_s in rows:
-        print(f"{name:<22}{handler_s * 1000:>12.0f}{boto_s * 1000:>10.0f}{handler_s / boto_s:>8.2f}")
-    worst = max(rows, key=lambda r: r[1] / r[2])
+            boto = measure("import boto3", REPO, [layer])
+            pairs.append((boto, measure("import app", function, [function, layer])))
+        rows.append(Row.of(function.name, pairs))
+    load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
+    print(f"{args.runs} runs per function, Python {sys.version.split()[0]}, load average {load}")
+    print(f"{'function':<22}{'handler ms':>12}{'boto3 ms':>10}{'ratio':>8}{'cpu ratio':>11}")
+    for r in rows:
+        print(
+            f"{r.function:<22}{r.handler_s * 1000:>12.0f}{r.boto3_s * 1000:>10.0f}{r.ratio:>8.2f}{r.cpu_ratio:>11.2f}"
+        )
+    worst = max(rows, key=lambda r: r.ratio)
     if args.json:
-        print(json.dumps({n: {"handler_s": h, "boto3_s": b, "ratio": h / b} for n, h, b in rows}))
-    print(f"coldstart: worst_ratio={worst[1] / worst[2]:.2f} function={worst[0]}")
+        print(json.dumps({r.function: asdict(r) for r in rows}))
+    print(f"coldstart: worst_ratio={worst.ratio:.2f} function={worst.function}")
     return 0
 
 

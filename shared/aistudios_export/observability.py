@@ -1,7 +1,7 @@
 """One place for logging and metrics. Service name and namespace come from the template
 (POWERTOOLS_SERVICE_NAME, POWERTOOLS_METRICS_NAMESPACE). Lambda and Step Functions tracing is
 switched on there (Tracing: Active) without the X-Ray SDK: Powertools' Tracer, with the SDK it
-loads, would cost every cold start about 0.4x an `import boto3` (README, Observability).
+loads, would add to every cold start about as much as `import boto3` itself (README, Observability).
 
 Every log line names its export through the Logger's keys (`about_export`), set once where an
 invocation learns the export and cleared before the next one (`clear_state=True` on every handler).
