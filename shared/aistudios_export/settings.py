@@ -14,6 +14,7 @@ from botocore.config import Config
 from .errors import ConfigurationError
 from .models import RESOLUTIONS
 from .urls import origin_of
+from .waiting import DEFAULT_MAX_WAIT, DEFAULT_MIN_WAIT
 
 _Parse = Callable[[str, str], Any]
 
@@ -83,8 +84,8 @@ class Settings:
     export_deadline_minutes: float = env("EXPORT_DEADLINE_MINUTES", 30.0, _number(0.1))
     # Finer than minutes, for the local stack and tests; wins over the minutes when set.
     export_deadline_override: float | None = env("EXPORT_DEADLINE_SECONDS", None, _number(1))
-    poll_min_wait_seconds: float = env("POLL_MIN_WAIT_SECONDS", 10.0, _number(1))
-    poll_max_wait_seconds: float = env("POLL_MAX_WAIT_SECONDS", 120.0, _number(1))
+    poll_min_wait_seconds: float = env("POLL_MIN_WAIT_SECONDS", float(DEFAULT_MIN_WAIT), _number(1))
+    poll_max_wait_seconds: float = env("POLL_MAX_WAIT_SECONDS", float(DEFAULT_MAX_WAIT), _number(1))
     connect_timeout: float = env("HTTP_CONNECT_TIMEOUT", 3.05, _number(0.1))
     read_timeout: float = env("HTTP_READ_TIMEOUT", 20.0, _number(0.1))
     call_budget_seconds: float | None = env("HTTP_CALL_BUDGET_SECONDS", None, _optional_seconds)
