@@ -153,7 +153,7 @@ def test_noisy_readings_do_not_make_it_miss_the_end_by_much(
     max_wait = max(min_wait, max_wait)
     lag, waits = replay(duration, shape, min_wait, max_wait, jitter)
     assert lag <= min_wait + 0.05 * duration + 3
-    assert len(waits) <= duration / min_wait / 2 + 4  # far fewer polls than polling every min_wait
+    assert len(waits) <= duration / max_wait + 8  # long waits while the end is far, a few near it
 
 
 # -- stalls and regressions --------------------------------------------------------------------------
