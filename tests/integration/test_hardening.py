@@ -124,7 +124,9 @@ def test_a_burst_of_callers_all_get_an_answer(stack: LocalDeployment, api: Api) 
     assert failures == [], f"{len(failures)} of 100 callers got no answer: {failures[:3]}"
     codes = sorted(a.status_code for a in answers)
     accepted = [a.json()["exportId"] for a in answers if a.status_code == 202]
-    assert set(codes) <= {202, 409}, codes
+    # 503 (+ Retry-After) is the designed answer when AWS or AI Studios cannot keep up: nothing started
+    assert set(codes) <= {202, 409, 503}, codes
+    assert all(a.headers.get("Retry-After") for a in answers if a.status_code == 503)
     assert accepted, codes
     # One export of the project at a time: usually one 202 and 99 409s; on a machine so loaded that
     # the burst outlives an export, a later 202 may only come once the export before it has ended.
