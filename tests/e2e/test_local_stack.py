@@ -130,8 +130,14 @@ def test_make_up_serves_the_api_and_aws_endpoints(
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=e["bucket"])["Contents"]]
     assert view["video"]["key"] in keys
     sfn = session.client("stepfunctions", endpoint_url=e["aws_endpoint_url"])
-    executions = sfn.list_executions(stateMachineArn=e["state_machine_arn"])["executions"]
-    assert [x["status"] for x in executions if x["name"] == view["exportId"]] == ["SUCCEEDED"]
+    deadline = time.monotonic() + 20  # the record says SUCCEEDED a moment before the execution ends
+    while True:
+        executions = sfn.list_executions(stateMachineArn=e["state_machine_arn"])["executions"]
+        statuses = [x["status"] for x in executions if x["name"] == view["exportId"]]
+        if statuses != ["RUNNING"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert statuses == ["SUCCEEDED"]
 
     aws = shutil.which("aws")
     if aws:  # the copy-paste commands the banner prints, with the real AWS CLI when it is installed
