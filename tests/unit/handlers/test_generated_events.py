@@ -10,11 +10,9 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from moto import mock_aws
 
 from tests.helpers import REPO
 from tests.unit.aws_resources import PROJECT_ID, Resources
@@ -46,16 +44,6 @@ def _generated(args: tuple[str, ...]) -> str:
         timeout=120,
         env=os.environ | {"SAM_CLI_TELEMETRY": "0"},
     ).stdout
-
-
-@pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Resources]:
-    with mock_aws():
-        resources = Resources()
-        resources.adapters.s3.create_bucket(Bucket="videos")
-        for key, value in resources.env.items():
-            monkeypatch.setenv(key, value)
-        yield resources
 
 
 def _handler(name: str, env: Resources) -> Any:

@@ -4,26 +4,14 @@ request must wait (reported alone in batchItemFailures, so the others are delete
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
-from moto import mock_aws
 
 from tests.helpers import load_event
 from tests.unit.aws_resources import PROJECT_ID, Resources
 from tests.unit.handlers.test_handlers import Context, _load_handler
 
 pytestmark = pytest.mark.unit
-
-
-@pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Resources]:
-    with mock_aws():
-        resources = Resources()
-        resources.adapters.s3.create_bucket(Bucket="videos")
-        for key, value in resources.env.items():
-            monkeypatch.setenv(key, value)
-        yield resources
 
 
 def test_the_sample_batch_reads_the_file_and_starts_the_event(env: Resources) -> None:
