@@ -1,5 +1,7 @@
 """DELETE /exports/{exportId}: stop the export; it ends CANCELLED, with a notification."""
 
+from __future__ import annotations  # route parameters are declared by name (api_docs.py)
+
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 

@@ -1,12 +1,13 @@
-"""GET /exports/{exportId}: the export record, with a presigned link to the video once delivered.
-GET /exports/{exportId}/video: a redirect to a freshly signed link to the video (bookmarkable).
-GET /exports: exports newest first, of one project and/or with one status, a page at a time."""
+"""GET /exports/{exportId}: the record, with a presigned video link once delivered; .../video: a
+redirect to a fresh link (bookmarkable); GET /exports: newest first, by project and/or status, paged."""
+
+from __future__ import annotations  # route parameters are declared by name (api_docs.py)
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aistudios_export import Adapters, Settings, api_docs, http_errors, http_view
-from aistudios_export.observability import about_export, logger
+from aistudios_export.observability import logger
 
 adapters = Adapters(Settings.from_env(require=("table_name", "bucket_name")))
 app = http_errors.api_resolver()
@@ -29,7 +30,6 @@ def list_exports(  # type: ignore[no-untyped-def]
     limit: api_docs.LimitQuery = api_docs.DEFAULT_LIMIT,
     next_token: api_docs.NextTokenQuery = None,
 ):
-    about_export(project_id=project_id)
     page = http_view.list_exports(adapters, app.current_event, project_id, status, limit, next_token)
     return http_view.json_response(200, page)
 

@@ -1,6 +1,8 @@
 """POST /webhooks/{exportId}/{token}: AI Studios' webhook for one export, checked against the
 progress API, taken once, and forwarded signed to the caller's own webhookUrl (see webhooks.py)."""
 
+from __future__ import annotations  # route parameters are declared by name (api_docs.py)
+
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.utilities.typing import LambdaContext
 

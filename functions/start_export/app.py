@@ -1,5 +1,7 @@
 """POST /exports: validate, record the export, start its workflow, ask AI Studios to render it."""
 
+from __future__ import annotations  # route parameters are declared by name (api_docs.py)
+
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 

@@ -21,13 +21,13 @@ if TYPE_CHECKING:  # what each name is, for type checkers (`X as X`: re-exported
     from .errors import PermanentUpstreamError as PermanentUpstreamError
     from .errors import TransientUpstreamError as TransientUpstreamError
     from .errors import UnsafeUrlError as UnsafeUrlError
+    from .field_errors import RequestValidationError as RequestValidationError
     from .models import ExportRecord as ExportRecord
     from .models import ExportStatus as ExportStatus
     from .models import Failure as Failure
     from .models import PollResult as PollResult
     from .models import VideoLocation as VideoLocation
     from .request import ExportRequest as ExportRequest
-    from .request import RequestValidationError as RequestValidationError
     from .request import parse_export_request as parse_export_request
     from .settings import Settings as Settings
     from .transport import RetryPolicy as RetryPolicy
@@ -47,7 +47,7 @@ _WHERE = {
     "PermanentUpstreamError": "errors",
     "PollResult": "models",
     "Progress": "envelope",
-    "RequestValidationError": "request",
+    "RequestValidationError": "field_errors",
     "RetryPolicy": "transport",
     "Settings": "settings",
     "TransientUpstreamError": "errors",

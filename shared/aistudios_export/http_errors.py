@@ -23,9 +23,9 @@ from .errors import (
     ProjectBusyError,
     TransientUpstreamError,
 )
+from .field_errors import RequestValidationError, describe
 from .http_view import json_response, resource_link
 from .observability import logger
-from .request import RequestValidationError, describe
 
 SERVICE_SIDE_CODES = frozenset({"CredentialsUnavailable", "CredentialsMalformed", "ConfigurationError"})
 
@@ -33,8 +33,9 @@ SERVICE_SIDE_CODES = frozenset({"CredentialsUnavailable", "CredentialsMalformed"
 def api_resolver() -> APIGatewayRestResolver:
     """The resolver every API function routes with. Path, query and header parameters are validated
     against each route's declarations (api_docs.py), which the OpenAPI document is generated from
-    (`make openapi`), and every error is answered in the one shape."""
-    app = APIGatewayRestResolver(enable_validation=True)
+    (`make openapi`), and every error is answered in the one shape. Validation is enabled per route
+    (api_docs.VALIDATED): Powertools then imports its machinery on a route's first request."""
+    app = APIGatewayRestResolver()
     register_error_handlers(app)
     return app
 

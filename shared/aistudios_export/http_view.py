@@ -14,10 +14,10 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from .adapters import Adapters
 from .api_docs import LIST_PARAMETERS
 from .errors import ConflictError, ExportNotFoundError
+from .field_errors import invalid
 from .listing import decode_token, encode_token
 from .models import ExportRecord, ExportStatus
 from .observability import about_export
-from .request import invalid
 
 MAX_BODY_BYTES = 16 * 1024
 # A presigned link is signed with the function's temporary credentials and stops working when they
@@ -163,6 +163,7 @@ def list_exports(
     if unknown:
         raise invalid(unknown[0], f"is not a query parameter of this listing ({', '.join(LIST_PARAMETERS)})")
     project_id = project_id.lower() if project_id else None
+    about_export(project_id=project_id)
     after = decode_token(next_token, project_id, status) if next_token is not None else None
     records, resume = adapters.store.list_page(project_id=project_id, status=status, limit=limit, after=after)
     token = encode_token(resume) if resume else None

@@ -24,6 +24,7 @@ from .adapters import Adapters
 from .clock import iso, utcnow
 from .endings import finish
 from .errors import ExportNotFoundError, ExportPipelineError, PermanentUpstreamError, ProjectBusyError
+from .field_errors import RequestValidationError
 from .models import ExportRecord, ExportStatus
 from .observability import about_export, count_ending, count_started, logger
 from .request_files import EXPORT_REQUESTED, derived_export_id, take_request_file, validation_error
@@ -104,7 +105,7 @@ def start_requested(
     """Start one queued request as export `export_id`, unless it already was."""
     # pydantic (the request model) is imported by the first message, not by the consumer's import:
     # with the batch utility it would cost the consumer 1.8x `import boto3` (make bench-coldstart)
-    from .request import RequestValidationError, parse_export_request
+    from .request import parse_export_request
 
     about_export(export_id)
     try:

@@ -17,8 +17,8 @@ import json
 import re
 from typing import Any
 
+from .field_errors import invalid
 from .models import ExportRecord, ExportStatus
-from .request import invalid
 
 PROJECT_INDEX = "byProject"
 STATUS_INDEX = "byStatus"

@@ -7,17 +7,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from botocore.exceptions import ClientError
 
 from .adapters import Adapters
 from .clock import iso, utcnow
 from .errors import ExportNotFoundError, TransientUpstreamError
+from .field_errors import RequestValidationError
 from .observability import logger
-
-if TYPE_CHECKING:
-    from .request import RequestValidationError
 
 REQUESTS_PREFIX = "requests/"
 RESULTS_PREFIX = "results/"
@@ -38,7 +36,7 @@ def result_key(key: str) -> str:
 
 
 def take_request_file(adapters: Adapters, event: dict[str, Any]) -> None:
-    from .request import RequestValidationError, parse_export_request  # pydantic: see intake.py
+    from .request import parse_export_request  # pydantic: see intake.py
 
     detail = event.get("detail") or {}
     bucket = str((detail.get("bucket") or {}).get("name", ""))

@@ -6,13 +6,16 @@ import functools
 import re
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .adapters import Adapters
 from .errors import ConflictError
-from .request import ExportRequest, invalid, parse_export_request
+from .field_errors import invalid
 from .settings import Settings
 from .workflow import start_export
+
+if TYPE_CHECKING:
+    from .request import ExportRequest
 
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
 IDEMPOTENCY_HOURS = 24
@@ -35,6 +38,8 @@ def submit_request(
     refused. A submission that failed is not remembered, so it can be retried with the same key.
     `webhook_receiver`: the API's own `/webhooks` URL, for AI Studios' webhooks (see webhooks.py).
     """
+    from .request import parse_export_request  # pydantic, on the first request (see intake.py)
+
     request = parse_export_request(body)
     answer_by = _answer_by(adapters, lambda_context)
     if idempotency_key is None:
@@ -108,6 +113,8 @@ def _idempotent_runner(settings: Settings) -> Callable[..., dict[str, str]]:
         answer_by: float | None,
         webhook_receiver: str | None,
     ) -> dict[str, str]:
+        from .request import ExportRequest
+
         request = ExportRequest.model_validate(submission["request"])
         return _start(adapters, request, trigger, answer_by, webhook_receiver)
 

@@ -14,10 +14,10 @@ from aistudios_export import (
     PermanentUpstreamError,
     TransientUpstreamError,
 )
-from aistudios_export.api_docs import LimitQuery
+from aistudios_export.api_docs import VALIDATED, LimitQuery
 from aistudios_export.errors import ConflictError, ProjectBusyError
+from aistudios_export.field_errors import invalid
 from aistudios_export.http_errors import api_resolver, upstream_error_status, upstream_response
-from aistudios_export.request import invalid
 from tests.api_contract import check_error
 from tests.helpers import load_event
 
@@ -30,7 +30,7 @@ def _answer(
     """What a resolver built like every API function's answers when its route raises `error`."""
     app = api_resolver()
 
-    @app.get("/boom")
+    @app.get("/boom", **VALIDATED)
     def boom(limit: LimitQuery = 25) -> dict[str, Any]:
         if error is not None:
             raise error

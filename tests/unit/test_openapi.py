@@ -74,14 +74,26 @@ def test_every_export_route_documents_its_errors_in_the_one_shape() -> None:
                 assert operation["responses"][status]["content"]["application/json"]["schema"] == error
 
 
-def test_api_handlers_do_not_build_the_documentation_models_at_a_cold_start() -> None:
-    """api_schema.py's models are for the generator: a handler importing them pays for it each cold start."""
+def test_every_api_route_validates_its_parameters() -> None:
+    """Validation is enabled per route (api_docs.VALIDATED), so a route that forgets it is noticed."""
+    template = load_template()
+    for logical in sorted({route[2] for route in openapi.api_routes(template)}):
+        with openapi._function_environment(template, logical):
+            app = openapi._load_handler(template, logical).app
+        routes = app._static_routes + app._dynamic_routes
+        assert routes, logical
+        assert all(route.enable_validation for route in routes), logical
+
+
+def test_api_handlers_import_neither_pydantic_nor_the_documentation_models() -> None:
+    """What a cold start imports (make bench-coldstart): the documentation models are for the
+    generator, and pydantic comes with a route's first request, not with the handler's import."""
     code = (
         "import importlib.util, sys\n"
-        "for name in ('get_export', 'start_export', 'cancel_export'):\n"
+        "for name in ('get_export', 'start_export', 'cancel_export', 'receive_webhook'):\n"
         "    spec = importlib.util.spec_from_file_location(name, f'functions/{name}/app.py')\n"
         "    spec.loader.exec_module(importlib.util.module_from_spec(spec))\n"
-        "print(sorted(m for m in sys.modules if m.startswith('aistudios_export.api_schema')))\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('aistudios_export.api_schema', 'pydantic'))))\n"
     )
     env = os.environ | {
         "PYTHONPATH": "shared",
@@ -89,6 +101,7 @@ def test_api_handlers_do_not_build_the_documentation_models_at_a_cold_start() ->
         "VIDEO_BUCKET": "b",
         "STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:s",
         "NOTIFICATION_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:t",
+        "WEBHOOK_SIGNING_SECRET_ID": "s",
     }
     out = subprocess.run(  # noqa: S603 - this interpreter, our own code
         [sys.executable, "-c", code],
@@ -100,3 +113,12 @@ def test_api_handlers_do_not_build_the_documentation_models_at_a_cold_start() ->
         timeout=120,
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_the_parameter_declarations_are_made_on_first_use() -> None:
+    from aistudios_export import api_docs
+
+    assert set(api_docs._parameters()) == api_docs.PARAMETERS
+    assert api_docs.LimitQuery is api_docs._parameters()["LimitQuery"]
+    with pytest.raises(AttributeError):
+        api_docs.NoSuchQuery  # noqa: B018
