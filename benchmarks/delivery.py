@@ -1,8 +1,9 @@
 """Delivery benchmark (issue 9): naive vs single stream vs ours, under a per-connection bandwidth cap.
 
 The AI Studios simulator serves a synthetic MP4 of each size (generated as it streams, Range-capable,
-every connection capped at --rate, default 25 MB/s) and moto serves S3, both on 127.0.0.1 and both
-in this (parent) process tree. Each variant runs in its own child process, so its peak RSS
+every connection capped at --rate, default 25 MB/s) and the local stack's S3 serves the bucket (moto's
+server with the stack's S3 patches, ``python -m local.stack.s3_server``: the S3 of ``make up``), both
+on 127.0.0.1 and both in this (parent) process tree. Each variant runs in its own child process, so its peak RSS
 (``getrusage(RUSAGE_SELF).ru_maxrss``) is its own; S3's storage stays in the moto process:
 
   naive   ``requests.get(url).content`` then ``put_object`` (the whole video in memory)
@@ -166,12 +167,14 @@ def free_port() -> int:
 
 
 def start_moto(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    """moto in server mode on 127.0.0.1 (a process of its own); returns it and its endpoint."""
+    """The local stack's S3 (``python -m local.stack.s3_server``: moto's server with the S3 patches of
+    local/stack/moto_server.py) on 127.0.0.1, a process of its own; returns it and its endpoint.
+    Every variant uses this same S3."""
     import requests
 
     port = free_port()
     proc = subprocess.Popen(  # noqa: S603 - fixed argv
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, "-m", "local.stack.s3_server", "-H", "127.0.0.1", "-p", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -401,7 +404,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     cap = "unlimited" if args.rate is None else f"{args.rate / 1e6:g} MB/s"
     part = f"{args.part_mib} MiB" if args.part_mib else "VideoDelivery's default"
     print(
-        f"delivery benchmark: simulator (synthetic MP4, Range, {cap} per connection) -> moto S3, both on "
+        f"delivery benchmark: simulator (synthetic MP4, Range, {cap} per connection) -> local S3 (moto), both on "
         f"127.0.0.1; each variant in its own process; ours: workers={args.workers}; part size: {part}",
         flush=True,
     )
