@@ -101,17 +101,22 @@ sam-build: $(SAM)
 		echo "         your package manager's python3.13) and run make test again."; \
 	else PATH="$(PY313_DIR):$$PATH" $(SAM) build --region $(AWS_DEFAULT_REGION); fi
 
+# The tests run in PYTEST_WORKERS processes (pytest-xdist), a test module per process at a time: a
+# module's local deployment is its own, and most of a test's time is waiting for the state machine.
+PYTEST_WORKERS ?= 3
+PYTEST_PARALLEL := $(if $(filter-out 0 1,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist loadfile)
+
 test-unit: setup
-	$(VENV)/bin/pytest tests/unit
+	$(VENV)/bin/pytest $(PYTEST_PARALLEL) tests/unit
 
 test-integration: setup
-	$(VENV)/bin/pytest tests/integration
+	$(VENV)/bin/pytest $(PYTEST_PARALLEL) tests/integration
 
 test-e2e: setup
-	$(VENV)/bin/pytest tests/e2e
+	$(VENV)/bin/pytest $(PYTEST_PARALLEL) tests/e2e
 
 test: check sam-validate scan sam-build
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest $(PYTEST_PARALLEL)
 	@test -x "$(PY313_DIR)/python3.13" || echo "NOTE: all tests ran, but the Lambda build was SKIPPED (no python3.13; see above)."
 
 # make bench-delivery [SIZE_MB=64,256] [VARIANTS=naive,single] [WORKERS=8] [RATE=25MB] [BENCH_ARGS=--with-2gib]
