@@ -1,5 +1,5 @@
 """`python -m local.stack.s3_server`: the local stack's S3 as a server of its own (what the delivery
-benchmark runs), multipart uploads completed over HTTP as S3 does."""
+benchmark runs), multipart uploads completed over HTTP as S3 does, their checksums verified."""
 
 from __future__ import annotations
 
@@ -103,3 +103,34 @@ def test_a_completed_multipart_object_is_whole_with_s3s_etag_and_checksum(s3: An
     s3.abort_multipart_upload(Bucket="videos", Key="v.mp4", UploadId=again)
     assert s3.list_multipart_uploads(Bucket="videos").get("Uploads", []) == []
     assert s3.get_object(Bucket="videos", Key="v.mp4")["Body"].read() == whole
+
+
+def test_a_part_whose_crc32c_does_not_match_is_refused_over_http(s3: Any) -> None:
+    data = os.urandom(5 * MIB)
+    upload_id = s3.create_multipart_upload(
+        Bucket="videos", Key="w.mp4", ChecksumAlgorithm="CRC32C", ChecksumType="FULL_OBJECT"
+    )["UploadId"]
+    part = {"Bucket": "videos", "Key": "w.mp4", "UploadId": upload_id, "PartNumber": 1, "Body": data}
+    with pytest.raises(ClientError) as refused:
+        s3.upload_part(**part, ChecksumAlgorithm="CRC32C", ChecksumCRC32C=b64_crc32c(data[1:]))
+    error: Any = refused.value.response
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert error["Error"] == {
+        "Code": "BadDigest",
+        "Message": "The CRC32C you specified did not match the calculated checksum.",
+    }
+    assert s3.list_parts(Bucket="videos", Key="w.mp4", UploadId=upload_id).get("Parts", []) == []
+
+    etag = s3.upload_part(**part, ChecksumAlgorithm="CRC32C", ChecksumCRC32C=b64_crc32c(data))["ETag"]
+    listed = {"Parts": [{"PartNumber": 1, "ETag": etag, "ChecksumCRC32C": b64_crc32c(data)}]}
+    with pytest.raises(ClientError) as wrong_whole:
+        s3.complete_multipart_upload(
+            Bucket="videos", Key="w.mp4", UploadId=upload_id, MultipartUpload=listed,
+            ChecksumType="FULL_OBJECT", ChecksumCRC32C=b64_crc32c(data[1:]),
+        )  # fmt: skip
+    assert wrong_whole.value.response["Error"]["Code"] == "BadDigest"
+    s3.complete_multipart_upload(
+        Bucket="videos", Key="w.mp4", UploadId=upload_id, MultipartUpload=listed,
+        ChecksumType="FULL_OBJECT", ChecksumCRC32C=b64_crc32c(data),
+    )  # fmt: skip
+    assert s3.get_object(Bucket="videos", Key="w.mp4")["Body"].read() == data
