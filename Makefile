@@ -26,7 +26,7 @@ APP_ID ?= sim-app-id
 USER_KEY ?= sim-user-key
 RENDER_SECONDS ?= 20
 
-.PHONY: diagram bench bench-delivery bench-polling bench-coldstart openapi requirements-check help setup tools check lint format typecheck sam-validate scan sam-build requirements test test-unit \
+.PHONY: diagram bench bench-delivery bench-polling bench-coldstart openapi requirements-check help setup tools check lint format typecheck sam-validate scan sam-build lambda-build requirements test test-unit \
 	test-integration test-e2e sim demo up clean
 
 help:
@@ -90,12 +90,17 @@ scan: setup $(CHECKOV_STAMP)
 	$(VENV)/bin/cfn-lint template.yaml
 	$(CHECKOV) --file template.yaml --framework cloudformation --skip-download --quiet --compact
 
-# The Lambda runtime is python3.13, which sam build needs on the machine. Without it `make test`
-# runs everything else and says so; REQUIRE_LAMBDA_BUILD=1 (set by .ci/run) makes it an error.
-sam-build: $(SAM)
+# The Lambda runtime is python3.13, which sam build needs on the machine. `make sam-build` (before a
+# deploy: without the build, sam deploy would ship the unbuilt layer) fails without it; `make test`
+# runs everything else and says so, unless REQUIRE_LAMBDA_BUILD=1 (set by .ci/run) makes it an error.
+sam-build: REQUIRE_LAMBDA_BUILD = 1
+sam-build: lambda-build
+
+lambda-build: $(SAM)
 	@if [ ! -x "$(PY313_DIR)/python3.13" ]; then \
 		if [ "$(REQUIRE_LAMBDA_BUILD)" = "1" ]; then \
-			echo "ERROR: sam build needs python3.13 (the Lambda runtime) and this run requires the build"; exit 1; fi; \
+			echo "ERROR: sam build needs python3.13 (the Lambda runtime), which this machine lacks:"; \
+			echo "       install Python 3.13 (pyenv install 3.13, or your package manager's python3.13)."; exit 1; fi; \
 		echo "SKIPPED: the Lambda build (sam build) needs python3.13, which this machine lacks."; \
 		echo "         Everything else runs. To build too: install Python 3.13 (pyenv install 3.13, or"; \
 		echo "         your package manager's python3.13) and run make test again."; \
@@ -115,7 +120,7 @@ test-integration: setup
 test-e2e: setup
 	$(VENV)/bin/pytest $(PYTEST_PARALLEL) tests/e2e
 
-test: check sam-validate scan sam-build
+test: check sam-validate scan lambda-build
 	$(VENV)/bin/pytest $(PYTEST_PARALLEL)
 	@test -x "$(PY313_DIR)/python3.13" || echo "NOTE: all tests ran, but the Lambda build was SKIPPED (no python3.13; see above)."
 

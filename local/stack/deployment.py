@@ -104,6 +104,7 @@ class LocalDeployment:
         if self.simulator is not None:
             self.simulator.stop()
             self.simulator = None
+        self._remove_endpoints()
 
     def warm(self) -> None:
         """Start one worker per function now, so the first request does not pay the cold start."""
@@ -204,4 +205,18 @@ class LocalDeployment:
         if not self.options.write_endpoints:
             return
         LOCAL_DIR.mkdir(parents=True, exist_ok=True)
-        ENDPOINTS_FILE.write_text(json.dumps(self.endpoints, indent=2) + "\n")
+        ENDPOINTS_FILE.write_text(self._endpoints_text())
+
+    def _remove_endpoints(self) -> None:
+        """A stopped stack's endpoints are gone: the CLI must not find them and call dead ports
+        (unless another stack has written its own since)."""
+        if not self.options.write_endpoints:
+            return
+        try:
+            if ENDPOINTS_FILE.read_text() == self._endpoints_text():
+                ENDPOINTS_FILE.unlink()
+        except FileNotFoundError:
+            pass
+
+    def _endpoints_text(self) -> str:
+        return json.dumps(self.endpoints, indent=2) + "\n"

@@ -108,6 +108,7 @@ def test_make_up_serves_the_api_and_aws_endpoints(
         assert e[key] in e["_banner"], f"{key} should be printed"
     assert "curl -s -X POST" in e["_banner"]
     assert f"aws --endpoint-url {e['aws_endpoint_url']}" in e["_banner"]
+    assert json.loads((REPO / ".local" / "endpoints.json").read_text())["api_url"] == e["api_url"]
 
     project_id = new_project_id()
     created = requests.post(f"{e['api_url']}/exports", json={"projectId": project_id}, timeout=30)
@@ -185,6 +186,7 @@ def test_make_up_serves_the_api_and_aws_endpoints(
     assert proc.wait(timeout=20) == 0
     with pytest.raises(requests.ConnectionError):
         requests.get(e["api_url"] + "/exports/x", timeout=2)
+    assert not (REPO / ".local" / "endpoints.json").exists(), "a stopped stack's endpoints are removed"
 
 
 def test_demo_drives_another_ai_studios_endpoint_given_by_aistudios_url() -> None:
