@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import binascii
 import hashlib
 import importlib
@@ -68,6 +69,7 @@ def s3_patches() -> None:
     the same S3 on its own, which the delivery benchmark uses)."""
     _s3_completes_multipart_uploads_streaming()
     _s3_verifies_checksums()
+    _s3_lists_part_checksums()
 
 
 def _s3_completes_multipart_uploads_streaming() -> None:
@@ -218,8 +220,6 @@ class _RunningChecksum:
         return self._hash.digest() if self._hash is not None else self._crc.to_bytes(self._width, "big")
 
     def b64(self) -> str:
-        import base64
-
         return base64.b64encode(self.digest()).decode()
 
 
@@ -268,6 +268,49 @@ def _s3_verifies_checksums() -> None:
     responses.S3Response.upload_part = verified_upload_part  # type: ignore[method-assign]
     responses.S3Response._complete_multipart_body = completion  # type: ignore[assignment,method-assign]
     responses.S3Response._local_stack_verifies = True  # type: ignore[attr-defined]
+
+
+def _s3_lists_part_checksums() -> None:
+    """ListParts lists each part's checksums as S3 does: moto's lists number, date, ETag and size
+    only, so a client resuming an upload from its listed parts (our delivery) cannot combine their
+    checksums into the full-object one, and completes without it locally where on AWS it sends it.
+    Here each `Part` carries the checksums it was uploaded with and that were verified
+    (`_s3_verifies_checksums`: `<ChecksumCRC32C>` etc., after `<Size>`), and the result the upload's
+    `ChecksumAlgorithm` and `ChecksumType` (after `StorageClass`) when it was created with an algorithm,
+    its type being the one the completion uses (S3's default: FULL_OBJECT for CRC64NVME, else
+    COMPOSITE). moto serializes its result with botocore's ListParts shape, which orders them."""
+    from moto.s3 import responses
+
+    if getattr(responses.S3Response, "_local_stack_lists_checksums", False):
+        return
+    list_parts = responses.S3Response.list_parts
+
+    def listed_with_checksums(self: Any) -> Any:
+        serialized = self.serialized
+
+        def with_checksums(action_result: Any) -> Any:
+            result = action_result.result
+            upload = self.backend.get_bucket(self.bucket_name).multiparts.get(self._get_param("uploadId"))
+            if isinstance(result, dict) and upload is not None:
+                for listed in result.get("Parts", []):
+                    part = upload.parts.get(int(listed["PartNumber"]))
+                    for algorithm, digest in getattr(part, "local_stack_checksums", {}).items():
+                        listed[f"Checksum{algorithm}"] = base64.b64encode(digest).decode()
+                if algorithm := upload.metadata.get("x-amz-checksum-algorithm"):
+                    result["ChecksumAlgorithm"] = algorithm
+                    result["ChecksumType"] = upload.metadata.get("x-amz-checksum-type") or (
+                        "FULL_OBJECT" if algorithm == "CRC64NVME" else "COMPOSITE"
+                    )
+            return serialized(action_result)
+
+        self.serialized = with_checksums  # this request's response only
+        try:
+            return list_parts(self)
+        finally:
+            del self.serialized
+
+    responses.S3Response.list_parts = listed_with_checksums  # type: ignore[method-assign]
+    responses.S3Response._local_stack_lists_checksums = True  # type: ignore[attr-defined]
 
 
 # the algorithms S3 accepts, with their digests' sizes in bytes

@@ -134,3 +134,22 @@ def test_a_part_whose_crc32c_does_not_match_is_refused_over_http(s3: Any) -> Non
         ChecksumType="FULL_OBJECT", ChecksumCRC32C=b64_crc32c(data),
     )  # fmt: skip
     assert s3.get_object(Bucket="videos", Key="w.mp4")["Body"].read() == data
+
+
+def test_list_parts_lists_the_parts_checksums_over_http(s3: Any) -> None:
+    """What a resumed delivery reads to combine the full-object checksum without refetching."""
+    parts = [os.urandom(5 * MIB), os.urandom(4321)]
+    upload_id = s3.create_multipart_upload(
+        Bucket="videos", Key="r.mp4", ChecksumAlgorithm="CRC32C", ChecksumType="FULL_OBJECT"
+    )["UploadId"]
+    for number, data in enumerate(parts, start=1):
+        s3.upload_part(
+            Bucket="videos", Key="r.mp4", UploadId=upload_id, PartNumber=number, Body=data,
+            ChecksumAlgorithm="CRC32C", ChecksumCRC32C=b64_crc32c(data),
+        )  # fmt: skip
+
+    listed = s3.list_parts(Bucket="videos", Key="r.mp4", UploadId=upload_id)
+
+    assert [p["ChecksumCRC32C"] for p in listed["Parts"]] == [b64_crc32c(p) for p in parts]
+    assert (listed["ChecksumAlgorithm"], listed["ChecksumType"]) == ("CRC32C", "FULL_OBJECT")
+    s3.abort_multipart_upload(Bucket="videos", Key="r.mp4", UploadId=upload_id)

@@ -11,6 +11,7 @@ from typing import Any
 import boto3
 import pytest
 import requests
+from botocore.exceptions import ClientError
 from moto import mock_aws
 from requests.adapters import BaseAdapter
 
@@ -431,6 +432,69 @@ def test_a_crashed_attempts_upload_is_resumed_and_only_the_missing_parts_are_fet
     ]
     assert started == []  # no new upload was needed
     assert no_uploads_left(s3)
+
+
+@pytest.fixture
+def verifying_s3() -> Iterator[Any]:
+    """moto as the local stack patches it (local/stack/moto_server.py): it verifies the checksums
+    sent, as S3, and ListParts lists each part's."""
+    from local.stack.moto_server import s3_patches
+
+    s3_patches()
+    with mock_aws():
+        client = boto3.client("s3")
+        client.create_bucket(Bucket=BUCKET)
+        yield client
+
+
+def _resume(s3: Any, body: bytes, upload_id: str) -> tuple[Any, list[dict[str, Any]]]:
+    """Resumes `upload_id`; returns the result and the CompleteMultipartUpload requests' parameters."""
+    completions: list[dict[str, Any]] = []
+    s3.meta.events.register(
+        "provide-client-params.s3.CompleteMultipartUpload",
+        lambda params, **_: completions.append(dict(params)),
+    )
+    session, _ = serving(Ranged(body))
+    result = VideoDelivery(s3, session, part_size=MIN_PART_SIZE, workers=2).deliver(
+        f"{ORIGIN}/v.mp4", bucket=BUCKET, key="k.mp4", metadata={}, resume_upload_id=upload_id
+    )
+    return result, completions
+
+
+def test_a_resumed_upload_completes_with_the_full_object_crc32c_the_local_s3_verifies(
+    verifying_s3: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The listed parts' CRC32Cs and the new parts' combine into the full-object one, which S3
+    verifies: on the local stack too, whose ListParts lists the parts' checksums as S3 does."""
+    import base64
+
+    import crc32c
+
+    from aistudios_export import s3_upload
+
+    s3 = verifying_s3
+    body = mp4(4 * MIN_PART_SIZE - 100)
+    whole = base64.b64encode(crc32c.crc32c(body).to_bytes(4, "big")).decode()
+
+    result, [completion] = _resume(s3, body, _half_done_upload(s3, body, parts=2))
+
+    assert completion["ChecksumType"] == "FULL_OBJECT"
+    assert completion["ChecksumCRC32C"] == whole  # combined, parts 1-2 from ListParts
+    assert [bool(p.get("ChecksumCRC32C")) for p in completion["MultipartUpload"]["Parts"]] == [True] * 4
+    head = s3.head_object(Bucket=BUCKET, Key="k.mp4", ChecksumMode="ENABLED")
+    assert (head["ChecksumCRC32C"], head["ChecksumType"]) == (whole, "FULL_OBJECT")
+    assert result.crc32c == whole
+    assert s3.get_object(Bucket=BUCKET, Key="k.mp4")["Body"].read() == body
+
+    # were the listed and new parts' CRC32Cs combined wrongly, S3 would refuse: so does this one
+    s3.delete_object(Bucket=BUCKET, Key="k.mp4")
+    monkeypatch.setattr(s3_upload, "crc32c_combine", lambda crc1, crc2, length2: crc1 ^ crc2)
+    with pytest.raises(ClientError) as refused:
+        _resume(s3, body, _half_done_upload(s3, body, parts=2))
+    assert refused.value.response["Error"]["Code"] == "BadDigest"
+    with pytest.raises(ClientError):
+        s3.head_object(Bucket=BUCKET, Key="k.mp4")
+    assert no_uploads_left(s3)  # the delivery aborted it
 
 
 def test_an_upload_cut_differently_is_not_resumed(s3: Any) -> None:

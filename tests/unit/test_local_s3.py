@@ -358,6 +358,68 @@ def test_a_part_listed_with_a_checksum_not_its_own_fails_completion_with_invalid
     assert body_of(s3, "l.mp4") == b"".join(parts)
 
 
+def test_list_parts_lists_each_part_with_the_checksum_it_was_uploaded_with(s3: Any) -> None:
+    """As S3: each Part with its checksum after Size, the upload's algorithm and type after
+    StorageClass (moto lists neither: a resumed upload could not send its full-object checksum)."""
+    parts = parts_of(SIZES, seed=5)
+    upload_id, _ = upload(s3, "m.mp4", parts, ChecksumAlgorithm="CRC32C", ChecksumType="FULL_OBJECT")
+    raw: list[bytes] = []
+    s3.meta.events.register(
+        "after-call.s3.ListParts", lambda http_response, **_: raw.append(http_response.content)
+    )
+
+    listed = s3.list_parts(Bucket=BUCKET, Key="m.mp4", UploadId=upload_id)
+
+    assert [(p["PartNumber"], p["Size"], p["ChecksumCRC32C"]) for p in listed["Parts"]] == [
+        (number, len(data), crc32c_b64(data)) for number, data in enumerate(parts, start=1)
+    ]
+    assert (listed["ChecksumAlgorithm"], listed["ChecksumType"]) == ("CRC32C", "FULL_OBJECT")
+    xml = raw[0].decode()
+    assert f"<Size>{SIZES[0]}</Size><ChecksumCRC32C>{crc32c_b64(parts[0])}</ChecksumCRC32C></Part>" in xml
+    assert (
+        "</StorageClass><ChecksumAlgorithm>CRC32C</ChecksumAlgorithm><ChecksumType>FULL_OBJECT</ChecksumType>"
+        in xml
+    )
+    # page by page, as a resume lists more than 1000 parts
+    second = s3.list_parts(Bucket=BUCKET, Key="m.mp4", UploadId=upload_id, MaxParts=1, PartNumberMarker=1)
+    assert [(p["PartNumber"], p["ChecksumCRC32C"]) for p in second["Parts"]] == [(2, crc32c_b64(parts[1]))]
+    # the listed checksums complete the upload, with the full-object one combined from them
+    whole = b"".join(parts)
+    complete(
+        s3, "m.mp4", upload_id,
+        [{k: p[k] for k in ("PartNumber", "ETag", "ChecksumCRC32C")} for p in listed["Parts"]],
+        ChecksumType="FULL_OBJECT", ChecksumCRC32C=crc32c_b64(whole),
+    )  # fmt: skip
+    assert body_of(s3, "m.mp4") == whole
+
+
+@pytest.mark.parametrize(
+    ("create", "algorithm", "kind"),
+    [
+        ({"ChecksumAlgorithm": "SHA256"}, "SHA256", "COMPOSITE"),  # S3's default type for SHA256
+        ({}, None, None),  # an upload created without a checksum: none listed for it
+    ],
+)
+def test_list_parts_gives_the_uploads_checksum_algorithm_and_type_only_when_it_has_one(
+    s3: Any, create: dict[str, str], algorithm: str | None, kind: str | None
+) -> None:
+    data = parts_of([1000], seed=6)[0]
+    upload_id = s3.create_multipart_upload(Bucket=BUCKET, Key="n.mp4", **create)["UploadId"]
+    s3.upload_part(
+        Bucket=BUCKET, Key="n.mp4", UploadId=upload_id, PartNumber=1, Body=data,
+        **({"ChecksumSHA256": checksum_b64("SHA256", data)} if algorithm else {"ChecksumCRC32C": crc32c_b64(data)}),
+    )  # fmt: skip
+
+    listed = s3.list_parts(Bucket=BUCKET, Key="n.mp4", UploadId=upload_id)
+
+    assert (listed.get("ChecksumAlgorithm"), listed.get("ChecksumType")) == (algorithm, kind)
+    [part] = listed["Parts"]
+    if algorithm:
+        assert part["ChecksumSHA256"] == checksum_b64("SHA256", data)
+    else:  # the checksum the part was sent with, whatever the upload's
+        assert part["ChecksumCRC32C"] == crc32c_b64(data)
+
+
 # Our delivery (shared/aistudios_export: delivery.py, s3_upload.py) against the verifying S3.
 
 ORIGIN = "https://93.184.216.34"  # a public literal address: validated without DNS
