@@ -158,7 +158,10 @@ def content_disposition(filename: str) -> str:
 
 def resume(s3: Any, bucket: str, key: str, upload_id: str, ranges: list[tuple[int, int]]) -> Upload | None:
     """The parts an earlier attempt left in `upload_id`, kept only where they match this plan
-    exactly (size and a CRC32C); None when the upload is gone or was cut differently."""
+    exactly (size and a CRC32C). None when the upload is gone, or when it cannot be completed as
+    planned: cut differently, or created with another checksum than create()'s (S3 would refuse its
+    completion); such an upload is aborted, as nothing will ever complete it."""
+    upload = Upload(bucket, key, upload_id, {})
     try:
         listed = s3.list_parts(Bucket=bucket, Key=key, UploadId=upload_id, MaxParts=1000)
         found = list(listed.get("Parts", []))
@@ -170,18 +173,30 @@ def resume(s3: Any, bucket: str, key: str, upload_id: str, ranges: list[tuple[in
         if exc.response.get("Error", {}).get("Code") in ("NoSuchUpload", "404"):
             return None
         raise
-    upload = Upload(bucket, key, upload_id, {})
+    created_as_planned = (
+        listed.get("ChecksumAlgorithm", "CRC32C"),
+        listed.get("ChecksumType", "FULL_OBJECT"),
+    )
+    if created_as_planned != ("CRC32C", "FULL_OBJECT"):
+        return _discard(s3, upload)
     for part in found:
         number = int(part["PartNumber"])
-        if not 1 <= number <= len(ranges):
-            return None
-        start, end = ranges[number - 1]
-        if int(part["Size"]) != end - start:
-            return None
+        if (
+            not 1 <= number <= len(ranges)
+            or int(part["Size"]) != ranges[number - 1][1] - ranges[number - 1][0]
+        ):
+            return _discard(s3, upload)
         upload.parts[number] = {"ETag": part["ETag"], "PartNumber": number}
         if part.get("ChecksumCRC32C"):  # S3 lists them; an emulator may not
             upload.parts[number]["ChecksumCRC32C"] = part["ChecksumCRC32C"]
     return upload
+
+
+def _discard(s3: Any, upload: Upload) -> Upload | None:
+    """Abort an upload that will never be completed; None: there is nothing to resume."""
+    logger.info("earlier upload cannot be resumed; aborted", extra={"key": upload.key})
+    abort(s3, upload)
+    return None
 
 
 def full_crc32c(upload: Upload, ranges: list[tuple[int, int]]) -> str | None:

@@ -517,6 +517,47 @@ def test_an_upload_cut_differently_is_not_resumed(s3: Any) -> None:
     assert s3.get_object(Bucket=BUCKET, Key="k.mp4")["Body"].read() == body
     assert result.sha256 == hashlib.sha256(body).hexdigest()
     assert len(started) == 1  # a fresh upload, whose id the record learns
+    assert no_uploads_left(s3)  # the one cut differently is aborted: nothing would ever complete it
+
+
+def test_an_upload_created_with_another_checksum_is_not_resumed(verifying_s3: Any) -> None:
+    """Say an older version's upload, with SHA-256 per part (COMPOSITE): its parts fit the plan,
+    but a FULL_OBJECT CRC32C completion of it would be refused, so a fresh upload is made."""
+    import base64
+
+    s3 = verifying_s3
+    body = mp4(4 * MIN_PART_SIZE)
+    upload_id = s3.create_multipart_upload(Bucket=BUCKET, Key="k.mp4", ChecksumAlgorithm="SHA256")["UploadId"]
+    for number in (1, 2):
+        data = body[(number - 1) * MIN_PART_SIZE : number * MIN_PART_SIZE]
+        digest = base64.b64encode(hashlib.sha256(data).digest()).decode()
+        s3.upload_part(
+            Bucket=BUCKET,
+            Key="k.mp4",
+            UploadId=upload_id,
+            PartNumber=number,
+            Body=data,
+            ChecksumSHA256=digest,
+        )
+    origin = Ranged(body)
+    session, _ = serving(origin)
+    started: list[str] = []
+
+    result = VideoDelivery(s3, session, part_size=MIN_PART_SIZE, workers=2).deliver(
+        f"{ORIGIN}/v.mp4",
+        bucket=BUCKET,
+        key="k.mp4",
+        metadata={},
+        resume_upload_id=upload_id,
+        on_upload=started.append,
+    )
+
+    assert s3.get_object(Bucket=BUCKET, Key="k.mp4")["Body"].read() == body
+    assert result.sha256 == hashlib.sha256(body).hexdigest()
+    assert len(started) == 1  # a fresh upload, not a refused completion
+    assert started[0] != upload_id
+    assert result.fetched == len(body)  # every part fetched anew
+    assert no_uploads_left(s3)  # the old one aborted
 
 
 def test_a_thumbnail_is_copied_under_the_same_url_policy_and_its_failure_is_ignored(
