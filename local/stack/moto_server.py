@@ -70,6 +70,26 @@ def s3_patches() -> None:
     _s3_completes_multipart_uploads_streaming()
     _s3_verifies_checksums()
     _s3_lists_part_checksums()
+    _s3_completing_an_unknown_upload_is_no_such_upload()
+
+
+def _s3_completing_an_unknown_upload_is_no_such_upload() -> None:
+    """Completing an upload that was aborted (or already completed, or never existed) is S3's 404
+    NoSuchUpload; moto answers 500 (a KeyError), which a caller would take for a transient error."""
+    from moto.s3 import models
+    from moto.s3.exceptions import NoSuchUpload
+
+    if getattr(models.S3Backend, "_local_stack_no_such_upload", False):
+        return
+    complete = models.S3Backend.complete_multipart_upload
+
+    def complete_known(self: Any, bucket_name: str, multipart_id: str, body: Any) -> Any:
+        if multipart_id not in self.get_bucket(bucket_name).multiparts:
+            raise NoSuchUpload(upload_id=multipart_id)
+        return complete(self, bucket_name, multipart_id, body)
+
+    models.S3Backend.complete_multipart_upload = complete_known  # type: ignore[method-assign]
+    models.S3Backend._local_stack_no_such_upload = True  # type: ignore[attr-defined]
 
 
 def _s3_completes_multipart_uploads_streaming() -> None:

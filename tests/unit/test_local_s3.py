@@ -184,8 +184,12 @@ def test_a_wrong_or_small_part_fails_completion_and_leaves_no_object(s3: Any) ->
 
 
 def test_abort_discards_the_upload(s3: Any) -> None:
-    upload_id, _ = upload(s3, "f.mp4", parts_of([5 * MIB, 10]))
+    upload_id, listed = upload(s3, "f.mp4", parts_of([5 * MIB, 10]))
     s3.abort_multipart_upload(Bucket=BUCKET, Key="f.mp4", UploadId=upload_id)
+    with pytest.raises(ClientError) as completed:  # a completion racing the abort: 404, not a 500
+        complete(s3, "f.mp4", upload_id, listed)
+    assert completed.value.response["Error"]["Code"] == "NoSuchUpload"
+    assert completed.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
     assert s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []) == []
     with pytest.raises(ClientError) as gone:
         s3.list_parts(Bucket=BUCKET, Key="f.mp4", UploadId=upload_id)
