@@ -93,8 +93,8 @@ scan: setup $(CHECKOV_STAMP)
 # The Lambda runtime is python3.13, which sam build needs on the machine. `make sam-build` (before a
 # deploy: without the build, sam deploy would ship the unbuilt layer) fails without it; `make test`
 # runs everything else and says so, unless REQUIRE_LAMBDA_BUILD=1 (set by .ci/run) makes it an error.
-sam-build: REQUIRE_LAMBDA_BUILD = 1
-sam-build: lambda-build
+sam-build: $(SAM)
+	@$(MAKE) --no-print-directory lambda-build REQUIRE_LAMBDA_BUILD=1
 
 lambda-build: $(SAM)
 	@if [ ! -x "$(PY313_DIR)/python3.13" ]; then \

@@ -86,7 +86,12 @@ def _s3_completing_an_unknown_upload_is_no_such_upload() -> None:
     def complete_known(self: Any, bucket_name: str, multipart_id: str, body: Any) -> Any:
         if multipart_id not in self.get_bucket(bucket_name).multiparts:
             raise NoSuchUpload(upload_id=multipart_id)
-        return complete(self, bucket_name, multipart_id, body)
+        try:
+            return complete(self, bucket_name, multipart_id, body)
+        except (KeyError, ValueError):  # aborted (or completed) by another request meanwhile
+            if multipart_id in self.get_bucket(bucket_name).multiparts:
+                raise
+            raise NoSuchUpload(upload_id=multipart_id) from None
 
     models.S3Backend.complete_multipart_upload = complete_known  # type: ignore[method-assign]
     models.S3Backend._local_stack_no_such_upload = True  # type: ignore[attr-defined]
@@ -263,6 +268,7 @@ def _s3_verifies_checksums() -> None:
     falls back to CRC32) are not verified. Correct checksums cost one pass over a PutObject's or
     part's body and nothing at completion (the full-object checksum is the one computed anyway)."""
     from moto.s3 import responses
+    from moto.s3.exceptions import NoSuchUpload
 
     if getattr(responses.S3Response, "_local_stack_verifies", False):
         return
@@ -277,7 +283,9 @@ def _s3_verifies_checksums() -> None:
         verified = _verify_body(self)
         answer = upload_part(self)
         if verified:
-            upload = self.backend.get_bucket(self.bucket_name).multiparts[self._get_param("uploadId")]
+            upload = self.backend.get_bucket(self.bucket_name).multiparts.get(self._get_param("uploadId"))
+            if upload is None:  # aborted while the part was stored: as S3, the part is gone with it
+                raise NoSuchUpload(upload_id=self._get_param("uploadId"))
             upload.parts[self._get_int_param("partNumber")].local_stack_checksums = verified
         return answer
 

@@ -9,9 +9,18 @@ POST /exports' body is validated by submission.py, as every trigger's request is
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .models import OBJECT_ID, ExportStatus
+
+if TYPE_CHECKING:  # what each declaration below is, for type checkers (made at runtime on first use)
+    ExportIdPath = str
+    WebhookTokenPath = str
+    IdempotencyKeyHeader = str | None
+    ProjectIdQuery = str | None
+    StatusQuery = ExportStatus | None
+    LimitQuery = int
+    NextTokenQuery = str | None
 
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
@@ -83,6 +92,10 @@ def __getattr__(name: str) -> Any:
     if name not in PARAMETERS:  # e.g. `__path__`, which `from api_docs import X` looks for
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     return _parameters()[name]
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | PARAMETERS)
 
 
 # GET /exports refuses any other query parameter: a misspelt filter must not list everything.

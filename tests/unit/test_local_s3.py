@@ -198,6 +198,22 @@ def test_abort_discards_the_upload(s3: Any) -> None:
         s3.head_object(Bucket=BUCKET, Key="f.mp4")
 
 
+def test_an_upload_aborted_while_it_completes_is_no_such_upload(s3: Any) -> None:
+    """The abort lands while the completion reads the parts (another request, another thread)."""
+    from moto.s3.exceptions import NoSuchUpload
+
+    upload_id, listed = upload(s3, "f.mp4", parts_of([5 * MIB, 10]))
+    backend = s3_backends[DEFAULT_ACCOUNT_ID]["aws"]
+
+    def parts_then_abort() -> Iterator[tuple[int, str]]:
+        for part in listed:
+            yield part["PartNumber"], part["ETag"]
+        del backend.get_bucket(BUCKET).multiparts[upload_id]  # what AbortMultipartUpload does
+
+    with pytest.raises(NoSuchUpload):
+        backend.complete_multipart_upload(BUCKET, upload_id, parts_then_abort())
+
+
 # Checksums: S3 verifies every checksum a client sends (moto alone stores them unchecked).
 
 
