@@ -100,7 +100,7 @@ class VideoDelivery:
                 upload = s3_upload.resume(self._s3, bucket, key, resume_upload_id, ranges)
                 if upload is not None:
                     response.close()
-                    return self._finish_resumed(upload, final_url, ranges)
+                    return self._finish_resumed(upload, final_url, ranges, metadata)
             upload = s3_upload.create(self._s3, bucket, key, metadata, filename)
             if on_upload is not None:
                 on_upload(upload.upload_id)
@@ -115,7 +115,7 @@ class VideoDelivery:
                     f"received {total} bytes but the source announced {length}", code="SizeMismatch"
                 )
             parts = [upload.parts[n] for n in sorted(upload.parts)]
-            completed = s3_upload.complete(self._s3, upload, parts, digest.crc32c())
+            completed = s3_upload.complete(self._s3, upload, parts, digest.crc32c(), metadata)
             upload = None
             head = self._s3.head_object(Bucket=bucket, Key=key)
             if int(head["ContentLength"]) != total:
@@ -126,28 +126,25 @@ class VideoDelivery:
             raise TransientUpstreamError(
                 f"download interrupted: {type(exc).__name__}", code="DownloadInterrupted"
             ) from None
+        except s3_upload.CompletedElsewhere as done:  # its own upload aborted
+            return done.result
         finally:
             response.close()
             if upload is not None:
                 s3_upload.abort(self._s3, upload)
         result = DeliveryResult(
-            bucket=bucket,
-            key=key,
-            size=total,
-            sha256=digest.sha256(),
-            etag=str(completed.get("ETag", "")).strip('"'),
-            version_id=s3_upload.version_of(completed),
-            parts=len(parts),
-            fetched=fetched,
-            crc32c=digest.crc32c(),
-        )
+            bucket, key, total, digest.sha256(), str(completed.get("ETag", "")).strip('"'),
+            s3_upload.version_of(completed), len(parts), fetched, digest.crc32c(),
+        )  # fmt: skip
         logger.info(
             "video delivered",
             extra={"bucket": bucket, "key": key, "size": total, "parts": len(parts), "sha256": result.sha256},
         )
         return result
 
-    def _finish_resumed(self, upload: Upload, url: str, ranges: list[tuple[int, int]]) -> DeliveryResult:
+    def _finish_resumed(
+        self, upload: Upload, url: str, ranges: list[tuple[int, int]], metadata: dict[str, str]
+    ) -> DeliveryResult:
         """Fetch only the parts the earlier attempt did not upload, then complete and verify."""
         kept = set(upload.parts)
         fetched = [0]
@@ -164,7 +161,10 @@ class VideoDelivery:
                 for future in [pool.submit(part, n) for n in range(1, len(ranges) + 1) if n not in kept]:
                     future.result()
             parts = [upload.parts[n] for n in range(1, len(ranges) + 1)]
-            completed = s3_upload.complete(self._s3, upload, parts, s3_upload.full_crc32c(upload, ranges))
+            crc = s3_upload.full_crc32c(upload, ranges)
+            completed = s3_upload.complete(self._s3, upload, parts, crc, metadata)
+        except s3_upload.CompletedElsewhere as done:  # its own upload aborted
+            return done.result
         except BaseException:
             s3_upload.abort(self._s3, upload)
             raise

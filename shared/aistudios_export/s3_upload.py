@@ -95,8 +95,21 @@ def upload_part(s3: Any, upload: Upload, number: int, data: bytes | bytearray) -
     return crc
 
 
-def complete(s3: Any, upload: Upload, parts: list[dict[str, Any]], crc32c: str | None) -> dict[str, Any]:
-    """Complete with the full-object CRC32C for S3 to verify, and never over an existing object."""
+class CompletedElsewhere(Exception):  # not an error: it carries the delivery's result
+    """The object was completed by a concurrent attempt of the same export (a retried Deliver that
+    overlapped the first): `result` is that object, read back."""
+
+    def __init__(self, result: DeliveryResult) -> None:
+        super().__init__(f"s3://{result.bucket}/{result.key} completed by another attempt")
+        self.result = result
+
+
+def complete(
+    s3: Any, upload: Upload, parts: list[dict[str, Any]], crc32c: str | None, metadata: dict[str, str]
+) -> dict[str, Any]:
+    """Complete with the full-object CRC32C for S3 to verify, and never over an existing object:
+    one that appeared meanwhile is another export's (ObjectExists) or, with this export's id, this
+    export's own, completed by a concurrent attempt (CompletedElsewhere)."""
     try:
         completed: dict[str, Any] = s3.complete_multipart_upload(
             Bucket=upload.bucket,
@@ -108,11 +121,15 @@ def complete(s3: Any, upload: Upload, parts: list[dict[str, Any]], crc32c: str |
             **({"ChecksumCRC32C": crc32c} if crc32c else {}),
         )
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") not in (
-            "PreconditionFailed",
-            "ConditionalRequestConflict",
-        ):
+        code = exc.response.get("Error", {}).get("Code")
+        if code not in ("PreconditionFailed", "ConditionalRequestConflict", "NoSuchUpload"):
             raise
+        found = existing(s3, upload.bucket, upload.key, metadata) if metadata.get("export-id") else None
+        if found is not None:
+            abort(s3, upload)  # this attempt's own upload is not needed (a no-op once gone)
+            raise CompletedElsewhere(found) from None
+        if code == "NoSuchUpload":
+            raise  # aborted, and nothing completed it: a cancel
         raise PermanentUpstreamError(
             f"s3://{upload.bucket}/{upload.key} already exists", code="ObjectExists"
         ) from None
@@ -122,7 +139,10 @@ def complete(s3: Any, upload: Upload, parts: list[dict[str, Any]], crc32c: str |
 def abort(s3: Any, upload: Upload) -> None:
     try:
         s3.abort_multipart_upload(Bucket=upload.bucket, Key=upload.key, UploadId=upload.upload_id)
-    except (BotoCoreError, ClientError):  # the original error matters more; the lifecycle rule cleans up
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "NoSuchUpload":  # else: already gone
+            logger.exception("could not abort multipart upload", extra={"key": upload.key})
+    except BotoCoreError:  # the original error matters more; the lifecycle rule cleans up
         logger.exception("could not abort multipart upload", extra={"key": upload.key})
 
 

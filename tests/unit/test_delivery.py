@@ -376,6 +376,31 @@ def test_completion_never_replaces_an_object_that_appeared_meanwhile(s3: Any) ->
     assert no_uploads_left(s3)
 
 
+@pytest.mark.parametrize("first_attempt_aborts", [False, True])
+def test_an_overlapping_attempt_that_completed_first_is_this_deliverys_result(
+    s3: Any, first_attempt_aborts: bool
+) -> None:
+    """A Deliver retried while the first attempt still runs (Step Functions retries a Lambda service
+    error): the first completes the export's object while this one streams. This one's completion
+    finds it (PreconditionFailed, or NoSuchUpload when the first aborted this upload), takes it as
+    the result, and leaves no upload behind."""
+    body = mp4(2 * MIN_PART_SIZE + 123)
+
+    def first_attempt_completes(params: dict[str, Any], **_: Any) -> None:
+        s3.meta.events.unregister("provide-client-params.s3.CompleteMultipartUpload", first_attempt_completes)
+        if first_attempt_aborts:
+            s3.abort_multipart_upload(Bucket=BUCKET, Key="k.mp4", UploadId=params["UploadId"])
+        s3.put_object(Bucket=BUCKET, Key="k.mp4", Body=body, Metadata={"export-id": "e"})
+
+    s3.meta.events.register("provide-client-params.s3.CompleteMultipartUpload", first_attempt_completes)
+    result, _ = deliver(s3, lambda r: (200, {"Content-Type": "video/mp4"}, body))
+
+    assert result.sha256 == hashlib.sha256(body).hexdigest()
+    assert result.size == len(body)
+    assert s3.get_object(Bucket=BUCKET, Key="k.mp4")["Body"].read() == body
+    assert no_uploads_left(s3)
+
+
 def test_crc32c_of_parts_combines_into_the_whole_objects() -> None:
     import crc32c
 
@@ -495,6 +520,30 @@ def test_a_resumed_upload_completes_with_the_full_object_crc32c_the_local_s3_ver
     with pytest.raises(ClientError):
         s3.head_object(Bucket=BUCKET, Key="k.mp4")
     assert no_uploads_left(s3)  # the delivery aborted it
+
+
+def test_a_resumed_delivery_overlapped_by_an_attempt_that_completed_first_takes_its_object(
+    verifying_s3: Any,
+) -> None:
+    s3 = verifying_s3
+    body = mp4(4 * MIN_PART_SIZE - 100)
+
+    def first_attempt_completes(**_: Any) -> None:
+        s3.meta.events.unregister("before-call.s3.CompleteMultipartUpload", first_attempt_completes)
+        s3.put_object(Bucket=BUCKET, Key="k.mp4", Body=body, Metadata={"export-id": "e"})
+
+    s3.meta.events.register("before-call.s3.CompleteMultipartUpload", first_attempt_completes)
+    session, _ = serving(Ranged(body))
+    result = VideoDelivery(s3, session, part_size=MIN_PART_SIZE, workers=2).deliver(
+        f"{ORIGIN}/v.mp4",
+        bucket=BUCKET,
+        key="k.mp4",
+        metadata={"export-id": "e"},
+        resume_upload_id=_half_done_upload(s3, body, parts=2),
+    )
+
+    assert result.sha256 == hashlib.sha256(body).hexdigest()
+    assert no_uploads_left(s3)
 
 
 def test_an_upload_cut_differently_is_not_resumed(s3: Any) -> None:
