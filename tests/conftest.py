@@ -8,11 +8,16 @@ from typing import Any
 
 import pytest
 
+from local.stack.moto_server import s3_patches
 from tests.helpers import new_project_id
 
 # Before the layer is imported by any test module: Powertools Metrics reads its namespace when created.
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "AIStudiosExportTests")
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "aistudios-export")
+# Every test's moto S3 is the local stack's (it verifies checksums and lists them, as S3 does), in
+# whatever order the tests run: the patches are process-wide, and an in-process local deployment
+# applies them anyway.
+s3_patches()
 
 
 @pytest.fixture
