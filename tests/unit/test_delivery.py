@@ -434,19 +434,7 @@ def _half_done_upload(s3: Any, body: bytes, parts: int) -> str:
 
 def test_a_crashed_attempts_upload_is_resumed_and_only_the_missing_parts_are_fetched(s3: Any) -> None:
     body = mp4(4 * MIN_PART_SIZE - 100)
-    upload_id = _half_done_upload(s3, body, parts=2)
-    origin = Ranged(body)
-    session, _ = serving(origin)
-    started: list[str] = []
-
-    result = VideoDelivery(s3, session, part_size=MIN_PART_SIZE, workers=2).deliver(
-        f"{ORIGIN}/v.mp4",
-        bucket=BUCKET,
-        key="k.mp4",
-        metadata={},
-        resume_upload_id=upload_id,
-        on_upload=started.append,
-    )
+    result, origin, started, _ = resume_delivery(s3, body, _half_done_upload(s3, body, parts=2))
 
     assert s3.get_object(Bucket=BUCKET, Key="k.mp4")["Body"].read() == body
     assert result.sha256 == hashlib.sha256(body).hexdigest()
@@ -459,35 +447,33 @@ def test_a_crashed_attempts_upload_is_resumed_and_only_the_missing_parts_are_fet
     assert no_uploads_left(s3)
 
 
-@pytest.fixture
-def verifying_s3() -> Iterator[Any]:
-    """moto as the local stack patches it (local/stack/moto_server.py): it verifies the checksums
-    sent, as S3, and ListParts lists each part's."""
-    from local.stack.moto_server import s3_patches
-
-    s3_patches()
-    with mock_aws():
-        client = boto3.client("s3")
-        client.create_bucket(Bucket=BUCKET)
-        yield client
-
-
-def _resume(s3: Any, body: bytes, upload_id: str) -> tuple[Any, list[dict[str, Any]]]:
-    """Resumes `upload_id`; returns the result and the CompleteMultipartUpload requests' parameters."""
+def resume_delivery(
+    s3: Any, body: bytes, upload_id: str, part_size: int = MIN_PART_SIZE, export_id: str | None = None
+) -> tuple[Any, Ranged, list[str], list[dict[str, Any]]]:
+    """Delivers `body` given `upload_id` as an earlier attempt's upload (the tests' S3 is the local
+    stack's, which verifies checksums and lists them as S3 does: tests/conftest.py). Returns the
+    result, the source, the uploads started, and the CompleteMultipartUpload requests' parameters."""
     completions: list[dict[str, Any]] = []
     s3.meta.events.register(
         "provide-client-params.s3.CompleteMultipartUpload",
         lambda params, **_: completions.append(dict(params)),
     )
-    session, _ = serving(Ranged(body))
-    result = VideoDelivery(s3, session, part_size=MIN_PART_SIZE, workers=2).deliver(
-        f"{ORIGIN}/v.mp4", bucket=BUCKET, key="k.mp4", metadata={}, resume_upload_id=upload_id
+    origin = Ranged(body)
+    session, _ = serving(origin)
+    started: list[str] = []
+    result = VideoDelivery(s3, session, part_size=part_size, workers=2).deliver(
+        f"{ORIGIN}/v.mp4",
+        bucket=BUCKET,
+        key="k.mp4",
+        metadata={"export-id": export_id} if export_id else {},
+        resume_upload_id=upload_id,
+        on_upload=started.append,
     )
-    return result, completions
+    return result, origin, started, completions
 
 
 def test_a_resumed_upload_completes_with_the_full_object_crc32c_the_local_s3_verifies(
-    verifying_s3: Any, monkeypatch: pytest.MonkeyPatch
+    s3: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The listed parts' CRC32Cs and the new parts' combine into the full-object one, which S3
     verifies: on the local stack too, whose ListParts lists the parts' checksums as S3 does."""
@@ -497,11 +483,10 @@ def test_a_resumed_upload_completes_with_the_full_object_crc32c_the_local_s3_ver
 
     from aistudios_export import s3_upload
 
-    s3 = verifying_s3
     body = mp4(4 * MIN_PART_SIZE - 100)
     whole = base64.b64encode(crc32c.crc32c(body).to_bytes(4, "big")).decode()
 
-    result, [completion] = _resume(s3, body, _half_done_upload(s3, body, parts=2))
+    result, _, _, [completion] = resume_delivery(s3, body, _half_done_upload(s3, body, parts=2))
 
     assert completion["ChecksumType"] == "FULL_OBJECT"
     assert completion["ChecksumCRC32C"] == whole  # combined, parts 1-2 from ListParts
@@ -515,7 +500,7 @@ def test_a_resumed_upload_completes_with_the_full_object_crc32c_the_local_s3_ver
     s3.delete_object(Bucket=BUCKET, Key="k.mp4")
     monkeypatch.setattr(s3_upload, "crc32c_combine", lambda crc1, crc2, length2: crc1 ^ crc2)
     with pytest.raises(ClientError) as refused:
-        _resume(s3, body, _half_done_upload(s3, body, parts=2))
+        resume_delivery(s3, body, _half_done_upload(s3, body, parts=2))
     assert refused.value.response["Error"]["Code"] == "BadDigest"
     with pytest.raises(ClientError):
         s3.head_object(Bucket=BUCKET, Key="k.mp4")
@@ -523,9 +508,8 @@ def test_a_resumed_upload_completes_with_the_full_object_crc32c_the_local_s3_ver
 
 
 def test_a_resumed_delivery_overlapped_by_an_attempt_that_completed_first_takes_its_object(
-    verifying_s3: Any,
+    s3: Any,
 ) -> None:
-    s3 = verifying_s3
     body = mp4(4 * MIN_PART_SIZE - 100)
 
     def first_attempt_completes(**_: Any) -> None:
@@ -533,14 +517,7 @@ def test_a_resumed_delivery_overlapped_by_an_attempt_that_completed_first_takes_
         s3.put_object(Bucket=BUCKET, Key="k.mp4", Body=body, Metadata={"export-id": "e"})
 
     s3.meta.events.register("before-call.s3.CompleteMultipartUpload", first_attempt_completes)
-    session, _ = serving(Ranged(body))
-    result = VideoDelivery(s3, session, part_size=MIN_PART_SIZE, workers=2).deliver(
-        f"{ORIGIN}/v.mp4",
-        bucket=BUCKET,
-        key="k.mp4",
-        metadata={"export-id": "e"},
-        resume_upload_id=_half_done_upload(s3, body, parts=2),
-    )
+    result, _, _, _ = resume_delivery(s3, body, _half_done_upload(s3, body, parts=2), export_id="e")
 
     assert result.sha256 == hashlib.sha256(body).hexdigest()
     assert no_uploads_left(s3)
@@ -549,19 +526,8 @@ def test_a_resumed_delivery_overlapped_by_an_attempt_that_completed_first_takes_
 def test_an_upload_cut_differently_is_not_resumed(s3: Any) -> None:
     body = mp4(4 * MIN_PART_SIZE)
     upload_id = _half_done_upload(s3, body, parts=2)
-    origin = Ranged(body)
-    session, _ = serving(origin)
-    started: list[str] = []
 
-    delivery = VideoDelivery(s3, session, part_size=2 * MIN_PART_SIZE, workers=2)  # another plan
-    result = delivery.deliver(
-        f"{ORIGIN}/v.mp4",
-        bucket=BUCKET,
-        key="k.mp4",
-        metadata={},
-        resume_upload_id=upload_id,
-        on_upload=started.append,
-    )
+    result, _, started, _ = resume_delivery(s3, body, upload_id, part_size=2 * MIN_PART_SIZE)  # another plan
 
     assert s3.get_object(Bucket=BUCKET, Key="k.mp4")["Body"].read() == body
     assert result.sha256 == hashlib.sha256(body).hexdigest()
@@ -569,12 +535,11 @@ def test_an_upload_cut_differently_is_not_resumed(s3: Any) -> None:
     assert no_uploads_left(s3)  # the one cut differently is aborted: nothing would ever complete it
 
 
-def test_an_upload_created_with_another_checksum_is_not_resumed(verifying_s3: Any) -> None:
+def test_an_upload_created_with_another_checksum_is_not_resumed(s3: Any) -> None:
     """Say an older version's upload, with SHA-256 per part (COMPOSITE): its parts fit the plan,
     but a FULL_OBJECT CRC32C completion of it would be refused, so a fresh upload is made."""
     import base64
 
-    s3 = verifying_s3
     body = mp4(4 * MIN_PART_SIZE)
     upload_id = s3.create_multipart_upload(Bucket=BUCKET, Key="k.mp4", ChecksumAlgorithm="SHA256")["UploadId"]
     for number in (1, 2):
@@ -588,18 +553,7 @@ def test_an_upload_created_with_another_checksum_is_not_resumed(verifying_s3: An
             Body=data,
             ChecksumSHA256=digest,
         )
-    origin = Ranged(body)
-    session, _ = serving(origin)
-    started: list[str] = []
-
-    result = VideoDelivery(s3, session, part_size=MIN_PART_SIZE, workers=2).deliver(
-        f"{ORIGIN}/v.mp4",
-        bucket=BUCKET,
-        key="k.mp4",
-        metadata={},
-        resume_upload_id=upload_id,
-        on_upload=started.append,
-    )
+    result, _, started, _ = resume_delivery(s3, body, upload_id)
 
     assert s3.get_object(Bucket=BUCKET, Key="k.mp4")["Body"].read() == body
     assert result.sha256 == hashlib.sha256(body).hexdigest()
