@@ -84,11 +84,9 @@ def _s3_completing_an_unknown_upload_is_no_such_upload() -> None:
     complete = models.S3Backend.complete_multipart_upload
 
     def complete_known(self: Any, bucket_name: str, multipart_id: str, body: Any) -> Any:
-        if multipart_id not in self.get_bucket(bucket_name).multiparts:
-            raise NoSuchUpload(upload_id=multipart_id)
         try:
             return complete(self, bucket_name, multipart_id, body)
-        except (KeyError, ValueError):  # aborted (or completed) by another request meanwhile
+        except (KeyError, ValueError):  # unknown, or aborted (or completed) by another request meanwhile
             if multipart_id in self.get_bucket(bucket_name).multiparts:
                 raise
             raise NoSuchUpload(upload_id=multipart_id) from None

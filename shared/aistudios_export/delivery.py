@@ -126,7 +126,7 @@ class VideoDelivery:
             raise TransientUpstreamError(
                 f"download interrupted: {type(exc).__name__}", code="DownloadInterrupted"
             ) from None
-        except s3_upload.CompletedElsewhere as done:  # its own upload aborted
+        except s3_upload.CompletedElsewhere as done:  # `finally` aborts this attempt's upload
             return done.result
         finally:
             response.close()
@@ -163,10 +163,10 @@ class VideoDelivery:
             parts = [upload.parts[n] for n in range(1, len(ranges) + 1)]
             crc = s3_upload.full_crc32c(upload, ranges)
             completed = s3_upload.complete(self._s3, upload, parts, crc, metadata)
-        except s3_upload.CompletedElsewhere as done:  # its own upload aborted
-            return done.result
-        except BaseException:
-            s3_upload.abort(self._s3, upload)
+        except BaseException as exc:
+            s3_upload.abort(self._s3, upload)  # also when another attempt completed the object
+            if isinstance(exc, s3_upload.CompletedElsewhere):
+                return exc.result
             raise
         digest = s3_upload.read_back(self._s3, upload.bucket, upload.key)
         logger.info("video delivered, resumed", extra={"key": upload.key, "partsKept": len(kept)})

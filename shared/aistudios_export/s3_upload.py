@@ -126,7 +126,6 @@ def complete(
             raise
         found = existing(s3, upload.bucket, upload.key, metadata) if metadata.get("export-id") else None
         if found is not None:
-            abort(s3, upload)  # this attempt's own upload is not needed (a no-op once gone)
             raise CompletedElsewhere(found) from None
         if code == "NoSuchUpload":
             raise  # aborted, and nothing completed it: a cancel
