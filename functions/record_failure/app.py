@@ -4,9 +4,9 @@ record the final status (FAILED, TIMED_OUT or CANCELLED) and notify once."""
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aistudios_export import Adapters, Settings
-from aistudios_export.endings import record_execution_end, record_failure
 from aistudios_export.observability import about_export, count_ending, logger, metrics
-from aistudios_export.payloads import FailureEvent, failure_output
+from aistudios_export.workflow.endings import record_execution_end, record_failure
+from aistudios_export.workflow.payloads import FailureEvent, failure_output
 
 adapters = Adapters(Settings.from_env(require=("table_name", "topic_arn")))
 

@@ -5,7 +5,8 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from aistudios_export import Adapters, Settings, intake
+from aistudios_export import Adapters, Settings
+from aistudios_export.intake import consumer as intake
 from aistudios_export.observability import export_scope, logger, metrics
 
 adapters = Adapters(

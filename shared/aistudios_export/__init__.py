@@ -11,17 +11,18 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # what each name is, for type checkers (`X as X`: re-exported)
     from .adapters import Adapters as Adapters
-    from .client import AIStudiosClient as AIStudiosClient
-    from .envelope import Progress as Progress
+    from .aistudios.answers import Progress as Progress
+    from .aistudios.client import AIStudiosClient as AIStudiosClient
+    from .aistudios.transport import RetryPolicy as RetryPolicy
     from .errors import ConfigurationError as ConfigurationError
     from .errors import DeliveryVerificationError as DeliveryVerificationError
     from .errors import ExportNotFoundError as ExportNotFoundError
     from .errors import ExportPipelineError as ExportPipelineError
     from .errors import InvalidTransitionError as InvalidTransitionError
     from .errors import PermanentUpstreamError as PermanentUpstreamError
+    from .errors import RequestValidationError as RequestValidationError
     from .errors import TransientUpstreamError as TransientUpstreamError
     from .errors import UnsafeUrlError as UnsafeUrlError
-    from .field_errors import RequestValidationError as RequestValidationError
     from .models import ExportRecord as ExportRecord
     from .models import ExportStatus as ExportStatus
     from .models import Failure as Failure
@@ -30,10 +31,9 @@ if TYPE_CHECKING:  # what each name is, for type checkers (`X as X`: re-exported
     from .request import ExportRequest as ExportRequest
     from .request import parse_export_request as parse_export_request
     from .settings import Settings as Settings
-    from .transport import RetryPolicy as RetryPolicy
 
 _WHERE = {
-    "AIStudiosClient": "client",
+    "AIStudiosClient": "aistudios.client",
     "Adapters": "adapters",
     "ConfigurationError": "errors",
     "DeliveryVerificationError": "errors",
@@ -46,9 +46,9 @@ _WHERE = {
     "InvalidTransitionError": "errors",
     "PermanentUpstreamError": "errors",
     "PollResult": "models",
-    "Progress": "envelope",
-    "RequestValidationError": "field_errors",
-    "RetryPolicy": "transport",
+    "Progress": "aistudios.answers",
+    "RequestValidationError": "errors",
+    "RetryPolicy": "aistudios.transport",
     "Settings": "settings",
     "TransientUpstreamError": "errors",
     "UnsafeUrlError": "errors",
@@ -60,7 +60,7 @@ __all__ = sorted(_WHERE)
 
 def __getattr__(name: str) -> Any:
     module = _WHERE.get(name)
-    if module is None:  # a submodule (`from aistudios_export import http_view`) is imported by Python
+    if module is None:  # a submodule (`from aistudios_export import api`) is imported by Python
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     value = getattr(importlib.import_module(f".{module}", __name__), name)
     globals()[name] = value

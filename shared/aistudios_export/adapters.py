@@ -15,11 +15,11 @@ from .settings import Settings
 if TYPE_CHECKING:
     import requests
 
-    from .client import AIStudiosClient
-    from .delivery import VideoDelivery
-    from .lifecycle import LifecycleEvents
-    from .notifications import Notifier
-    from .store import ExportStore
+    from .aistudios.client import AIStudiosClient
+    from .delivery.engine import VideoDelivery
+    from .publishing.lifecycle import LifecycleEvents
+    from .publishing.notifications import Notifier
+    from .store.exports import ExportStore
 
 
 class Adapters:
@@ -55,7 +55,7 @@ class Adapters:
 
     @cached_property
     def http(self) -> requests.Session:
-        from .transport import build_session
+        from .aistudios.transport import build_session
 
         return self._http or build_session()
 
@@ -63,8 +63,8 @@ class Adapters:
     def aistudios(self) -> AIStudiosClient:
         if self._aistudios is not None:
             return self._aistudios
-        from .client import AIStudiosClient
-        from .credentials import load_credentials
+        from .aistudios.client import AIStudiosClient
+        from .aistudios.credentials import load_credentials
 
         settings = self.settings
         return AIStudiosClient(
@@ -78,7 +78,7 @@ class Adapters:
 
     @cached_property
     def store(self) -> ExportStore:
-        from .store import ExportStore
+        from .store.exports import ExportStore
 
         table = self._table or boto3.resource("dynamodb", config=self._config).Table(self.settings.table_name)
         return ExportStore(table)
@@ -93,13 +93,13 @@ class Adapters:
 
     @cached_property
     def notifier(self) -> Notifier:
-        from .notifications import Notifier
+        from .publishing.notifications import Notifier
 
         return Notifier(self._sns or self._boto("sns"), self.settings.topic_arn)
 
     @cached_property
     def lifecycle(self) -> LifecycleEvents:
-        from .lifecycle import LifecycleEvents
+        from .publishing.lifecycle import LifecycleEvents
 
         events = (self._events or self._boto("events")) if self.settings.event_bus_name else None
         return LifecycleEvents(events, self.settings.event_bus_name)
@@ -110,7 +110,7 @@ class Adapters:
 
     @cached_property
     def delivery(self) -> VideoDelivery:
-        from .delivery import VideoDelivery
+        from .delivery.engine import VideoDelivery
 
         s = self.settings
         return VideoDelivery(

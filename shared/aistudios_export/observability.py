@@ -22,7 +22,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from .clock import parse_iso
 from .models import ExportRecord, ExportStatus, PollResult
-from .urls import redact_text
+from .net.urls import redact_text
 
 _TOKEN_LIKE = re.compile(r"(?i)(\"?(?:authorization|token|userKey|user_key)\"?\s*[:=]\s*\"?)[^\",\s}]+")
 _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}

@@ -8,11 +8,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .errors import UnsafeUrlError
-from .field_errors import RequestValidationError, describe, invalid
+from .errors import RequestValidationError, UnsafeUrlError, describe, invalid
 from .models import OBJECT_ID, RESOLUTIONS, Resolution
+from .net.urls import validate_url
 from .settings import Settings
-from .urls import validate_url
 
 
 class ExportRequest(BaseModel):

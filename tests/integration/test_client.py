@@ -21,7 +21,7 @@ import pytest
 import requests
 
 from aistudios_export import AIStudiosClient, Progress, RetryPolicy
-from aistudios_export.credentials import Credentials
+from aistudios_export.aistudios.credentials import Credentials
 from aistudios_export.errors import PermanentUpstreamError, TransientUpstreamError
 from aistudios_export.observability import logger as package_logger
 from local.simulator import Fault, Simulator, SimulatorConfig

@@ -12,7 +12,7 @@ import pytest
 import requests
 from moto import mock_aws
 
-from aistudios_export.delivery import VideoDelivery
+from aistudios_export.delivery.engine import VideoDelivery
 from local.simulator import Fault, Simulator, SimulatorConfig
 from tests.helpers import new_project_id
 

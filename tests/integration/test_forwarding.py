@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from aistudios_export.forwarding import ATTEMPTS, forward_event
-from aistudios_export.signing import EVENT_ID_HEADER, SIGNATURE_HEADER, verify
+from aistudios_export.webhooks.forwarding import ATTEMPTS, forward_event
+from aistudios_export.webhooks.signing import EVENT_ID_HEADER, SIGNATURE_HEADER, verify
 
 pytestmark = pytest.mark.integration
 

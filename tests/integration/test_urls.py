@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from aistudios_export import UnsafeUrlError
-from aistudios_export.urls import resolve_target
+from aistudios_export.net.urls import resolve_target
 
 pytestmark = pytest.mark.integration
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import requests
 
-from aistudios_export.signing import EVENT_ID_HEADER, SIGNATURE_HEADER, verify
+from aistudios_export.webhooks.signing import EVENT_ID_HEADER, SIGNATURE_HEADER, verify
 from local.simulator import Fault
 from local.stack import LocalDeployment
 from tests.helpers import new_project_id

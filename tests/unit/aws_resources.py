@@ -8,7 +8,7 @@ from typing import Any
 import boto3
 
 from aistudios_export import Adapters, ExportRecord, ExportStatus, Progress, Settings
-from aistudios_export.envelope import ProjectInfo
+from aistudios_export.aistudios.answers import ProjectInfo
 from local.stack.template import load_template, resources_of_type
 
 TEMPLATE = load_template()

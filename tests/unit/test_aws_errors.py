@@ -6,7 +6,7 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from aistudios_export import TransientUpstreamError
-from aistudios_export.aws_errors import transient_aws_errors
+from aistudios_export.aws.errors import transient_aws_errors
 
 pytestmark = pytest.mark.unit
 

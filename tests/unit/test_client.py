@@ -10,8 +10,8 @@ import requests
 from urllib3.exceptions import NewConnectionError
 
 from aistudios_export import PermanentUpstreamError, Progress, RetryPolicy, TransientUpstreamError
-from aistudios_export.envelope import AuthRejected, interpret
-from aistudios_export.transport import parse_retry_after, reached_server
+from aistudios_export.aistudios.answers import AuthRejected, interpret
+from aistudios_export.aistudios.transport import parse_retry_after, reached_server
 
 pytestmark = pytest.mark.unit
 
@@ -103,7 +103,7 @@ def test_progress_is_done_only_at_100_with_a_download_url() -> None:
 
 
 def test_the_project_route_gives_a_name_and_a_thumbnail_when_it_has_them() -> None:
-    from aistudios_export.envelope import ProjectInfo
+    from aistudios_export.aistudios.answers import ProjectInfo
 
     answer_body = {
         "success": True,

@@ -169,7 +169,7 @@ def test_poll_wait_rule_admits_exactly_the_ordered_pairs() -> None:
 
 
 def test_the_longest_export_stays_far_below_the_execution_history_limit() -> None:
-    from aistudios_export.webhooks import ARM_FACTOR
+    from aistudios_export.webhooks.receiver import ARM_FACTOR
 
     params = TEMPLATE["Parameters"]
     longest = params["ExportDeadlineMinutes"]["MaxValue"] * 60

@@ -11,7 +11,7 @@ import pytest
 from moto import mock_aws
 
 from aistudios_export import ConfigurationError, PermanentUpstreamError, Settings
-from aistudios_export.credentials import Credentials, load_credentials
+from aistudios_export.aistudios.credentials import Credentials, load_credentials
 
 pytestmark = pytest.mark.unit
 

@@ -21,7 +21,7 @@ from aistudios_export import (
     TransientUpstreamError,
     UnsafeUrlError,
 )
-from aistudios_export.delivery import MIN_PART_SIZE, VideoDelivery
+from aistudios_export.delivery.engine import MIN_PART_SIZE, VideoDelivery
 
 pytestmark = pytest.mark.unit
 ORIGIN = "https://93.184.216.34"  # a public literal address: validated without DNS
@@ -302,7 +302,7 @@ def test_an_expired_or_ignored_range_aborts_the_upload(s3: Any, status: int, cod
 
 
 def test_parts_grow_so_that_no_video_needs_more_than_ten_thousand() -> None:
-    from aistudios_export.ranges import MAX_PARTS, part_size_for, plan_ranges
+    from aistudios_export.delivery.ranges import MAX_PARTS, part_size_for, plan_ranges
 
     assert part_size_for(10 * 2**20, 16 * 2**20) == 16 * 2**20
     assert part_size_for(1, 1) == MIN_PART_SIZE
@@ -404,7 +404,7 @@ def test_an_overlapping_attempt_that_completed_first_is_this_deliverys_result(
 def test_crc32c_of_parts_combines_into_the_whole_objects() -> None:
     import crc32c
 
-    from aistudios_export.ranges import crc32c_combine
+    from aistudios_export.delivery.ranges import crc32c_combine
 
     a, b = mp4(1000), bytes(range(256)) * 37
     assert crc32c_combine(crc32c.crc32c(a), crc32c.crc32c(b), len(b)) == crc32c.crc32c(a + b)
@@ -413,7 +413,7 @@ def test_crc32c_of_parts_combines_into_the_whole_objects() -> None:
 
 def _half_done_upload(s3: Any, body: bytes, parts: int) -> str:
     """What a Deliver attempt that crashed leaves behind: an upload with its first parts."""
-    from aistudios_export.ranges import part_crc32c
+    from aistudios_export.delivery.ranges import part_crc32c
 
     upload_id = s3.create_multipart_upload(
         Bucket=BUCKET, Key="k.mp4", ChecksumAlgorithm="CRC32C", ChecksumType="FULL_OBJECT"
@@ -481,7 +481,7 @@ def test_a_resumed_upload_completes_with_the_full_object_crc32c_the_local_s3_ver
 
     import crc32c
 
-    from aistudios_export import s3_upload
+    from aistudios_export.delivery import multipart as s3_upload
 
     body = mp4(4 * MIN_PART_SIZE - 100)
     whole = base64.b64encode(crc32c.crc32c(body).to_bytes(4, "big")).decode()
@@ -566,13 +566,13 @@ def test_an_upload_created_with_another_checksum_is_not_resumed(s3: Any) -> None
 def test_a_thumbnail_is_copied_under_the_same_url_policy_and_its_failure_is_ignored(
     s3: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from aistudios_export import thumbnails
+    from aistudios_export.delivery import thumbnails
 
     png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 50
     origin = Origin(lambda r: (200, {"Content-Type": "image/png"}, png))
 
     def session_with_origin() -> tuple[requests.Session, Any]:
-        from aistudios_export.pinned_http import PinnedAdapter
+        from aistudios_export.net.pinned import PinnedAdapter
 
         session = requests.Session()
         session.mount("https://", origin)

@@ -14,10 +14,9 @@ from aistudios_export import (
     PermanentUpstreamError,
     TransientUpstreamError,
 )
-from aistudios_export.api_docs import VALIDATED, LimitQuery
-from aistudios_export.errors import ConflictError, ProjectBusyError
-from aistudios_export.field_errors import invalid
-from aistudios_export.http_errors import api_resolver, upstream_error_status, upstream_response
+from aistudios_export.api.responses import api_resolver, upstream_error_status, upstream_response
+from aistudios_export.api.routes import VALIDATED, LimitQuery
+from aistudios_export.errors import ConflictError, ProjectBusyError, invalid
 from tests.api_contract import check_error
 from tests.helpers import load_event
 

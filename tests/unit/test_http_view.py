@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from moto import mock_aws
 
 from aistudios_export import ExportStatus, RequestValidationError, VideoLocation
-from aistudios_export.http_view import export_view, parse_json_body, resource_link
+from aistudios_export.api.views import export_view, parse_json_body, resource_link
 from tests.api_contract import schema_named, validate
 from tests.helpers import load_event
 from tests.unit.aws_resources import Resources

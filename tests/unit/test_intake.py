@@ -12,8 +12,8 @@ import pytest
 from moto import mock_aws
 
 from aistudios_export import PermanentUpstreamError, TransientUpstreamError
-from aistudios_export.intake import Delivery, RetryLater, handle, process
-from aistudios_export.request_files import MAX_FILE_BYTES, MAX_FILE_ENTRIES, result_key
+from aistudios_export.intake.consumer import Delivery, RetryLater, handle, process
+from aistudios_export.intake.request_files import MAX_FILE_BYTES, MAX_FILE_ENTRIES, result_key
 from tests.helpers import REPO, load_event
 from tests.unit.aws_resources import PROJECT_ID, Resources
 

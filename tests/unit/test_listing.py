@@ -12,8 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
-from aistudios_export import ExportRecord, ExportStatus, RequestValidationError, listing
-from aistudios_export.listing import decode_token, encode_token
+from aistudios_export import ExportRecord, ExportStatus, RequestValidationError
+from aistudios_export.store import listing
+from aistudios_export.store.listing import decode_token, encode_token
 from tests.unit.aws_resources import PROJECT_ID, Resources
 
 pytestmark = pytest.mark.unit

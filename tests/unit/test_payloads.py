@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from aistudios_export import ExportRecord, ExportStatus, Failure, PollResult, VideoLocation
-from aistudios_export.payloads import (
+from aistudios_export.workflow.payloads import (
     FailureEvent,
     PollTask,
     delivery_output,

@@ -7,7 +7,7 @@ import hmac
 
 import pytest
 
-from aistudios_export.signing import signature, signature_header, verify
+from aistudios_export.webhooks.signing import signature, signature_header, verify
 
 pytestmark = pytest.mark.unit
 

@@ -9,8 +9,8 @@ import pytest
 from moto import mock_aws
 
 from aistudios_export import RequestValidationError
+from aistudios_export.api.submission import _idempotent_runner, submit_request
 from aistudios_export.errors import ConflictError, ProjectBusyError
-from aistudios_export.submission import _idempotent_runner, submit_request
 from tests.unit.aws_resources import PROJECT_ID, Resources
 
 pytestmark = pytest.mark.unit

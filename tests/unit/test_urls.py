@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from aistudios_export import UnsafeUrlError
-from aistudios_export.urls import redact_text, redact_url, resolve_target, validate_url
+from aistudios_export.net.urls import redact_text, redact_url, resolve_target, validate_url
 
 pytestmark = pytest.mark.unit
 
@@ -118,7 +118,7 @@ def test_a_pinned_session_connects_only_to_the_validated_address(monkeypatch: py
 
     import requests
 
-    from aistudios_export.pinned_http import pinned_session
+    from aistudios_export.net.pinned import pinned_session
 
     dialled: list[tuple[str, int]] = []
 

@@ -16,10 +16,9 @@ from moto import mock_aws
 
 from aistudios_export import Adapters, ExportRecord, ExportStatus, Progress, TransientUpstreamError
 from aistudios_export.clock import iso, utcnow
-from aistudios_export.payloads import poll_output
 from aistudios_export.request import parse_export_request
-from aistudios_export.store import MAX_WEBHOOK_EVENTS
-from aistudios_export.webhooks import (
+from aistudios_export.store.exports import MAX_WEBHOOK_EVENTS
+from aistudios_export.webhooks.receiver import (
     ARM_FACTOR,
     WebhookEvent,
     new_token,
@@ -28,7 +27,8 @@ from aistudios_export.webhooks import (
     token_hash,
     webhook_wait,
 )
-from aistudios_export.workflow import poll_export, start_export
+from aistudios_export.workflow.payloads import poll_output
+from aistudios_export.workflow.steps import poll_export, start_export
 from tests.helpers import REPO, load_event
 from tests.unit.aws_resources import EXPORT_ID, PROJECT_ID, RecordingAIStudios, Resources
 

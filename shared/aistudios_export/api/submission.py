@@ -1,0 +1,153 @@
+"""Starting an export from a request, optionally made idempotent by the caller's Idempotency-Key."""
+
+from __future__ import annotations
+
+import functools
+import re
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ..adapters import Adapters
+from ..errors import ConflictError, invalid
+from ..settings import Settings
+from ..workflow.steps import start_export
+
+if TYPE_CHECKING:
+    from ..request import ExportRequest
+
+IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
+IDEMPOTENCY_HOURS = 24
+
+
+def submit_request(
+    adapters: Adapters,
+    body: Any,
+    *,
+    trigger: str,
+    caller: str = "anonymous",
+    idempotency_key: str | None = None,
+    lambda_context: Any = None,
+    webhook_receiver: str | None = None,
+) -> dict[str, str]:
+    """Validate and start an export; returns {"exportId", "status"}.
+
+    With an idempotency key, a repeated submission (same caller, same key, same body) within 24 h
+    returns the first answer instead of starting a second render; the same key with another body is
+    refused. A submission that failed is not remembered, so it can be retried with the same key.
+    `webhook_receiver`: the API's own `/webhooks` URL, for AI Studios' webhooks (see webhooks.py).
+    """
+    from ..request import parse_export_request  # pydantic, on the first request (see intake.py)
+
+    request = parse_export_request(body)
+    answer_by = _answer_by(adapters, lambda_context)
+    if idempotency_key is None:
+        return _start(adapters, request, trigger, answer_by, webhook_receiver)
+    if not IDEMPOTENCY_KEY.match(idempotency_key):
+        raise invalid("Idempotency-Key", "must be 1 to 128 printable ASCII characters")
+    if not adapters.settings.idempotency_table:
+        raise invalid("Idempotency-Key", "is not supported by this deployment")
+    run = _idempotent_runner(adapters.settings)
+    return run(
+        submission={"caller": caller, "key": idempotency_key, "request": request.model_dump()},
+        adapters=adapters,
+        trigger=trigger,
+        answer_by=answer_by,
+        lambda_context=lambda_context,
+        webhook_receiver=webhook_receiver,
+    )
+
+
+def _answer_by(adapters: Adapters, lambda_context: Any) -> float | None:
+    """When the AI Studios call must be over, so that the answer still leaves in time: the function's
+    remaining time less what may follow the call (two AWS calls at their worst: abandoning the export,
+    or saving the idempotency record) and a second of slack."""
+    if lambda_context is None:
+        return None
+    remaining = float(lambda_context.get_remaining_time_in_millis()) / 1000
+    reserve = 2 * adapters.settings.aws_call_worst_seconds() + 1
+    return time.monotonic() + remaining - reserve
+
+
+def _start(
+    adapters: Adapters,
+    request: ExportRequest,
+    trigger: str,
+    answer_by: float | None,
+    webhook_receiver: str | None = None,
+) -> dict[str, str]:
+    record = start_export(
+        adapters, request, trigger=trigger, answer_by=answer_by, webhook_receiver=webhook_receiver
+    )
+    return {"exportId": record.export_id, "status": record.status.value}
+
+
+@functools.cache
+def _idempotent_runner(settings: Settings) -> Callable[..., dict[str, str]]:
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+        idempotent_function,
+    )
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyAlreadyInProgressError,
+        IdempotencyValidationError,
+    )
+
+    config = IdempotencyConfig(
+        # The key is the caller's own: two principals sending the same key never share an answer.
+        event_key_jmespath="[caller, key]",
+        payload_validation_jmespath="request",
+        expires_after_seconds=IDEMPOTENCY_HOURS * 3600,
+    )
+    persistence = DynamoDBPersistenceLayer(
+        table_name=settings.idempotency_table, boto_config=settings.aws_config()
+    )
+
+    @idempotent_function(data_keyword_argument="submission", persistence_store=persistence, config=config)  # type: ignore[untyped-decorator]
+    def run(
+        submission: dict[str, Any],
+        adapters: Adapters,
+        trigger: str,
+        answer_by: float | None,
+        webhook_receiver: str | None,
+    ) -> dict[str, str]:
+        from ..request import ExportRequest
+
+        request = ExportRequest.model_validate(submission["request"])
+        return _start(adapters, request, trigger, answer_by, webhook_receiver)
+
+    def call(
+        *,
+        submission: dict[str, Any],
+        adapters: Adapters,
+        trigger: str,
+        answer_by: float | None,
+        lambda_context: Any,
+        webhook_receiver: str | None,
+    ) -> dict[str, str]:
+        if lambda_context is not None:
+            config.register_lambda_context(lambda_context)
+        try:
+            result: dict[str, str] = run(
+                submission=submission,
+                adapters=adapters,
+                trigger=trigger,
+                answer_by=answer_by,
+                webhook_receiver=webhook_receiver,
+            )
+        except IdempotencyValidationError:
+            raise ConflictError(
+                "this Idempotency-Key was already used with a different request body",
+                code="IdempotencyKeyReused",
+                status=422,
+            ) from None
+        except IdempotencyAlreadyInProgressError:
+            raise ConflictError(
+                "a request with this Idempotency-Key is still being processed",
+                code="RequestInProgress",
+                retry_after=2,
+            ) from None
+        return result
+
+    return call

@@ -1,0 +1,204 @@
+"""The request queue: request files put under requests/ in the bucket, and "Export Requested" events
+on the stack's bus, become exports (see docs/triggers.md).
+
+Every message on the queue is an EventBridge event, as a rule delivered it: an S3 "Object Created"
+event for a request file (see request_files: its valid entries come back as messages of their own),
+or an "Export Requested" event: one request, started as one export.
+
+Export ids are derived from the EventBridge event id (and the entry's index), so a message delivered
+twice starts one export. A request whose project already has an active export, or whose start failed
+for a reason that may pass, stays on the queue with exponential back-off; at its last attempt it ends
+as a FAILED export with a notification, and the queue moves its message to the dead-letter queue.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from ..adapters import Adapters
+from ..clock import iso, utcnow
+from ..errors import (
+    ExportNotFoundError,
+    ExportPipelineError,
+    PermanentUpstreamError,
+    ProjectBusyError,
+    RequestValidationError,
+)
+from ..models import ExportRecord, ExportStatus
+from ..observability import about_export, count_ending, count_started, logger
+from ..workflow.endings import finish
+from ..workflow.steps import start_export
+from .request_files import EXPORT_REQUESTED, derived_export_id, take_request_file, validation_error
+
+if TYPE_CHECKING:
+    from ..request import ExportRequest
+
+REQUEST_REJECTED = "Export Request Rejected"
+MAX_BACKOFF_SECONDS = 900  # a busy project is freed within one render: no need to sleep longer
+
+
+class RetryLater(Exception):
+    """Leave the message on the queue and receive it again in `delay` seconds."""
+
+    def __init__(self, reason: str, delay: int) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.delay = delay
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One message as the queue handed it over."""
+
+    body: str
+    receive_count: int
+
+
+def process(adapters: Adapters, message: Delivery, receipt_handle: str, lambda_context: Any = None) -> None:
+    """Process one message of a batch; when it must wait, it becomes visible again after its back-off."""
+    try:
+        handle(adapters, message, lambda_context)
+    except RetryLater as exc:
+        adapters.sqs.change_message_visibility(
+            QueueUrl=adapters.settings.request_queue_url,
+            ReceiptHandle=receipt_handle,
+            VisibilityTimeout=exc.delay,
+        )
+        raise
+
+
+def handle(adapters: Adapters, message: Delivery, lambda_context: Any = None) -> None:
+    """Process one queue message; RetryLater (or any other error) leaves it on the queue."""
+    try:
+        event = json.loads(message.body)
+    except ValueError:
+        logger.error("queue message is not JSON; dropped", extra={"size": len(message.body)})
+        return
+    if not isinstance(event, dict):
+        logger.error("queue message is not an event; dropped")
+        return
+    if event.get("source") == "aws.s3" and event.get("detail-type") == "Object Created":
+        take_request_file(adapters, event)
+    elif event.get("detail-type") == EXPORT_REQUESTED:
+        trigger = "s3" if event.get("requestFile") else "eventbridge"
+        export_id = event.get("exportId") or derived_export_id(str(event.get("id", "")))
+        start_requested(
+            adapters, event.get("detail"), export_id, trigger, message.receive_count, lambda_context
+        )
+    else:
+        logger.warning(
+            "unexpected event on the request queue; dropped", extra={"detailType": event.get("detail-type")}
+        )
+
+
+# -- one request -----------------------------------------------------------------------------------
+
+
+def start_requested(
+    adapters: Adapters,
+    detail: Any,
+    export_id: str,
+    trigger: str,
+    receive_count: int,
+    lambda_context: Any = None,
+) -> None:
+    """Start one queued request as export `export_id`, unless it already was."""
+    # pydantic (the request model) is imported by the first message, not by the consumer's import:
+    # with the batch utility it would cost the consumer 1.8x `import boto3` (make bench-coldstart)
+    from ..request import parse_export_request
+
+    about_export(export_id)
+    try:
+        request = parse_export_request(detail)
+    except RequestValidationError as exc:
+        logger.warning("invalid export request; rejected", extra={"errors": exc.errors})
+        adapters.lifecycle.put(
+            REQUEST_REJECTED,
+            {"exportId": export_id, "error": validation_error(exc)},
+            [],
+            export_id=export_id,
+        )
+        return
+    about_export(project_id=request.projectId)
+    if _exists(adapters, export_id):
+        logger.info("request already started; duplicate delivery ignored")
+        return
+    try:
+        start_export(
+            adapters,
+            request,
+            trigger=trigger,
+            export_id=export_id,
+            answer_by=_answer_by(lambda_context),
+            webhook_receiver=adapters.settings.webhook_receiver_url or None,
+        )
+        count_started()
+        return
+    except ProjectBusyError as exc:
+        if exc.active_export_id == export_id:
+            return
+        code, reason = exc.code, exc.message
+    except PermanentUpstreamError as exc:
+        fail_request(adapters, export_id, request, trigger, exc.code, exc.message)
+        return
+    except ExportPipelineError as exc:  # transient: AI Studios, AWS, the lease changing hands
+        code, reason = exc.code, exc.message
+    attempts = adapters.settings.request_max_attempts
+    if receive_count >= attempts:
+        fail_request(
+            adapters, export_id, request, trigger, code, f"not started after {attempts} attempts: {reason}"
+        )
+        raise RetryLater(f"gave up: {reason}", delay=0)  # the queue moves it to the dead-letter queue
+    delay = min(adapters.settings.request_retry_base_seconds * 2 ** (receive_count - 1), MAX_BACKOFF_SECONDS)
+    logger.info(
+        "request cannot start yet; retrying",
+        extra={"reason": reason, "attempt": receive_count, "retryInSeconds": delay},
+    )
+    raise RetryLater(reason, delay=delay)
+
+
+def fail_request(
+    adapters: Adapters, export_id: str, request: ExportRequest, trigger: str, code: str, message: str
+) -> None:
+    """A request that will never start ends as a FAILED export, notified like any other."""
+    now = iso(utcnow())
+    record = ExportRecord(
+        export_id=export_id,
+        project_id=request.projectId,
+        resolution=request.resolution or adapters.settings.default_resolution,
+        workspace_id=request.workspaceId,
+        status=ExportStatus.FAILED,
+        created_at=now,
+        updated_at=now,
+        finished_at=now,
+        trigger=trigger,
+        error={"code": code, "message": message},
+    )
+    try:
+        adapters.store.create(record)
+        count_ending(ExportStatus.FAILED, changed=True)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            raise
+        record = adapters.store.get(export_id)
+    logger.warning("queued request failed", extra={"code": code, "reason": message})
+    finish(adapters, record)
+
+
+def _exists(adapters: Adapters, export_id: str) -> bool:
+    try:
+        adapters.store.get(export_id)
+    except ExportNotFoundError:
+        return False
+    return True
+
+
+def _answer_by(lambda_context: Any) -> float | None:
+    if lambda_context is None:
+        return None
+    return time.monotonic() + float(lambda_context.get_remaining_time_in_millis()) / 1000 - 10

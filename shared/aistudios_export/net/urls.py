@@ -1,0 +1,148 @@
+"""Validation of every URL the system fetches or hands to AI Studios, and redaction for logs."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import socket
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+from ..errors import UnsafeUrlError
+
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+_URL_QUERY = re.compile(r"(?i)(\bhttps?://[^\s?#\"'<>]*\?)[^\s#\"'<>]*")
+
+
+def redact_url(url: str | None) -> str:
+    """The URL without its query string or credentials (signed URLs carry their secret there)."""
+    if not url:
+        return ""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparseable url>"
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc = f"{netloc}:{parts.port}"
+    query = "<redacted>" if parts.query else ""
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+def redact_text(text: str) -> str:
+    """Drop the query string of every URL in free text (signed URLs carry their secret there)."""
+    return _URL_QUERY.sub(r"\1<redacted>", text)
+
+
+def _is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Globally routable unicast only (excludes private, shared 100.64/10, loopback, link-local, ...)."""
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return _is_public(ip.ipv4_mapped)
+    if isinstance(ip, ipaddress.IPv6Address) and ip in _NAT64:
+        return False
+    return ip.is_global and not ip.is_multicast
+
+
+@dataclass(frozen=True)
+class SafeTarget:
+    """A URL that passed validation, with the one address it may be fetched from."""
+
+    url: str
+    scheme: str
+    host: str
+    port: int
+    address: str
+
+
+def origin_of(url: str) -> str:
+    """scheme://host:port, with the default port written out, for exact origin comparisons."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    port = parts.port or (443 if scheme == "https" else 80)
+    return f"{scheme}://{(parts.hostname or '').lower()}:{port}"
+
+
+def resolve_target(
+    url: str,
+    *,
+    local_origin: str | None = None,
+    allowed_hosts: Iterable[str] = (),
+    resolve: Callable[[str, int], list[str]] | None = None,
+) -> SafeTarget:
+    """Validate `url` and resolve its host once: the address returned is the address to connect to.
+
+    - https only; plain http only to exactly `local_origin` (scheme, host and port: the local
+      simulator), never to loopback at large;
+    - no user:password part, a host name present, valid port;
+    - when `allowed_hosts` is given, the host must equal one of them or be a sub-domain of one;
+    - every address the host has must be globally routable (no private, shared 100.64/10, loopback,
+      link-local, IPv4-mapped or NAT64 forms of those); decimal and octal IPv4 spellings are
+      resolved like any name and checked the same way.
+    Resolving once and connecting to that address (see pinned_http) defeats DNS rebinding.
+    """
+    if not isinstance(url, str) or len(url) > 4096:
+        raise UnsafeUrlError("URL must be a string of at most 4096 characters")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise UnsafeUrlError(f"URL is malformed: {exc}") from None
+    scheme = parts.scheme.lower()
+    is_local = local_origin is not None and scheme == "http" and origin_of(url) == origin_of(local_origin)
+    if scheme != "https" and not is_local:
+        raise UnsafeUrlError(f"URL must use https, not {scheme or 'no scheme'}")
+    if parts.username or parts.password:
+        raise UnsafeUrlError("URL must not carry credentials")
+    host = (parts.hostname or "").lower().rstrip(".")
+    if not host:
+        raise UnsafeUrlError("URL has no host")
+    port = port or (443 if scheme == "https" else 80)
+    if is_local:  # the local simulator's own origin, as configured: nothing else on loopback
+        return SafeTarget(url, scheme, host, port, host)
+    allowed = [h.lower().strip().rstrip(".") for h in allowed_hosts if h.strip()]
+    if allowed and not any(host == a or host.endswith("." + a) for a in allowed):
+        raise UnsafeUrlError(f"host {host} is not in the allowed list")
+    try:
+        literal = ipaddress.ip_address(host)
+    except ValueError:
+        literal = None
+    if literal is not None:
+        if not _is_public(literal):
+            raise UnsafeUrlError(f"host {host} is not a public address")
+        return SafeTarget(url, scheme, host, port, str(literal))
+    if host == "localhost" or host.endswith(".localhost") or host.endswith(".internal"):
+        raise UnsafeUrlError(f"host {host} is not a public address")
+    addresses = (resolve or _getaddrinfo)(host, port)
+    if not addresses:
+        raise UnsafeUrlError(f"host {host} does not resolve")
+    for address in addresses:
+        if not _is_public(ipaddress.ip_address(address)):
+            raise UnsafeUrlError(f"host {host} resolves to a non-public address")
+    return SafeTarget(url, scheme, host, port, addresses[0])
+
+
+def _getaddrinfo(host: str, port: int) -> list[str]:
+    try:
+        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+    except OSError as exc:
+        raise UnsafeUrlError(f"host {host} does not resolve: {exc.strerror or exc}") from None
+    return [str(info[4][0]) for info in infos]
+
+
+def validate_url(
+    url: str,
+    *,
+    local_origin: str | None = None,
+    allowed_hosts: Iterable[str] = (),
+    resolve: bool = True,
+) -> str:
+    """`resolve_target`'s checks, returning the URL; `resolve=False` skips DNS (for URLs we only
+    hand to others, like a webhookUrl AI Studios will call)."""
+    if resolve:
+        return resolve_target(url, local_origin=local_origin, allowed_hosts=allowed_hosts).url
+    resolve_target(
+        url, local_origin=local_origin, allowed_hosts=allowed_hosts, resolve=lambda h, p: ["8.8.8.8"]
+    )
+    return url

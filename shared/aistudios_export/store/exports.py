@@ -1,0 +1,270 @@
+"""The exports table: one item per export, status transitions guarded by conditions."""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from ..clock import now_iso
+from ..errors import ExportNotFoundError, InvalidTransitionError, ProjectBusyError, TransientUpstreamError
+from ..models import FAILURE_STATUSES, OPEN_STATUSES, ExportRecord, ExportStatus, VideoLocation, progress_item
+from .listing import Cursors, list_page
+
+LEASE_PREFIX = "lease#"
+NOTIFY_CLAIM_SECONDS = 60
+MAX_WEBHOOK_EVENTS = 32
+_OPEN = sorted(s.value for s in OPEN_STATUSES)
+
+
+class ExportStore:
+    """DynamoDB access for export records. `table` is a boto3 DynamoDB Table resource."""
+
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    # -- one active export per project ---------------------------------------------------------
+
+    def create_with_lease(self, record: ExportRecord, lease_expires_at: int) -> ExportRecord:
+        """Store a new export and take its project's lease, both or neither.
+
+        The lease is an item of its own (`lease#<projectId>`, outside the project index), held until
+        the export reaches a final status or `lease_expires_at` (epoch seconds) passes, so a lost
+        release cannot block a project forever. ProjectBusyError names the export holding it."""
+        lease = {
+            "exportId": LEASE_PREFIX + record.project_id,
+            "leaseHolder": record.export_id,
+            "leaseExpiresAt": lease_expires_at,
+        }
+        try:
+            self._table.meta.client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self._table.name,
+                            "Item": record.to_item(),
+                            "ConditionExpression": "attribute_not_exists(exportId)",
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self._table.name,
+                            "Item": lease,
+                            "ConditionExpression": "attribute_not_exists(exportId) OR leaseExpiresAt < :now",
+                            "ExpressionAttributeValues": {":now": int(time.time())},
+                        }
+                    },
+                ]
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise
+            holder = self.lease_holder(record.project_id)
+            if holder is None:  # released between the two calls, or a conflicting transaction
+                raise TransientUpstreamError(
+                    "the project's lease is changing hands", code="ProjectLeaseContended", retry_after=1
+                ) from None
+            raise ProjectBusyError(record.project_id, holder) from None
+        return record
+
+    def lease_holder(self, project_id: str) -> str | None:
+        """The export holding the project's lease, unless there is none or it expired."""
+        item = self._table.get_item(Key={"exportId": LEASE_PREFIX + project_id}, ConsistentRead=True).get(
+            "Item"
+        )
+        if not item or int(item.get("leaseExpiresAt", 0)) < time.time():
+            return None
+        return str(item["leaseHolder"])
+
+    def release_lease(self, project_id: str, export_id: str) -> None:
+        """Free the project, if this export still holds it (idempotent)."""
+        try:
+            self._table.delete_item(
+                Key={"exportId": LEASE_PREFIX + project_id},
+                ConditionExpression="leaseHolder = :me",
+                ExpressionAttributeValues={":me": export_id},
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+
+    def withdraw(self, record: ExportRecord) -> None:
+        """Remove an export that AI Studios never rendered, and free its project, both or neither."""
+        self._table.meta.client.transact_write_items(
+            TransactItems=[
+                {"Delete": {"TableName": self._table.name, "Key": {"exportId": record.export_id}}},
+                {
+                    "Delete": {
+                        "TableName": self._table.name,
+                        "Key": {"exportId": LEASE_PREFIX + record.project_id},
+                        "ConditionExpression": "attribute_not_exists(exportId) OR leaseHolder = :me",
+                        "ExpressionAttributeValues": {":me": record.export_id},
+                    }
+                },
+            ]
+        )
+
+    # -- records --------------------------------------------------------------------------------
+
+    def create(self, record: ExportRecord) -> ExportRecord:
+        self._table.put_item(Item=record.to_item(), ConditionExpression="attribute_not_exists(exportId)")
+        return record
+
+    def get(self, export_id: str) -> ExportRecord:
+        item = self._table.get_item(Key={"exportId": export_id}, ConsistentRead=True).get("Item")
+        if not item:
+            raise ExportNotFoundError(f"no export with id {export_id}")
+        return ExportRecord.from_item(item)
+
+    def list_page(
+        self,
+        *,
+        project_id: str | None = None,
+        status: ExportStatus | None = None,
+        limit: int = 25,
+        after: Cursors | None = None,
+    ) -> tuple[list[ExportRecord], Cursors | None]:
+        """Up to `limit` exports, newest first, and where the next page resumes (see listing.py)."""
+        return list_page(self._table, project_id=project_id, status=status, limit=limit, after=after)
+
+    def record_progress(self, export_id: str, progress: float, state: str) -> ExportRecord:
+        values: dict[str, Any] = {
+            "status": ExportStatus.RENDERING.value,
+            "progress": progress_item(progress),
+            "upstreamState": state,
+        }
+        if progress < 100:
+            values["renderSeen"] = True
+        return self._update(
+            export_id, values, allowed_from=[ExportStatus.REQUESTED.value, ExportStatus.RENDERING.value]
+        )
+
+    def mark_execution(self, export_id: str, execution_arn: str) -> ExportRecord:
+        return self._update(export_id, {"executionArn": execution_arn}, allowed_from=_OPEN)
+
+    def mark_delivering(self, export_id: str) -> ExportRecord:
+        return self._update(
+            export_id,
+            {"status": ExportStatus.DELIVERING.value, "progress": Decimal(100)},
+            allowed_from=_OPEN,
+        )
+
+    def mark_upload(self, export_id: str, upload_id: str) -> None:
+        """Remember the upload a delivery attempt started, so that the next attempt can resume it."""
+        self._update(export_id, {"uploadId": upload_id}, allowed_from=_OPEN)
+
+    def mark_succeeded(self, export_id: str, video: VideoLocation) -> ExportRecord:
+        return self._update(
+            export_id,
+            {
+                "status": ExportStatus.SUCCEEDED.value,
+                "video": video.to_item(),
+                "finishedAt": now_iso(),
+                "notified": False,
+            },
+            allowed_from=_OPEN,
+        )
+
+    def mark_failed(self, export_id: str, status: ExportStatus, code: str, message: str) -> ExportRecord:
+        if status not in FAILURE_STATUSES:
+            raise ValueError(f"{status} is not a failure status")
+        return self._update(
+            export_id,
+            {
+                "status": status.value,
+                "error": {"code": code, "message": message[:1000]},
+                "finishedAt": now_iso(),
+                "notified": False,
+            },
+            allowed_from=_OPEN,
+        )
+
+    def claim_webhook_event(self, export_id: str, key: str, *, completed: bool) -> ExportRecord | None:
+        """Take one webhook event of an open export, once. None when it was taken before (a replay),
+        the export has ended, or it already took MAX_WEBHOOK_EVENTS (the record stays small).
+        A confirmed 100 (`completed`) is remembered: the state machine no longer arms a wait after it."""
+        values: dict[str, Any] = {":keys": {key}, ":key": key, ":max": MAX_WEBHOOK_EVENTS}
+        update = "ADD webhookEvents :keys"
+        if completed:
+            update += " SET webhookConfirmedAt = if_not_exists(webhookConfirmedAt, :now)"
+            values[":now"] = now_iso()
+        statuses = []
+        for i, status in enumerate(_OPEN):
+            values[f":s{i}"] = status
+            statuses.append(f":s{i}")
+        try:
+            response = self._table.update_item(
+                Key={"exportId": export_id},
+                UpdateExpression=update,
+                ConditionExpression=f"attribute_exists(exportId) AND #status IN ({', '.join(statuses)}) AND "
+                "(attribute_not_exists(webhookEvents) OR "
+                "(NOT contains(webhookEvents, :key) AND size(webhookEvents) < :max))",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            return None
+        return ExportRecord.from_item(response["Attributes"])
+
+    def claim_notification(self, export_id: str) -> bool:
+        """True for the one caller that may publish now; a claim older than NOTIFY_CLAIM_SECONDS (its
+        holder crashed before publishing) can be taken again, so delivery stays at least once."""
+        now = time.time()
+        try:
+            self._table.update_item(
+                Key={"exportId": export_id},
+                UpdateExpression="SET notifyClaimedAt = :now",
+                ConditionExpression="attribute_exists(exportId) AND notified = :f AND "
+                "(attribute_not_exists(notifyClaimedAt) OR notifyClaimedAt < :stale)",
+                ExpressionAttributeValues={
+                    ":now": Decimal(str(round(now, 3))),
+                    ":stale": Decimal(str(round(now - NOTIFY_CLAIM_SECONDS, 3))),
+                    ":f": False,
+                },
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
+
+    def mark_notified(self, export_id: str) -> None:
+        self._table.update_item(
+            Key={"exportId": export_id},
+            UpdateExpression="SET notified = :t",
+            ConditionExpression="attribute_exists(exportId)",
+            ExpressionAttributeValues={":t": True},
+        )
+
+    def _update(self, export_id: str, values: dict[str, Any], *, allowed_from: list[str]) -> ExportRecord:
+        values = {**values, "updatedAt": now_iso()}
+        names = {f"#f{i}": name for i, name in enumerate(values)}
+        attr_values: dict[str, Any] = {f":v{i}": value for i, value in enumerate(values.values())}
+        sets = ", ".join(f"#f{i} = :v{i}" for i in range(len(values)))
+        allowed = []
+        for i, status in enumerate(allowed_from):
+            attr_values[f":s{i}"] = status
+            allowed.append(f":s{i}")
+        names["#status"] = "status"
+        try:
+            response = self._table.update_item(
+                Key={"exportId": export_id},
+                UpdateExpression=f"SET {sets}",
+                ConditionExpression=f"attribute_exists(exportId) AND #status IN ({', '.join(allowed)})",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=attr_values,
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            current = self.get(export_id)
+            raise InvalidTransitionError(
+                f"export {export_id} is {current.status.value}; update not applied"
+            ) from None
+        return ExportRecord.from_item(response["Attributes"])
