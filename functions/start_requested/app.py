@@ -6,7 +6,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aistudios_export import Adapters, Settings
-from aistudios_export.intake import consumer as intake
+from aistudios_export.intake import consumer
 from aistudios_export.observability import export_scope, logger, metrics
 
 adapters = Adapters(
@@ -18,9 +18,9 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 
 
 def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = None) -> None:
-    delivery = intake.Delivery(record.body, int(record.attributes.approximate_receive_count))
+    message = consumer.QueueMessage(record.body, int(record.attributes.approximate_receive_count))
     with export_scope():  # each message's export names the log lines of its own processing only
-        intake.process(adapters, delivery, record.receipt_handle, lambda_context)
+        consumer.process(adapters, message, record.receipt_handle, lambda_context)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -1,7 +1,9 @@
-"""The outside world the workflow talks to, built lazily once per process from settings.
+"""The outside world the domain talks to, built lazily once per process from settings: typed
+adapters (the AI Studios client, the store, the executions, the bucket, the delivery, the request
+queue and files, the notifier and lifecycle events), each the one home of its service's calls.
 
-Tests and the local stack pass their own adapters by keyword; anything not passed is built on first use,
-and so is imported then: a function that never talks to AI Studios never imports requests."""
+Tests and the local stack pass their own clients by keyword; anything not passed is built on first
+use, and so is imported then: a function that never talks to AI Studios never imports requests."""
 
 from __future__ import annotations
 
@@ -16,7 +18,11 @@ if TYPE_CHECKING:
     import requests
 
     from .aistudios.client import AIStudiosClient
+    from .aws.executions import Executions
+    from .delivery.bucket import VideoBucket
     from .delivery.engine import VideoDelivery
+    from .intake.files import RequestFiles
+    from .intake.queue import RequestQueue
     from .publishing.lifecycle import LifecycleEvents
     from .publishing.notifications import Notifier
     from .store.exports import ExportStore
@@ -85,11 +91,34 @@ class Adapters:
 
     @cached_property
     def s3(self) -> Any:
+        """The raw client, for the adapters below (and tests); domain code uses `bucket`, `delivery`
+        or `request_files`."""
         return self._s3 or self._boto("s3")
 
     @cached_property
-    def sfn(self) -> Any:
-        return self._sfn or self._boto("stepfunctions")
+    def executions(self) -> Executions:
+        from .aws.executions import Executions
+
+        return Executions(self._sfn or self._boto("stepfunctions"), self.settings.state_machine_arn)
+
+    @cached_property
+    def bucket(self) -> VideoBucket:
+        from .delivery.bucket import VideoBucket
+
+        s = self.settings
+        return VideoBucket(
+            self.s3,
+            s.bucket_name,
+            key_prefix=s.key_prefix,
+            local_origin=s.local_http_origin or None,
+            allowed_hosts=s.download_allowed_hosts,
+        )
+
+    @cached_property
+    def request_files(self) -> RequestFiles:
+        from .intake.files import RequestFiles
+
+        return RequestFiles(self.s3, self.settings.bucket_name)
 
     @cached_property
     def notifier(self) -> Notifier:
@@ -105,8 +134,10 @@ class Adapters:
         return LifecycleEvents(events, self.settings.event_bus_name)
 
     @cached_property
-    def sqs(self) -> Any:
-        return self._sqs or self._boto("sqs")
+    def queue(self) -> RequestQueue:
+        from .intake.queue import RequestQueue
+
+        return RequestQueue(self._sqs or self._boto("sqs"), self.settings.request_queue_url)
 
     @cached_property
     def delivery(self) -> VideoDelivery:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
+from typing import Any
 
 
 def utcnow() -> datetime:
@@ -36,3 +38,13 @@ def seconds_between(start: str, end: str | None) -> float | None:
         return round((parse_iso(end) - parse_iso(start)).total_seconds(), 3)
     except ValueError:
         return None
+
+
+def answer_deadline(lambda_context: Any, reserve_seconds: float) -> float | None:
+    """When (time.monotonic() seconds) a call must be over so that the invocation still ends in
+    time: the function's remaining time less `reserve_seconds` for what follows the call. None
+    outside Lambda (no context): no bound."""
+    if lambda_context is None:
+        return None
+    remaining = float(lambda_context.get_remaining_time_in_millis()) / 1000
+    return time.monotonic() + remaining - reserve_seconds

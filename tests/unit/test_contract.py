@@ -169,7 +169,7 @@ def test_poll_wait_rule_admits_exactly_the_ordered_pairs() -> None:
 
 
 def test_the_longest_export_stays_far_below_the_execution_history_limit() -> None:
-    from aistudios_export.webhooks.receiver import ARM_FACTOR
+    from aistudios_export.workflow.arming import ARM_FACTOR
 
     params = TEMPLATE["Parameters"]
     longest = params["ExportDeadlineMinutes"]["MaxValue"] * 60
@@ -228,7 +228,8 @@ def test_every_aws_client_has_explicit_timeouts_and_standard_retries() -> None:
     from aistudios_export import Adapters, Settings
 
     adapters = Adapters(Settings.from_env({"AWS_CONNECT_TIMEOUT": "1", "AWS_READ_TIMEOUT": "2"}))
-    for client in (adapters.s3, adapters.sfn, adapters.notifier._sns):
+    clients = (adapters.s3, adapters.executions._sfn, adapters.queue._sqs, adapters.notifier._sns)
+    for client in clients:
         config = client.meta.config
         assert (config.connect_timeout, config.read_timeout) == (1, 2)
         assert config.retries["mode"] == "standard"

@@ -12,8 +12,9 @@ import pytest
 from moto import mock_aws
 
 from aistudios_export import PermanentUpstreamError, TransientUpstreamError
-from aistudios_export.intake.consumer import Delivery, RetryLater, handle, process
-from aistudios_export.intake.request_files import MAX_FILE_BYTES, MAX_FILE_ENTRIES, result_key
+from aistudios_export.intake.consumer import QueueMessage, RetryLater, handle, process
+from aistudios_export.intake.files import MAX_FILE_BYTES, result_key
+from aistudios_export.intake.request_files import MAX_FILE_ENTRIES
 from tests.helpers import REPO, load_event
 from tests.unit.aws_resources import PROJECT_ID, Resources
 
@@ -30,17 +31,17 @@ def env() -> Iterator[Resources]:
         yield resources
 
 
-def _requested(detail: Any, event_id: str = "e-1") -> Delivery:
+def _requested(detail: Any, event_id: str = "e-1") -> QueueMessage:
     event = load_event("export_requested") | {"id": event_id, "detail": detail}
-    return Delivery(json.dumps(event), receive_count=1)
+    return QueueMessage(json.dumps(event), receive_count=1)
 
 
-def _file_event(key: str, event_id: str = "f-1") -> Delivery:
+def _file_event(key: str, event_id: str = "f-1") -> QueueMessage:
     event = load_event("request_file_created")
     event["id"] = event_id
     event["detail"]["bucket"]["name"] = "videos"
     event["detail"]["object"]["key"] = key
-    return Delivery(json.dumps(event), receive_count=1)
+    return QueueMessage(json.dumps(event), receive_count=1)
 
 
 def _queued(env: Resources) -> list[dict[str, Any]]:
@@ -83,7 +84,7 @@ def test_a_request_file_of_20_with_3_invalid_queues_17_and_says_why_of_3(env: Re
     assert len(set(ids)) == 17
     # each entry then starts its own export, with the id the result file gave it
     for message in queued:
-        handle(env.adapters, Delivery(json.dumps(message), receive_count=1))
+        handle(env.adapters, QueueMessage(json.dumps(message), receive_count=1))
     assert {e["projectId"] for e in env.aistudios.exports} == {m["detail"]["projectId"] for m in queued}
     assert {env.adapters.store.get(i).trigger for i in ids} == {"s3"}
 
@@ -95,7 +96,7 @@ def test_the_same_file_event_delivered_twice_starts_each_export_once(env: Resour
     handle(env.adapters, _file_event("requests/one.json"))
     handle(env.adapters, _file_event("requests/one.json"))
     for message in _queued(env):
-        handle(env.adapters, Delivery(json.dumps(message), receive_count=1))
+        handle(env.adapters, QueueMessage(json.dumps(message), receive_count=1))
     assert len(env.aistudios.exports) == 1
 
 
@@ -123,7 +124,7 @@ def test_files_outside_requests_and_other_buckets_are_ignored(env: Resources) ->
     handle(env.adapters, _file_event("results/x.json.result.json"))
     event = json.loads(_file_event("requests/x.json").body)
     event["detail"]["bucket"]["name"] = "someone-elses"
-    handle(env.adapters, Delivery(json.dumps(event), 1))
+    handle(env.adapters, QueueMessage(json.dumps(event), 1))
     assert _queued(env) == []
     assert env.adapters.s3.list_objects_v2(Bucket="videos").get("KeyCount") == 0
 
@@ -155,7 +156,7 @@ def test_a_busy_project_backs_off_then_fails_notified_at_the_last_attempt(env: R
     delays = []
     for attempt in (1, 2, 3):
         with pytest.raises(RetryLater) as retry:
-            handle(env.adapters, Delivery(json.dumps(waiting), receive_count=attempt))
+            handle(env.adapters, QueueMessage(json.dumps(waiting), receive_count=attempt))
         delays.append(retry.value.delay)
     assert delays == [10, 20, 0]  # back-off, then straight to the dead-letter queue
     assert len(env.aistudios.exports) == 1
@@ -168,7 +169,7 @@ def test_a_busy_project_backs_off_then_fails_notified_at_the_last_attempt(env: R
     statuses = [e["detail"]["status"] for e in env.bus_events()]
     assert statuses == ["REQUESTED", "FAILED"]
     # a redrive of the dead-lettered message finds its export already ended: nothing twice
-    handle(env.adapters, Delivery(json.dumps(waiting), receive_count=1))
+    handle(env.adapters, QueueMessage(json.dumps(waiting), receive_count=1))
     assert env.notifications() == []
 
 
@@ -201,11 +202,11 @@ def test_process_hides_a_waiting_message_for_its_back_off(env: Resources) -> Non
     )
     (message,) = env.sqs.receive_message(QueueUrl=env.request_queue_url, VisibilityTimeout=0)["Messages"]
     with pytest.raises(RetryLater):
-        process(env.adapters, Delivery(message["Body"], 1), message["ReceiptHandle"])
+        process(env.adapters, QueueMessage(message["Body"], 1), message["ReceiptHandle"])
     assert env.sqs.receive_message(QueueUrl=env.request_queue_url).get("Messages", []) == []
 
 
 def test_non_events_are_dropped_not_retried(env: Resources) -> None:
     for body in ("not json", "[1, 2]", json.dumps({"detail-type": "Something Else"})):
-        handle(env.adapters, Delivery(body, 1))
+        handle(env.adapters, QueueMessage(body, 1))
     assert env.aistudios.exports == []

@@ -18,17 +18,12 @@ from aistudios_export import Adapters, ExportRecord, ExportStatus, Progress, Tra
 from aistudios_export.clock import iso, utcnow
 from aistudios_export.request import parse_export_request
 from aistudios_export.store.exports import MAX_WEBHOOK_EVENTS
-from aistudios_export.webhooks.receiver import (
-    ARM_FACTOR,
-    WebhookEvent,
-    new_token,
-    receive_webhook,
-    receiver_url,
-    token_hash,
-    webhook_wait,
-)
+from aistudios_export.webhooks.receiver import WebhookEvent, receive_webhook
+from aistudios_export.webhooks.tokens import new_token, receiver_url, token_hash
+from aistudios_export.workflow.arming import ARM_FACTOR, webhook_wait
 from aistudios_export.workflow.payloads import poll_output
-from aistudios_export.workflow.steps import poll_export, start_export
+from aistudios_export.workflow.poll import poll_export
+from aistudios_export.workflow.start import start_export
 from tests.helpers import REPO, load_event
 from tests.unit.aws_resources import EXPORT_ID, PROJECT_ID, RecordingAIStudios, Resources
 

@@ -23,9 +23,11 @@ from aistudios_export import (
     parse_export_request,
 )
 from aistudios_export.errors import ProjectBusyError
+from aistudios_export.workflow.deliver import deliver_export
 from aistudios_export.workflow.endings import cancel_export, record_execution_end, record_failure
 from aistudios_export.workflow.payloads import FailureEvent
-from aistudios_export.workflow.steps import deliver_export, poll_export, start_export
+from aistudios_export.workflow.poll import poll_export
+from aistudios_export.workflow.start import start_export
 from tests.helpers import REPO, load_event
 from tests.unit.aws_resources import EXPORT_ID, PROJECT_ID, Resources
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import functools
 import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..aws.errors import error_code
+from ..aws.secrets import read_secret
 from ..errors import ConfigurationError, PermanentUpstreamError, TransientUpstreamError
 from ..settings import Settings
 
-SECRET_MAX_AGE_SECONDS = 300
 _PERMANENT_SECRET_ERRORS = frozenset(
     {"ResourceNotFoundException", "AccessDeniedException", "InvalidRequestException", "DecryptionFailure"}
 )
@@ -28,13 +28,11 @@ def load_credentials(settings: Settings, *, force_fetch: bool = False) -> Creden
         from aws_lambda_powertools.utilities import parameters
 
         try:
-            raw: Any = _secrets(settings).get(
-                settings.credentials_secret_id, max_age=SECRET_MAX_AGE_SECONDS, force_fetch=force_fetch
-            )
+            raw: Any = read_secret(settings, settings.credentials_secret_id, force_fetch=force_fetch)
         except parameters.exceptions.GetParameterError as exc:
             # Powertools wraps the AWS error without `from`: it is the context, not the cause.
             cause = exc.__cause__ or exc.__context__
-            code = getattr(cause, "response", {}).get("Error", {}).get("Code", "") if cause else ""
+            code = error_code(cause)
             if code in _PERMANENT_SECRET_ERRORS:
                 raise PermanentUpstreamError(
                     f"could not read the AI Studios credentials secret: {code}", code="CredentialsUnavailable"
@@ -48,14 +46,6 @@ def load_credentials(settings: Settings, *, force_fetch: bool = False) -> Creden
     raise ConfigurationError(
         "no AI Studios credentials: set AISTUDIOS_SECRET_ID, or AISTUDIOS_APP_ID and AISTUDIOS_USER_KEY"
     )
-
-
-@functools.cache
-def _secrets(settings: Settings) -> Any:
-    """One Powertools secrets provider (and cache) per configuration, with the settings' AWS timeouts."""
-    from aws_lambda_powertools.utilities.parameters import SecretsProvider
-
-    return SecretsProvider(boto_config=settings.aws_config())
 
 
 def _parse_secret(raw: Any) -> Credentials:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import functools
 import re
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..adapters import Adapters
+from ..clock import answer_deadline
 from ..errors import ConflictError, invalid
 from ..settings import Settings
-from ..workflow.steps import start_export
+from ..workflow.start import start_export
 
 if TYPE_CHECKING:
     from ..request import ExportRequest
@@ -40,7 +40,9 @@ def submit_request(
     from ..request import parse_export_request  # pydantic, on the first request (see intake.py)
 
     request = parse_export_request(body)
-    answer_by = _answer_by(adapters, lambda_context)
+    # what may follow the AI Studios call: two AWS calls at their worst (abandoning the export, or
+    # saving the idempotency record) and a second of slack
+    answer_by = answer_deadline(lambda_context, 2 * adapters.settings.aws_call_worst_seconds() + 1)
     if idempotency_key is None:
         return _start(adapters, request, trigger, answer_by, webhook_receiver)
     if not IDEMPOTENCY_KEY.match(idempotency_key):
@@ -56,17 +58,6 @@ def submit_request(
         lambda_context=lambda_context,
         webhook_receiver=webhook_receiver,
     )
-
-
-def _answer_by(adapters: Adapters, lambda_context: Any) -> float | None:
-    """When the AI Studios call must be over, so that the answer still leaves in time: the function's
-    remaining time less what may follow the call (two AWS calls at their worst: abandoning the export,
-    or saving the idempotency record) and a second of slack."""
-    if lambda_context is None:
-        return None
-    remaining = float(lambda_context.get_remaining_time_in_millis()) / 1000
-    reserve = 2 * adapters.settings.aws_call_worst_seconds() + 1
-    return time.monotonic() + remaining - reserve
 
 
 def _start(

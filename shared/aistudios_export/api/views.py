@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 from urllib.parse import urlencode
 
@@ -13,7 +12,7 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from ..adapters import Adapters
 from ..errors import ConflictError, ExportNotFoundError, invalid
-from ..models import ExportRecord, ExportStatus
+from ..models import EXPORT_ID, ExportRecord, ExportStatus
 from ..observability import about_export
 from ..store.listing import decode_token, encode_token
 from .routes import LIST_PARAMETERS
@@ -22,7 +21,6 @@ MAX_BODY_BYTES = 16 * 1024
 # A presigned link is signed with the function's temporary credentials and stops working when they
 # rotate, whatever its nominal expiry: links are kept short, and links.video is the one to bookmark.
 MAX_PRESIGN_SECONDS = 900
-EXPORT_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
 def json_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[str]:
@@ -127,10 +125,7 @@ def get_export(adapters: Adapters, event: APIGatewayProxyEvent, export_id: str) 
 
 def _presign(adapters: Adapters, record: ExportRecord, seconds: int) -> str:
     assert record.video is not None
-    url: str = adapters.s3.generate_presigned_url(
-        "get_object", Params={"Bucket": record.video.bucket, "Key": record.video.key}, ExpiresIn=seconds
-    )
-    return url
+    return adapters.bucket.presign(record.video, seconds)
 
 
 def video_redirect(adapters: Adapters, export_id: str) -> Response[str]:

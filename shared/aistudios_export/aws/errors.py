@@ -1,4 +1,5 @@
-"""Which AWS errors are worth retrying: the state machine retries TransientUpstreamError."""
+"""AWS errors as the domain sees them: the code an AWS error carries, and which ones are worth
+retrying (the state machine retries TransientUpstreamError)."""
 
 from __future__ import annotations
 
@@ -30,10 +31,17 @@ RETRYABLE_AWS_CODES = frozenset(
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
+def error_code(exc: BaseException | None) -> str:
+    """The code of an AWS error (`ConditionalCheckFailedException`, `NoSuchKey`, ...); "" for others."""
+    response = getattr(exc, "response", None)
+    if not isinstance(response, dict):
+        return ""
+    return str((response.get("Error") or {}).get("Code") or "")
+
+
 def is_transient(exc: ClientError) -> bool:
-    error = exc.response.get("Error", {})
     status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-    return error.get("Code") in RETRYABLE_AWS_CODES or status >= 500
+    return error_code(exc) in RETRYABLE_AWS_CODES or status >= 500
 
 
 def transient_aws_errors(func: _F) -> _F:
@@ -56,11 +64,7 @@ def _as_transient(func: _F, *, every: bool, retry_after: float | None = None) ->
         except (ClientError, BotoCoreError) as exc:
             if isinstance(exc, ClientError) and not (every or is_transient(exc)):
                 raise
-            name = (
-                exc.response.get("Error", {}).get("Code")
-                if isinstance(exc, ClientError)
-                else type(exc).__name__
-            )
+            name = error_code(exc) if isinstance(exc, ClientError) else type(exc).__name__
             raise TransientUpstreamError(
                 f"AWS call failed: {name}", code="AwsServiceError", retry_after=retry_after
             ) from None

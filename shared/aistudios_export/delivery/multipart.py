@@ -11,6 +11,7 @@ from typing import Any
 import crc32c
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ..aws.errors import error_code
 from ..errors import PermanentUpstreamError
 from ..observability import logger
 from .ranges import READ_CHUNK, ObjectDigest, crc32c_b64, crc32c_combine
@@ -121,7 +122,7 @@ def complete(
             **({"ChecksumCRC32C": crc32c} if crc32c else {}),
         )
     except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code")
+        code = error_code(exc)
         if code not in ("PreconditionFailed", "ConditionalRequestConflict", "NoSuchUpload"):
             raise
         found = existing(s3, upload.bucket, upload.key, metadata) if metadata.get("export-id") else None
@@ -139,7 +140,7 @@ def abort(s3: Any, upload: Upload) -> None:
     try:
         s3.abort_multipart_upload(Bucket=upload.bucket, Key=upload.key, UploadId=upload.upload_id)
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "NoSuchUpload":  # else: already gone
+        if error_code(exc) != "NoSuchUpload":  # else: already gone
             logger.exception("could not abort multipart upload", extra={"key": upload.key})
     except BotoCoreError:  # the original error matters more; the lifecycle rule cleans up
         logger.exception("could not abort multipart upload", extra={"key": upload.key})
@@ -151,7 +152,7 @@ def existing(s3: Any, bucket: str, key: str, metadata: dict[str, str]) -> Delive
     try:
         head = s3.head_object(Bucket=bucket, Key=key)
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+        if error_code(exc) in ("404", "NoSuchKey", "NotFound"):
             return None
         raise
     if head.get("Metadata", {}).get("export-id") != metadata.get("export-id"):
@@ -189,7 +190,7 @@ def resume(s3: Any, bucket: str, key: str, upload_id: str, ranges: list[tuple[in
             listed = s3.list_parts(Bucket=bucket, Key=key, UploadId=upload_id, PartNumberMarker=marker)
             found += listed.get("Parts", [])
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("NoSuchUpload", "404"):
+        if error_code(exc) in ("NoSuchUpload", "404"):
             return None
         raise
     created_as_planned = (

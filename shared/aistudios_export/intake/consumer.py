@@ -14,25 +14,19 @@ as a FAILED export with a notification, and the queue moves its message to the d
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from ..adapters import Adapters
-from ..clock import iso, utcnow
-from ..errors import (
-    ExportNotFoundError,
-    ExportPipelineError,
-    PermanentUpstreamError,
-    ProjectBusyError,
-    RequestValidationError,
-)
+from ..aws.errors import error_code
+from ..clock import answer_deadline, iso, utcnow
+from ..errors import ExportPipelineError, PermanentUpstreamError, ProjectBusyError, RequestValidationError
 from ..models import ExportRecord, ExportStatus
 from ..observability import about_export, count_ending, count_started, logger
 from ..workflow.endings import finish
-from ..workflow.steps import start_export
+from ..workflow.start import start_export
 from .request_files import EXPORT_REQUESTED, derived_export_id, take_request_file, validation_error
 
 if TYPE_CHECKING:
@@ -40,6 +34,7 @@ if TYPE_CHECKING:
 
 REQUEST_REJECTED = "Export Request Rejected"
 MAX_BACKOFF_SECONDS = 900  # a busy project is freed within one render: no need to sleep longer
+ANSWER_RESERVE_SECONDS = 10  # what a start may still need after AI Studios answered (AWS calls, slack)
 
 
 class RetryLater(Exception):
@@ -52,27 +47,25 @@ class RetryLater(Exception):
 
 
 @dataclass(frozen=True)
-class Delivery:
+class QueueMessage:
     """One message as the queue handed it over."""
 
     body: str
     receive_count: int
 
 
-def process(adapters: Adapters, message: Delivery, receipt_handle: str, lambda_context: Any = None) -> None:
+def process(
+    adapters: Adapters, message: QueueMessage, receipt_handle: str, lambda_context: Any = None
+) -> None:
     """Process one message of a batch; when it must wait, it becomes visible again after its back-off."""
     try:
         handle(adapters, message, lambda_context)
     except RetryLater as exc:
-        adapters.sqs.change_message_visibility(
-            QueueUrl=adapters.settings.request_queue_url,
-            ReceiptHandle=receipt_handle,
-            VisibilityTimeout=exc.delay,
-        )
+        adapters.queue.retry_later(receipt_handle, exc.delay)
         raise
 
 
-def handle(adapters: Adapters, message: Delivery, lambda_context: Any = None) -> None:
+def handle(adapters: Adapters, message: QueueMessage, lambda_context: Any = None) -> None:
     """Process one queue message; RetryLater (or any other error) leaves it on the queue."""
     try:
         event = json.loads(message.body)
@@ -108,21 +101,9 @@ def start_requested(
     lambda_context: Any = None,
 ) -> None:
     """Start one queued request as export `export_id`, unless it already was."""
-    # pydantic (the request model) is imported by the first message, not by the consumer's import:
-    # with the batch utility it would cost the consumer 1.8x `import boto3` (make bench-coldstart)
-    from ..request import parse_export_request
-
     about_export(export_id)
-    try:
-        request = parse_export_request(detail)
-    except RequestValidationError as exc:
-        logger.warning("invalid export request; rejected", extra={"errors": exc.errors})
-        adapters.lifecycle.put(
-            REQUEST_REJECTED,
-            {"exportId": export_id, "error": validation_error(exc)},
-            [],
-            export_id=export_id,
-        )
+    request = _valid_request(adapters, detail, export_id)
+    if request is None:
         return
     about_export(project_id=request.projectId)
     if _exists(adapters, export_id):
@@ -134,7 +115,7 @@ def start_requested(
             request,
             trigger=trigger,
             export_id=export_id,
-            answer_by=_answer_by(lambda_context),
+            answer_by=answer_deadline(lambda_context, ANSWER_RESERVE_SECONDS),
             webhook_receiver=adapters.settings.webhook_receiver_url or None,
         )
         count_started()
@@ -142,24 +123,51 @@ def start_requested(
     except ProjectBusyError as exc:
         if exc.active_export_id == export_id:
             return
-        code, reason = exc.code, exc.message
+        reason: ExportPipelineError = exc
     except PermanentUpstreamError as exc:
         fail_request(adapters, export_id, request, trigger, exc.code, exc.message)
         return
     except ExportPipelineError as exc:  # transient: AI Studios, AWS, the lease changing hands
-        code, reason = exc.code, exc.message
+        reason = exc
+    _retry_later(adapters, export_id, request, trigger, receive_count, reason)
+
+
+def _valid_request(adapters: Adapters, detail: Any, export_id: str) -> ExportRequest | None:
+    """The request, or None once an invalid one has been announced as rejected."""
+    # pydantic (the request model) is imported by the first message, not by the consumer's import:
+    # with the batch utility it would cost the consumer 1.8x `import boto3` (make bench-coldstart)
+    from ..request import parse_export_request
+
+    try:
+        return parse_export_request(detail)
+    except RequestValidationError as exc:
+        logger.warning("invalid export request; rejected", extra={"errors": exc.errors})
+        adapters.lifecycle.put(
+            REQUEST_REJECTED, {"exportId": export_id, "error": validation_error(exc)}, [], export_id=export_id
+        )
+        return None
+
+
+def _retry_later(
+    adapters: Adapters,
+    export_id: str,
+    request: ExportRequest,
+    trigger: str,
+    receive_count: int,
+    reason: ExportPipelineError,
+) -> None:
+    """Back off exponentially; at the last attempt, the request ends as a FAILED export."""
     attempts = adapters.settings.request_max_attempts
     if receive_count >= attempts:
-        fail_request(
-            adapters, export_id, request, trigger, code, f"not started after {attempts} attempts: {reason}"
-        )
-        raise RetryLater(f"gave up: {reason}", delay=0)  # the queue moves it to the dead-letter queue
+        message = f"not started after {attempts} attempts: {reason.message}"
+        fail_request(adapters, export_id, request, trigger, reason.code, message)
+        raise RetryLater(f"gave up: {reason.message}", delay=0)  # the queue moves it to the dead-letter queue
     delay = min(adapters.settings.request_retry_base_seconds * 2 ** (receive_count - 1), MAX_BACKOFF_SECONDS)
     logger.info(
         "request cannot start yet; retrying",
-        extra={"reason": reason, "attempt": receive_count, "retryInSeconds": delay},
+        extra={"reason": reason.message, "attempt": receive_count, "retryInSeconds": delay},
     )
-    raise RetryLater(reason, delay=delay)
+    raise RetryLater(reason.message, delay=delay)
 
 
 def fail_request(
@@ -183,7 +191,7 @@ def fail_request(
         adapters.store.create(record)
         count_ending(ExportStatus.FAILED, changed=True)
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+        if error_code(exc) != "ConditionalCheckFailedException":
             raise
         record = adapters.store.get(export_id)
     logger.warning("queued request failed", extra={"code": code, "reason": message})
@@ -191,14 +199,4 @@ def fail_request(
 
 
 def _exists(adapters: Adapters, export_id: str) -> bool:
-    try:
-        adapters.store.get(export_id)
-    except ExportNotFoundError:
-        return False
-    return True
-
-
-def _answer_by(lambda_context: Any) -> float | None:
-    if lambda_context is None:
-        return None
-    return time.monotonic() + float(lambda_context.get_remaining_time_in_millis()) / 1000 - 10
+    return adapters.store.find(export_id) is not None

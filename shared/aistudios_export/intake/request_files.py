@@ -7,92 +7,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from ..adapters import Adapters
-from ..clock import iso, utcnow
-from ..errors import ExportNotFoundError, RequestValidationError, TransientUpstreamError
+from ..errors import RequestValidationError
 from ..observability import logger
+from .files import MAX_FILE_BYTES, REQUESTS_PREFIX, RequestFileGone, RequestFiles
 
-REQUESTS_PREFIX = "requests/"
-RESULTS_PREFIX = "results/"
-MAX_FILE_BYTES = 256 * 1024
 MAX_FILE_ENTRIES = 100
 EXPORT_REQUESTED = "Export Requested"
 ENTRY_SOURCE = "aistudios.export.requests"
-
-
-def derived_export_id(*parts: object) -> str:
-    """The export id a queued request will have: the same for every delivery of the same event."""
-    return hashlib.sha256("/".join(str(p) for p in parts).encode()).hexdigest()[:32]
-
-
-def result_key(key: str) -> str:
-    """Where a request file's result goes: under results/, so it can never trigger a request."""
-    return RESULTS_PREFIX + key.removeprefix(REQUESTS_PREFIX) + ".result.json"
-
-
-def take_request_file(adapters: Adapters, event: dict[str, Any]) -> None:
-    from ..request import parse_export_request  # pydantic: see intake.py
-
-    detail = event.get("detail") or {}
-    bucket = str((detail.get("bucket") or {}).get("name", ""))
-    key = str((detail.get("object") or {}).get("key", ""))
-    if bucket != adapters.settings.bucket_name or not key.startswith(REQUESTS_PREFIX):
-        logger.warning("not a request file of this stack; ignored", extra={"bucket": bucket, "key": key})
-        return
-    source = f"s3://{bucket}/{key}"
-    # The event id alone names one put of the file; the object's version (or etag) as well, for
-    # emulations that reuse event ids.
-    obj = detail.get("object") or {}
-    version = obj.get("version-id") or obj.get("etag") or obj.get("eTag") or ""
-    try:
-        entries = _read_entries(adapters, bucket, key)
-    except InvalidRequestFile as exc:
-        logger.warning("invalid request file", extra={"requestFile": source, "reason": exc.message})
-        _write_result(adapters, bucket, key, {"requestFile": source, "error": exc.error(), "entries": []})
-        return
-    except ExportNotFoundError:
-        logger.warning("request file gone before it was read", extra={"requestFile": source})
-        return
-    results: list[dict[str, Any]] = []
-    queued: list[dict[str, Any]] = []
-    for index, entry in enumerate(entries):
-        try:
-            request = parse_export_request(entry)
-        except RequestValidationError as exc:
-            results.append({"index": index, "status": "REJECTED", "error": validation_error(exc)})
-            continue
-        export_id = derived_export_id(event.get("id", ""), bucket, key, version, index)
-        results.append(
-            {"index": index, "status": "QUEUED", "exportId": export_id, "projectId": request.projectId}
-        )
-        queued.append(
-            {
-                "detail-type": EXPORT_REQUESTED,
-                "source": ENTRY_SOURCE,
-                "exportId": export_id,
-                "requestFile": f"{source}#{index}",
-                "detail": request.model_dump(exclude_none=True),
-            }
-        )
-    _enqueue(adapters, queued)
-    _write_result(
-        adapters,
-        bucket,
-        key,
-        {
-            "requestFile": source,
-            "queued": len(queued),
-            "rejected": len(results) - len(queued),
-            "entries": results,
-        },
-    )
-    logger.info(
-        "request file queued", extra={"requestFile": source, "queued": len(queued), "entries": len(results)}
-    )
 
 
 class InvalidRequestFile(Exception):
@@ -106,14 +31,98 @@ class InvalidRequestFile(Exception):
         return error | ({"field": self.field} if self.field else {})
 
 
-def _read_entries(adapters: Adapters, bucket: str, key: str) -> list[Any]:
+def derived_export_id(*parts: object) -> str:
+    """The export id a queued request will have: the same for every delivery of the same event."""
+    return hashlib.sha256("/".join(str(p) for p in parts).encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class PutFile:
+    """One put of a request file, as its S3 "Object Created" event names it."""
+
+    event_id: str
+    bucket: str
+    key: str
+    version: str  # the event id alone names one put; the version (or etag) too, for emulations that reuse ids
+
+    @classmethod
+    def from_event(cls, event: dict[str, Any]) -> PutFile:
+        detail = event.get("detail") or {}
+        obj = detail.get("object") or {}
+        version = obj.get("version-id") or obj.get("etag") or obj.get("eTag") or ""
+        bucket = str((detail.get("bucket") or {}).get("name", ""))
+        return cls(str(event.get("id", "")), bucket, str(obj.get("key", "")), str(version))
+
+    @property
+    def source(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+
+def take_request_file(adapters: Adapters, event: dict[str, Any]) -> None:
+    """Queue every valid entry of a request file that was put, and write its result file."""
+    put = PutFile.from_event(event)
+    files = adapters.request_files
+    if put.bucket != files.bucket or not put.key.startswith(REQUESTS_PREFIX):
+        logger.warning(
+            "not a request file of this stack; ignored", extra={"bucket": put.bucket, "key": put.key}
+        )
+        return
     try:
-        obj = adapters.s3.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{MAX_FILE_BYTES}")
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-            raise ExportNotFoundError(f"no request file {key}") from None
-        raise
-    raw = obj["Body"].read(MAX_FILE_BYTES + 1)
+        entries = _read_entries(files, put.key)
+    except InvalidRequestFile as exc:
+        logger.warning("invalid request file", extra={"requestFile": put.source, "reason": exc.message})
+        files.write_result(put.key, {"requestFile": put.source, "error": exc.error(), "entries": []})
+        return
+    except RequestFileGone:
+        logger.warning("request file gone before it was read", extra={"requestFile": put.source})
+        return
+    results, queued = _sort_entries(put, entries)
+    adapters.queue.send(queued)
+    files.write_result(
+        put.key,
+        {
+            "requestFile": put.source,
+            "queued": len(queued),
+            "rejected": len(results) - len(queued),
+            "entries": results,
+        },
+    )
+    logger.info(
+        "request file queued",
+        extra={"requestFile": put.source, "queued": len(queued), "entries": len(results)},
+    )
+
+
+def _sort_entries(put: PutFile, entries: list[Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Each entry's line in the result file, and the queue message of each valid one."""
+    from ..request import parse_export_request  # pydantic: see consumer.py
+
+    results: list[dict[str, Any]] = []
+    queued: list[dict[str, Any]] = []
+    for index, entry in enumerate(entries):
+        try:
+            request = parse_export_request(entry)
+        except RequestValidationError as exc:
+            results.append({"index": index, "status": "REJECTED", "error": validation_error(exc)})
+            continue
+        export_id = derived_export_id(put.event_id, put.bucket, put.key, put.version, index)
+        results.append(
+            {"index": index, "status": "QUEUED", "exportId": export_id, "projectId": request.projectId}
+        )
+        queued.append(
+            {
+                "detail-type": EXPORT_REQUESTED,
+                "source": ENTRY_SOURCE,
+                "exportId": export_id,
+                "requestFile": f"{put.source}#{index}",
+                "detail": request.model_dump(exclude_none=True),
+            }
+        )
+    return results, queued
+
+
+def _read_entries(files: RequestFiles, key: str) -> list[Any]:
+    raw = files.read(key)
     if len(raw) > MAX_FILE_BYTES:
         raise InvalidRequestFile(f"the file is larger than {MAX_FILE_BYTES // 1024} KiB")
     try:
@@ -133,26 +142,3 @@ def _read_entries(adapters: Adapters, bucket: str, key: str) -> list[Any]:
 def validation_error(exc: RequestValidationError) -> dict[str, str]:
     first = exc.errors[0] if exc.errors else {"field": "", "message": str(exc)}
     return {"code": "ValidationError", "message": str(exc), "field": first["field"]}
-
-
-def _enqueue(adapters: Adapters, messages: list[dict[str, Any]]) -> None:
-    """Every entry on the queue, or an error (the file is then read again: ids are stable)."""
-    for start in range(0, len(messages), 10):
-        chunk = messages[start : start + 10]
-        response = adapters.sqs.send_message_batch(
-            QueueUrl=adapters.settings.request_queue_url,
-            Entries=[{"Id": str(i), "MessageBody": json.dumps(m)} for i, m in enumerate(chunk)],
-        )
-        if response.get("Failed"):
-            raise TransientUpstreamError(
-                f"{len(response['Failed'])} entries could not be queued", code="QueueRefused"
-            )
-
-
-def _write_result(adapters: Adapters, bucket: str, key: str, result: dict[str, Any]) -> None:
-    adapters.s3.put_object(
-        Bucket=bucket,
-        Key=result_key(key),
-        Body=json.dumps({"processedAt": iso(utcnow()), **result}, indent=2).encode(),
-        ContentType="application/json",
-    )

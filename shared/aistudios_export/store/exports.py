@@ -8,6 +8,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from ..aws.errors import error_code
 from ..clock import now_iso
 from ..errors import ExportNotFoundError, InvalidTransitionError, ProjectBusyError, TransientUpstreamError
 from ..models import FAILURE_STATUSES, OPEN_STATUSES, ExportRecord, ExportStatus, VideoLocation, progress_item
@@ -59,7 +60,7 @@ class ExportStore:
                 ]
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+            if error_code(exc) != "TransactionCanceledException":
                 raise
             holder = self.lease_holder(record.project_id)
             if holder is None:  # released between the two calls, or a conflicting transaction
@@ -87,7 +88,7 @@ class ExportStore:
                 ExpressionAttributeValues={":me": export_id},
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            if error_code(exc) != "ConditionalCheckFailedException":
                 raise
 
     def withdraw(self, record: ExportRecord) -> None:
@@ -113,10 +114,14 @@ class ExportStore:
         return record
 
     def get(self, export_id: str) -> ExportRecord:
-        item = self._table.get_item(Key={"exportId": export_id}, ConsistentRead=True).get("Item")
-        if not item:
+        record = self.find(export_id)
+        if record is None:
             raise ExportNotFoundError(f"no export with id {export_id}")
-        return ExportRecord.from_item(item)
+        return record
+
+    def find(self, export_id: str) -> ExportRecord | None:
+        item = self._table.get_item(Key={"exportId": export_id}, ConsistentRead=True).get("Item")
+        return ExportRecord.from_item(item) if item else None
 
     def list_page(
         self,
@@ -206,7 +211,7 @@ class ExportStore:
                 ReturnValues="ALL_NEW",
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            if error_code(exc) != "ConditionalCheckFailedException":
                 raise
             return None
         return ExportRecord.from_item(response["Attributes"])
@@ -228,7 +233,7 @@ class ExportStore:
                 },
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            if error_code(exc) != "ConditionalCheckFailedException":
                 raise
             return False
         return True
@@ -261,7 +266,7 @@ class ExportStore:
                 ReturnValues="ALL_NEW",
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            if error_code(exc) != "ConditionalCheckFailedException":
                 raise
             current = self.get(export_id)
             raise InvalidTransitionError(

@@ -18,14 +18,13 @@ import re
 from typing import Any
 
 from ..errors import invalid
-from ..models import ExportRecord, ExportStatus
+from ..models import EXPORT_ID, ExportRecord, ExportStatus
 
 PROJECT_INDEX = "byProject"
 STATUS_INDEX = "byStatus"
 MAX_LISTING_READS = 10  # queries per page at most when filtering: a sparse filter gives a short page
 FILTERED_READ = 100  # items read per query when a filter may discard some
 END = "end"
-_EXPORT_ID = re.compile(r"^[0-9a-f]{32}$")
 _TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$")
 
 Cursors = dict[str, Any]  # partition value -> the key to resume after, or END
@@ -171,7 +170,7 @@ def _is_key(cursor: Any, name: str, value: str) -> bool:
         and set(cursor) == {"exportId", name, "createdAt"}
         and cursor[name] == value
         and isinstance(cursor["exportId"], str)
-        and bool(_EXPORT_ID.match(cursor["exportId"]))
+        and bool(EXPORT_ID.match(cursor["exportId"]))
         and isinstance(cursor["createdAt"], str)
         and bool(_TIMESTAMP.match(cursor["createdAt"]))
     )

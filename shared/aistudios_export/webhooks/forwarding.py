@@ -7,7 +7,6 @@ failure is logged (without the URL's query string) and forgotten.
 
 from __future__ import annotations
 
-import functools
 import json
 import time
 from collections.abc import Callable
@@ -15,6 +14,7 @@ from typing import Any
 
 import requests
 
+from ..aws.secrets import read_secret
 from ..errors import ExportPipelineError, UnsafeUrlError
 from ..net.pinned import pinned_session
 from ..net.urls import redact_url, resolve_target
@@ -27,25 +27,17 @@ BACKOFF_SECONDS = (0.5, 1.0)
 TIMEOUT = (2.0, 3.0)  # connect, read: an endpoint slower than that is treated as down
 BUDGET_SECONDS = 12.0  # all attempts together, so the receiver answers AI Studios in time
 RETRIED_STATUSES = frozenset({408, 425, 429}) | frozenset(range(500, 600))
-SECRET_MAX_AGE_SECONDS = 300
 
 
 def signing_secret(settings: Settings) -> str:
     """The stack's signing secret (a plain string in Secrets Manager), cached for a few minutes."""
-    value: Any = _secrets(settings).get(settings.webhook_secret_id, max_age=SECRET_MAX_AGE_SECONDS)
+    value: Any = read_secret(settings, settings.webhook_secret_id)
     secret = value.decode() if isinstance(value, bytes) else str(value)
     if len(secret) < 32:
         raise ExportPipelineError(
             "the webhook signing secret is shorter than 32 characters", code="WeakSecret"
         )
     return secret
-
-
-@functools.cache
-def _secrets(settings: Settings) -> Any:
-    from aws_lambda_powertools.utilities.parameters import SecretsProvider
-
-    return SecretsProvider(boto_config=settings.aws_config())
 
 
 def forward_event(

@@ -14,71 +14,20 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import math
 import re
-import secrets
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
-
-from botocore.exceptions import BotoCoreError, ClientError
 
 from ..adapters import Adapters
 from ..aistudios.answers import Progress
-from ..clock import now_iso, parse_iso
+from ..clock import now_iso
 from ..errors import ExportNotFoundError, TransientUpstreamError
-from ..models import ExportRecord
+from ..models import EXPORT_ID, ExportRecord
 from ..observability import about_export, logger
+from .tokens import TOKEN, token_hash
 
-TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")  # secrets.token_urlsafe(32)
-EXPORT_ID = re.compile(r"^[0-9a-f]{32}$")
 TASK_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 MAX_BODY_CHARS = 8 * 1024
-GONE_TOKEN_ERRORS = frozenset({"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"})
-ARM_FACTOR = 2  # a planned wait at least this many times the shortest may be ended early
-
-
-def new_token() -> str:
-    return secrets.token_urlsafe(32)
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def receiver_url(base: str, export_id: str, token: str) -> str:
-    """The URL AI Studios is given for one export: `<API>/webhooks/<exportId>/<token>`."""
-    return f"{base.rstrip('/')}/{export_id}/{token}"
-
-
-def webhook_wait(
-    record: ExportRecord, wait: int, *, min_wait: float, settled: bool, read_at: datetime
-) -> tuple[int, bool]:
-    """The poll's next wait, and whether a confirmed webhook may end it early.
-
-    Armed only for exports with a receiver, until a webhook's 100 has been confirmed, and only for
-    waits of at least ARM_FACTOR times the shortest: an armed round costs at most 14 history events
-    instead of 9, so over twice the time it never adds up to more than the shortest rounds do (the
-    arithmetic is in template.yaml). A 100 confirmed after the poll read the progress means "look
-    again now": one 1 s wait, once (the next poll reads after the confirmation).
-    """
-    if record.webhook_token_hash is None or settled:
-        return wait, False
-    if record.webhook_confirmed_at is not None:
-        return (1, False) if parse_iso(record.webhook_confirmed_at) > read_at else (wait, False)
-    return wait, wait >= ARM_FACTOR * max(1, math.ceil(min_wait))
-
-
-def outage_wait(adapters: Adapters, export_id: str, wait: int, *, read_at: datetime) -> tuple[int, bool]:
-    """An AI Studios outage makes the poll wait the longest wait: just when a webhook, confirmed
-    once AI Studios is back, saves the most. (A withdrawn export has no record: nothing to arm.)"""
-    try:
-        record = adapters.store.get(export_id)
-    except ExportNotFoundError:
-        return wait, False
-    return webhook_wait(
-        record, wait, min_wait=adapters.settings.poll_min_wait_seconds, settled=False, read_at=read_at
-    )
 
 
 @dataclass(frozen=True)
@@ -190,21 +139,12 @@ def _end_wait(adapters: Adapters, record: ExportRecord) -> bool:
     already ran out): the poll it led to reads the flag this webhook set, so nothing is lost."""
     if not record.wait_token:
         return False
-    try:
-        adapters.sfn.send_task_success(
-            taskToken=record.wait_token,
-            output=json.dumps({"webhookConfirmedAt": record.webhook_confirmed_at}),
-        )
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
-        if code not in GONE_TOKEN_ERRORS:
-            logger.warning("could not end the export's wait; polling goes on", extra={"error": code})
-        return False
-    except BotoCoreError as exc:
-        logger.warning("could not end the export's wait; polling goes on", extra={"error": repr(exc)})
-        return False
-    logger.info("confirmed completion ended the export's wait")
-    return True
+    ended = adapters.executions.end_wait(
+        record.wait_token, {"webhookConfirmedAt": record.webhook_confirmed_at}
+    )
+    if ended:
+        logger.info("confirmed completion ended the export's wait")
+    return ended
 
 
 def _forward(adapters: Adapters, record: ExportRecord, event: WebhookEvent, reading: Progress) -> bool:

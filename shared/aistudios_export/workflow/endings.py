@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from botocore.exceptions import ClientError
-
 from ..adapters import Adapters
 from ..aws.errors import transient_aws_errors
 from ..errors import ConflictError, ExportNotFoundError, InvalidTransitionError
@@ -72,13 +70,9 @@ def cancel_export(adapters: Adapters, export_id: str) -> Ending:
             f"export {export_id} already ended {record.status.value}", code="ExportAlreadyEnded"
         )
     if record.execution_arn:
-        try:
-            adapters.sfn.stop_execution(
-                executionArn=record.execution_arn, error="ExportCancelled", cause="cancelled through the API"
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ExecutionDoesNotExist":
-                raise
+        adapters.executions.stop(
+            record.execution_arn, error="ExportCancelled", cause="cancelled through the API"
+        )
     return record_failure(
         adapters, export_id, Failure(ExportStatus.CANCELLED, "ExportCancelled", "cancelled through the API")
     )

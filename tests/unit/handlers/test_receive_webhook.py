@@ -12,7 +12,7 @@ import pytest
 from moto import mock_aws
 
 from aistudios_export import ExportRecord, ExportStatus
-from aistudios_export.webhooks.receiver import token_hash
+from aistudios_export.webhooks.tokens import token_hash
 from tests.api_contract import check_answer, check_error, document
 from tests.helpers import load_event
 from tests.unit.aws_resources import EXPORT_ID, PROJECT_ID, Resources

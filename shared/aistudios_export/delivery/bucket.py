@@ -1,0 +1,66 @@
+"""The bucket the videos land in, as the workflow and the API use it: where an export's video goes,
+its tags, its thumbnail, its clean-up when an export is cancelled at the last moment, and signed
+links to it. The copy itself is the delivery engine's (engine.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from ..models import VideoLocation
+
+
+class VideoBucket:
+    def __init__(
+        self,
+        s3: Any,
+        name: str,
+        *,
+        key_prefix: str,
+        local_origin: str | None = None,
+        allowed_hosts: Iterable[str] = (),
+    ) -> None:
+        self._s3 = s3
+        self.name = name
+        self._key_prefix = key_prefix
+        self._local_origin = local_origin
+        self._allowed_hosts = tuple(allowed_hosts)
+
+    def key_for(self, project_id: str, export_id: str) -> str:
+        return f"{self._key_prefix}/{project_id}/{export_id}.mp4"
+
+    def tag(self, key: str, version_id: str | None, *, sha256: str, export_id: str) -> None:
+        self._s3.put_object_tagging(
+            Bucket=self.name,
+            Key=key,
+            **({"VersionId": version_id} if version_id else {}),
+            Tagging={
+                "TagSet": [{"Key": "sha256", "Value": sha256}, {"Key": "export-id", "Value": export_id}]
+            },
+        )
+
+    def copy_thumbnail(self, url: str, video_key: str) -> str | None:
+        """The project's thumbnail next to the video (optional: None when there is none)."""
+        from .thumbnails import copy_thumbnail  # requests: imported by the one step that fetches
+
+        return copy_thumbnail(
+            self._s3,
+            url,
+            bucket=self.name,
+            key_stem=video_key.removesuffix(".mp4"),
+            local_origin=self._local_origin,
+            allowed_hosts=self._allowed_hosts,
+        )
+
+    def discard(self, video_key: str) -> None:
+        """Remove a video delivered for an export that was cancelled meanwhile, and its thumbnail."""
+        stem = video_key.removesuffix(".mp4")
+        self._s3.delete_objects(
+            Bucket=self.name, Delete={"Objects": [{"Key": video_key}, {"Key": stem + ".png"}]}
+        )
+
+    def presign(self, video: VideoLocation, seconds: int) -> str:
+        url: str = self._s3.generate_presigned_url(
+            "get_object", Params={"Bucket": video.bucket, "Key": video.key}, ExpiresIn=seconds
+        )
+        return url

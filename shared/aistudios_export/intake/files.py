@@ -1,0 +1,53 @@
+"""The request files and their results, in the stack's bucket: a request file is read once, at most
+MAX_FILE_BYTES of it, and its result goes under results/ (never under requests/, where it would
+trigger a request of its own)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from ..aws.errors import error_code
+from ..clock import iso, utcnow
+
+REQUESTS_PREFIX = "requests/"
+RESULTS_PREFIX = "results/"
+MAX_FILE_BYTES = 256 * 1024
+
+
+def result_key(key: str) -> str:
+    """Where a request file's result goes: under results/, so it can never trigger a request."""
+    return RESULTS_PREFIX + key.removeprefix(REQUESTS_PREFIX) + ".result.json"
+
+
+class RequestFileGone(Exception):
+    """The file was deleted before it was read: there is nothing to answer."""
+
+
+class RequestFiles:
+    """The request files and their results, in the stack's bucket."""
+
+    def __init__(self, s3: Any, bucket: str) -> None:
+        self._s3 = s3
+        self.bucket = bucket
+
+    def read(self, key: str) -> bytes:
+        """The file's first MAX_FILE_BYTES + 1 bytes (enough to tell that it is too large)."""
+        try:
+            obj = self._s3.get_object(Bucket=self.bucket, Key=key, Range=f"bytes=0-{MAX_FILE_BYTES}")
+        except ClientError as exc:
+            if error_code(exc) in ("NoSuchKey", "404"):
+                raise RequestFileGone(key) from None
+            raise
+        data: bytes = obj["Body"].read(MAX_FILE_BYTES + 1)
+        return data
+
+    def write_result(self, key: str, result: dict[str, Any]) -> None:
+        self._s3.put_object(
+            Bucket=self.bucket,
+            Key=result_key(key),
+            Body=json.dumps({"processedAt": iso(utcnow()), **result}, indent=2).encode(),
+            ContentType="application/json",
+        )

@@ -1,0 +1,100 @@
+"""Polling an export: read the project's progress, record it, decide whether the video is this
+export's and ready, and plan the next wait (workflow/waiting.py, armed for webhooks by arming.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from ..adapters import Adapters
+from ..aistudios.answers import Progress
+from ..aws.errors import transient_aws_errors
+from ..clock import iso_seconds, parse_iso, utcnow
+from ..errors import ExportNotFoundError, InvalidTransitionError, TransientUpstreamError
+from ..models import ExportRecord, ExportStatus, PollResult
+from ..observability import logger
+from .arming import outage_wait, webhook_wait
+from .waiting import Sample, keep_samples, next_wait
+
+
+@transient_aws_errors
+def poll_export(
+    adapters: Adapters,
+    export_id: str,
+    project_id: str,
+    requested_at: datetime | None,
+    *,
+    deadline: datetime | None = None,
+    samples: Sequence[Sample] = (),
+) -> PollResult:
+    """Read the project's progress, record it, and plan the next wait.
+
+    An AI Studios outage is not the export's failure: the poll answers "not yet" and waits the
+    longest wait; only the deadline ends an export that cannot be polled.
+    """
+    now = utcnow()
+    try:
+        progress = adapters.aistudios.progress(project_id)
+    except TransientUpstreamError as exc:
+        return _unavailable(adapters, export_id, exc, samples, now)
+    try:
+        record = adapters.store.record_progress(export_id, progress.percent, progress.state)
+    except ExportNotFoundError:
+        logger.info("export withdrawn before it started; ending")
+        return PollResult(0.0, "", False, False, "withdrawn", 0, iso_seconds(now), abandoned=True)
+    except InvalidTransitionError as exc:
+        logger.warning("progress not recorded", extra={"reason": exc.message})
+        record = adapters.store.get(export_id)
+    if not samples and record.status is ExportStatus.RENDERING:
+        adapters.lifecycle.changed(record)  # this execution's first reading: REQUESTED -> RENDERING
+    elapsed = (now - (requested_at or parse_iso(record.created_at))).total_seconds()
+    ready = _ready(adapters, record, progress, elapsed)
+    kept = keep_samples([*samples, (elapsed, progress.percent)])
+    s = adapters.settings
+    seconds_left = (deadline - now).total_seconds() if deadline else s.export_deadline_seconds - elapsed
+    wait = next_wait(
+        kept, min_wait=s.poll_min_wait_seconds, max_wait=s.poll_max_wait_seconds, seconds_left=seconds_left
+    )
+    wait, arm = webhook_wait(
+        record, wait, min_wait=s.poll_min_wait_seconds, settled=ready or progress.failed, read_at=now
+    )
+    logger.info("export progress", extra={"progress": progress.percent, "state": progress.state})
+    return PollResult(
+        percent=progress.percent,
+        state=progress.state,
+        download_ready=ready,
+        failed=progress.failed,
+        detail=f"AI Studios reports state '{progress.state}' at {progress.percent:g}%",
+        next_wait_seconds=wait,
+        checked_at=iso_seconds(now),
+        samples=tuple(kept),
+        arm_webhook=arm,
+    )
+
+
+def _ready(adapters: Adapters, record: ExportRecord, progress: Progress, elapsed: float) -> bool:
+    """The stale-100 rule: right after an export request AI Studios may still report the project's
+    previous render at 100, with its old download URL. A reading of 100 counts as this export's
+    render only once a poll of this export has seen the project below 100, or once
+    `stale_grace_seconds` have passed since the request (a render that finished before the first
+    poll looks the same as a stale one until then)."""
+    ready = progress.done and (record.render_seen or elapsed >= adapters.settings.stale_grace_seconds)
+    if progress.done and not ready:
+        logger.info("a 100 not yet proven to be this export's render")
+    return ready
+
+
+def _unavailable(
+    adapters: Adapters,
+    export_id: str,
+    exc: TransientUpstreamError,
+    samples: Sequence[Sample],
+    now: datetime,
+) -> PollResult:
+    """AI Studios could not be read: "not yet", and the longest wait."""
+    logger.warning("AI Studios unavailable; waiting", extra={"reason": exc.message})
+    wait, arm = outage_wait(adapters, export_id, int(adapters.settings.poll_max_wait_seconds), read_at=now)
+    return PollResult(
+        0.0, "unavailable", False, False, f"AI Studios unavailable: {exc.message}",
+        wait, iso_seconds(now), samples=tuple(samples), arm_webhook=arm,
+    )  # fmt: skip
