@@ -22,6 +22,13 @@ STATUS_STYLES = {
 }
 
 
+def stdout_console() -> Console:
+    """The console of what a command prints on stdout."""
+    console = Console(highlight=False)
+    # Not a terminal: no wrapping at 80 columns, so every line and table row stays one line.
+    return console if console.is_terminal else Console(highlight=False, width=400)
+
+
 def emit_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     sys.stdout.flush()
