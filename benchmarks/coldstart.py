@@ -66,7 +66,7 @@ if any(r.enable_validation for r in routes):
     import aws_lambda_powertools.event_handler.middlewares.openapi_validation
     for r in routes:
         r.dependant
-if {"aistudios_export.submission", "aistudios_export.intake"} & set(sys.modules):
+if {"aistudios_export.api.submission", "aistudios_export.intake.consumer"} & set(sys.modules):
     import aistudios_export.request
 sys.stdout.write(repr(time.perf_counter() - t))
 """

@@ -7,7 +7,7 @@ on 127.0.0.1 and both in this (parent) process tree. Each variant runs in its ow
 (``getrusage(RUSAGE_SELF).ru_maxrss``) is its own; S3's storage stays in the moto process:
 
   naive   ``requests.get(url).content`` then ``put_object`` (the whole video in memory)
-  single  ``aistudios_export.delivery.VideoDelivery`` with ``workers=1``: one streaming connection
+  single  ``aistudios_export.delivery.engine.VideoDelivery`` with ``workers=1``: one streaming connection
           into a multipart upload (today's delivery)
   ours    the same ``VideoDelivery`` with ``workers=N``: parallel ranged GETs into the multipart upload
 

@@ -111,8 +111,8 @@ def _verify(stack: LocalDeployment, view: dict[str, Any], project_id: str) -> bo
 
 def _served_by_endpoint(stack: LocalDeployment, project_id: str) -> bytes:
     """The video an external AI Studios endpoint currently offers for the project."""
-    from aistudios_export.client import AIStudiosClient
-    from aistudios_export.credentials import Credentials
+    from aistudios_export.aistudios.client import AIStudiosClient
+    from aistudios_export.aistudios.credentials import Credentials
 
     opts = stack.options
     client = AIStudiosClient(

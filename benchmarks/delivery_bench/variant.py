@@ -47,7 +47,7 @@ def _deliver(video_delivery: Any, s3: Any, job: dict[str, Any]) -> dict[str, Any
         options["workers"] = 1 if variant == "single" else job["workers"]
     elif variant == "ours":
         return {
-            "skipped": "aistudios_export.delivery.VideoDelivery takes no 'workers' argument yet "
+            "skipped": "aistudios_export.delivery.engine.VideoDelivery takes no 'workers' argument yet "
             "(parallel ranged delivery has not landed), so 'ours' cannot run"
         }
     # else: today's VideoDelivery is the single stream.
@@ -70,7 +70,7 @@ def run_child(job: dict[str, Any]) -> dict[str, Any]:
     import requests
     from botocore.config import Config
 
-    from aistudios_export.delivery import VideoDelivery
+    from aistudios_export.delivery.engine import VideoDelivery
     from aistudios_export.settings import Settings
 
     variant = job["variant"]

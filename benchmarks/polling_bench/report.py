@@ -8,7 +8,7 @@ import math
 import statistics
 from dataclasses import dataclass
 
-from aistudios_export.webhooks import ARM_FACTOR
+from aistudios_export.workflow.arming import ARM_FACTOR
 
 from .costs import (
     FUNCTION_MEMORY_GB,

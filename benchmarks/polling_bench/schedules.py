@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from aistudios_export.waiting import DEFAULT_MIN_WAIT, Sample, keep_samples, next_wait
-from aistudios_export.webhooks import ARM_FACTOR
+from aistudios_export.workflow.arming import ARM_FACTOR
 
 from .costs import INVOCATION_SECONDS
 from .renders import Render

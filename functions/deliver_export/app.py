@@ -6,8 +6,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aistudios_export import Adapters, Settings
 from aistudios_export.observability import about_export, count_delivery, logger, metrics
+from aistudios_export.workflow.deliver import deliver_export
 from aistudios_export.workflow.payloads import delivery_output
-from aistudios_export.workflow.steps import deliver_export
 
 adapters = Adapters(Settings.from_env(require=("table_name", "bucket_name", "topic_arn")))
 

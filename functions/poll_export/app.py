@@ -5,7 +5,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from aistudios_export import Adapters, Settings
 from aistudios_export.observability import about_export, count_poll, logger, metrics
 from aistudios_export.workflow.payloads import PollTask, poll_output
-from aistudios_export.workflow.steps import poll_export
+from aistudios_export.workflow.poll import poll_export
 
 adapters = Adapters(Settings.from_env(require=("table_name",)))
 

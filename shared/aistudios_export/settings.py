@@ -14,13 +14,9 @@ from botocore.config import Config
 from .errors import ConfigurationError
 from .models import RESOLUTIONS
 from .net.urls import origin_of
+from .waiting import DEFAULT_MAX_WAIT, DEFAULT_MIN_WAIT
 
 _Parse = Callable[[str, str], Any]
-
-
-# The poll's shortest and longest waits, chosen by `make bench-polling` (see benchmarks/polling.py).
-DEFAULT_MIN_WAIT = 10
-DEFAULT_MAX_WAIT = 180
 
 
 def _text(name: str, raw: str) -> str:

@@ -404,7 +404,7 @@ def test_an_overlapping_attempt_that_completed_first_is_this_deliverys_result(
 def test_crc32c_of_parts_combines_into_the_whole_objects() -> None:
     import crc32c
 
-    from aistudios_export.delivery.ranges import crc32c_combine
+    from aistudios_export.delivery.checksums import crc32c_combine
 
     a, b = mp4(1000), bytes(range(256)) * 37
     assert crc32c_combine(crc32c.crc32c(a), crc32c.crc32c(b), len(b)) == crc32c.crc32c(a + b)
@@ -413,7 +413,7 @@ def test_crc32c_of_parts_combines_into_the_whole_objects() -> None:
 
 def _half_done_upload(s3: Any, body: bytes, parts: int) -> str:
     """What a Deliver attempt that crashed leaves behind: an upload with its first parts."""
-    from aistudios_export.delivery.ranges import part_crc32c
+    from aistudios_export.delivery.checksums import part_crc32c
 
     upload_id = s3.create_multipart_upload(
         Bucket=BUCKET, Key="k.mp4", ChecksumAlgorithm="CRC32C", ChecksumType="FULL_OBJECT"

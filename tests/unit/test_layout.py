@@ -1,8 +1,10 @@
-"""The shape of the repository: no import circle, small layer modules, thin handlers."""
+"""The shape of the repository: no import circle (between modules, nor between the layer's rooms),
+small modules and functions, rooms by concern, thin handlers."""
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -11,9 +13,15 @@ from tests.helpers import REPO
 
 pytestmark = pytest.mark.unit
 ROOTS = {"shared": REPO / "shared", "": REPO}
-PACKAGES = ("shared/aistudios_export", "functions", "local", "tests", "benchmarks")
-MAX_LAYER_MODULE_LINES = 300
+PACKAGES = ("shared/aistudios_export", "functions", "local", "tests", "benchmarks", "docgen", "cli")
+LAYER = REPO / "shared" / "aistudios_export"
+MAX_MODULE_LINES = 300
+SMALL_MODULE_FOLDERS = ("shared", "local", "cli", "benchmarks", "docgen")
 MAX_HANDLER_LINES = 40
+MAX_LAYER_FUNCTION_LINES = 60
+MAX_LAYER_TOP_LEVEL_ENTRIES = 20
+# The composition root: builds every adapter, lazily; every room may take it as a parameter.
+COMPOSITION_ROOT = "aistudios_export.adapters"
 
 
 def _module_name(path: Path) -> str:
@@ -90,8 +98,7 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 
 def test_no_import_circle_anywhere() -> None:
-    modules = _modules()
-    graph = {name: _imports(name, path, set(modules)) for name, path in modules.items()}
+    graph = _graph()
     assert graph["aistudios_export.workflow.start"], "the import graph should see the layer's imports"
     assert _cycles(graph) == []
 
@@ -100,10 +107,84 @@ def test_the_cycle_finder_finds_a_cycle() -> None:
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
-def test_layer_modules_stay_small() -> None:
-    for path in (REPO / "shared" / "aistudios_export").glob("*.py"):
-        lines = len(path.read_text().splitlines())
-        assert lines <= MAX_LAYER_MODULE_LINES, f"{path.name} has {lines} lines"
+def _graph() -> dict[str, set[str]]:
+    modules = _modules()
+    return {name: _imports(name, path, set(modules)) for name, path in modules.items()}
+
+
+def _room(module: str) -> str:
+    """The layer's room a module is in: its subpackage, or itself at the top."""
+    parts = module.split(".")
+    return ".".join(parts[:2])
+
+
+def test_the_layers_rooms_form_no_circle() -> None:
+    """Between rooms too (a subpackage is one room), the composition root aside: a room may import
+    a room below it, never one that imports it back."""
+    rooms: dict[str, set[str]] = {}
+    for module, targets in _graph().items():
+        if not module.startswith("aistudios_export") or module == COMPOSITION_ROOT:
+            continue
+        rooms.setdefault(_room(module), set()).update(
+            _room(t) for t in targets if t.startswith("aistudios_export") and t != COMPOSITION_ROOT
+        )
+    for room, targets in rooms.items():
+        targets.discard(room)
+    assert {"aistudios_export.workflow", "aistudios_export.delivery"} <= set(rooms)
+    assert _cycles(rooms) == []
+
+
+def test_the_poll_does_not_walk_through_the_webhook_receiver() -> None:
+    graph = _graph()
+    seen, todo = set(), ["functions.poll_export.app"]
+    while todo:
+        module = todo.pop()
+        if module not in seen:
+            seen.add(module)
+            todo.extend(graph[module])
+    assert "aistudios_export.workflow.poll" in seen
+    assert not {m for m in seen if m.startswith("aistudios_export.webhooks")}
+
+
+def test_modules_stay_small() -> None:
+    for folder in SMALL_MODULE_FOLDERS:
+        for path in (REPO / folder).rglob("*.py"):
+            if ".venv" in path.parts or "__pycache__" in path.parts:
+                continue
+            lines = len(path.read_text().splitlines())
+            assert lines <= MAX_MODULE_LINES, f"{path.relative_to(REPO)} has {lines} lines"
+
+
+def test_the_layer_has_few_rooms_each_with_an_empty_init() -> None:
+    entries = [p for p in LAYER.iterdir() if p.name != "__pycache__"]
+    assert len(entries) <= MAX_LAYER_TOP_LEVEL_ENTRIES, sorted(p.name for p in entries)
+    subpackages = [p for p in entries if p.is_dir()]
+    assert subpackages
+    for package in subpackages:
+        # empty: importing one module of a room must not import the room's other modules
+        assert (package / "__init__.py").read_text() == "", package.name
+
+
+def test_no_function_in_the_layer_is_long() -> None:
+    long = []
+    for path in LAYER.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                lines = (node.end_lineno or node.lineno) - node.lineno + 1
+                if lines > MAX_LAYER_FUNCTION_LINES:
+                    long.append(f"{path.relative_to(LAYER)}:{node.name} ({lines} lines)")
+    assert long == []
+
+
+def test_domain_code_talks_to_typed_adapters() -> None:
+    """Only the composition root touches raw AWS clients; the rest calls the adapter a call belongs to."""
+    raw = re.compile(r"adapters\.(s3|_s3|_sfn|_sqs|_sns|_events)\b")
+    offenders = [
+        str(path.relative_to(LAYER))
+        for path in LAYER.rglob("*.py")
+        if path.name != "adapters.py" and raw.search(path.read_text())
+    ]
+    assert offenders == []
 
 
 def test_handlers_are_doorways() -> None:

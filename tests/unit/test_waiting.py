@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aistudios_export.workflow.waiting import (
+from aistudios_export.waiting import (
     GROWTH,
     REGRESSION_POINTS,
     SAMPLE_LIMIT,

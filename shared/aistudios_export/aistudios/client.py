@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import requests
@@ -13,9 +12,10 @@ import requests
 from ..errors import PermanentUpstreamError, TransientUpstreamError
 from ..models import OBJECT_ID
 from ..observability import logger
-from .answers import AuthRejected, Progress, ProjectInfo, interpret
+from .answers import AuthRejected, Progress, ProjectInfo
 from .credentials import Credentials
-from .transport import RetryPolicy, build_session, reached_server
+from .sender import Request, Sender
+from .transport import RetryPolicy, build_session
 
 TOKEN_PATH = "/api/odin/v3/auth/token"  # noqa: S105 - a path, not a secret
 EXPORT_PATH = "/api/odin/v3/editor/project/export"
@@ -45,11 +45,10 @@ class AIStudiosClient:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._credentials = credentials
-        self._session = session or build_session()
-        self._timeout = (connect_timeout, read_timeout)
-        self._retry = retry or RetryPolicy()
+        self._sender = Sender(
+            session or build_session(), (connect_timeout, read_timeout), retry or RetryPolicy(), clock, sleep
+        )
         self._clock = clock
-        self._sleep = sleep
         self._token: str | None = None
         self._token_expires = 0.0
         self._lock = threading.Lock()
@@ -210,104 +209,11 @@ class AIStudiosClient:
         token: str | None,
         idempotent: bool | None,
     ) -> Any:
-        """One call, attempted up to the policy's attempts within the call's deadline."""
         if idempotent is None:
             idempotent = method in ("GET", "HEAD")
         headers = {"Accept": "application/json"} | ({"Authorization": token} if token else {})
-        request = _Request(method, path, self.base_url + path, json, headers, idempotent)
-        last: TransientUpstreamError | None = None
-        for attempt in range(self._retry.max_attempts):
-            read_timeout = self._before_attempt(request, attempt, last)
-            try:
-                return self._attempt(request, read_timeout)
-            except _TryAgain as again:
-                last = again.error
-        assert last is not None
-        raise last
-
-    def _before_attempt(self, request: _Request, attempt: int, last: TransientUpstreamError | None) -> float:
-        """Wait out the back-off before a retry; the attempt's read timeout, cut to the time left.
-        Raises the last error (or a budget error) when the deadline leaves no room for an attempt."""
-        wait = 0.0 if last is None else self._retry.delay(attempt - 1, last.retry_after)
-        connect_timeout, read_timeout = self._timeout
-        deadline: float | None = getattr(self._local, "deadline", None)
-        if deadline is not None:
-            remaining = deadline - self._clock() - wait
-            if remaining < connect_timeout + 0.5:
-                if last is None:
-                    raise TransientUpstreamError(
-                        f"{request.method} {request.path}: no time left in the call budget"
-                    )
-                raise last
-            read_timeout = min(read_timeout, remaining - connect_timeout)
-        if last is not None:
-            logger.info(
-                "retrying AI Studios call",
-                extra={
-                    "path": request.path,
-                    "attempt": attempt + 1,
-                    "wait": round(wait, 3),
-                    "reason": last.message,
-                },
-            )
-            self._sleep(wait)
-        return read_timeout
-
-    def _attempt(self, request: _Request, read_timeout: float) -> Any:
-        """One request: its data, _TryAgain when another attempt may follow, or the final error.
-
-        A non-idempotent request (the export POST) goes out on a new connection and is tried again
-        only when it provably was not processed (never sent, or refused with 429)."""
-        session = self._session if request.idempotent else build_session(pool_size=1)
-        try:
-            response = session.request(
-                request.method,
-                request.url,
-                json=request.json,
-                headers=request.headers,
-                timeout=(self._timeout[0], read_timeout),
-                allow_redirects=False,
-            )
-        except requests.RequestException as exc:
-            sent = reached_server(exc)
-            error = TransientUpstreamError(
-                f"{request.method} {request.path} failed: {type(exc).__name__}",
-                code="ConnectionError",
-                maybe_processed=sent and not request.idempotent,
-            )
-            if request.idempotent or not sent:
-                raise _TryAgain(error) from None
-            raise error from None
-        finally:
-            if session is not self._session:
-                session.close()
-        try:
-            return interpret(response, request.method, request.path)
-        except TransientUpstreamError as exc:
-            if exc.retry_after is not None and exc.retry_after > self._retry.max_retry_after:
-                raise
-            if request.idempotent or response.status_code == 429:
-                raise _TryAgain(exc) from None
-            exc.maybe_processed = True
-            raise
-
-
-@dataclass(frozen=True)
-class _Request:
-    method: str
-    path: str
-    url: str
-    json: dict[str, Any] | None
-    headers: dict[str, str]
-    idempotent: bool
-
-
-class _TryAgain(Exception):
-    """The attempt failed in a way another attempt may mend."""
-
-    def __init__(self, error: TransientUpstreamError) -> None:
-        super().__init__(error.message)
-        self.error = error
+        request = Request(method, path, self.base_url + path, json, headers, idempotent)
+        return self._sender.send(request, deadline=getattr(self._local, "deadline", None))
 
 
 def _check_id(project_id: str) -> str:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..adapters import Adapters
@@ -75,14 +76,11 @@ def _start(
 
 @functools.cache
 def _idempotent_runner(settings: Settings) -> Callable[..., dict[str, str]]:
+    """A start that Powertools' idempotency utility runs at most once per (caller, key) in 24 h."""
     from aws_lambda_powertools.utilities.idempotency import (
         DynamoDBPersistenceLayer,
         IdempotencyConfig,
         idempotent_function,
-    )
-    from aws_lambda_powertools.utilities.idempotency.exceptions import (
-        IdempotencyAlreadyInProgressError,
-        IdempotencyValidationError,
     )
 
     config = IdempotencyConfig(
@@ -108,37 +106,35 @@ def _idempotent_runner(settings: Settings) -> Callable[..., dict[str, str]]:
         request = ExportRequest.model_validate(submission["request"])
         return _start(adapters, request, trigger, answer_by, webhook_receiver)
 
-    def call(
-        *,
-        submission: dict[str, Any],
-        adapters: Adapters,
-        trigger: str,
-        answer_by: float | None,
-        lambda_context: Any,
-        webhook_receiver: str | None,
-    ) -> dict[str, str]:
+    def call(*, lambda_context: Any, **arguments: Any) -> dict[str, str]:
         if lambda_context is not None:
             config.register_lambda_context(lambda_context)
-        try:
-            result: dict[str, str] = run(
-                submission=submission,
-                adapters=adapters,
-                trigger=trigger,
-                answer_by=answer_by,
-                webhook_receiver=webhook_receiver,
-            )
-        except IdempotencyValidationError:
-            raise ConflictError(
-                "this Idempotency-Key was already used with a different request body",
-                code="IdempotencyKeyReused",
-                status=422,
-            ) from None
-        except IdempotencyAlreadyInProgressError:
-            raise ConflictError(
-                "a request with this Idempotency-Key is still being processed",
-                code="RequestInProgress",
-                retry_after=2,
-            ) from None
+        with _idempotency_conflicts():
+            result: dict[str, str] = run(**arguments)
         return result
 
     return call
+
+
+@contextlib.contextmanager
+def _idempotency_conflicts() -> Iterator[None]:
+    """Powertools' idempotency errors, as the API's conflicts."""
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyAlreadyInProgressError,
+        IdempotencyValidationError,
+    )
+
+    try:
+        yield
+    except IdempotencyValidationError:
+        raise ConflictError(
+            "this Idempotency-Key was already used with a different request body",
+            code="IdempotencyKeyReused",
+            status=422,
+        ) from None
+    except IdempotencyAlreadyInProgressError:
+        raise ConflictError(
+            "a request with this Idempotency-Key is still being processed",
+            code="RequestInProgress",
+            retry_after=2,
+        ) from None

@@ -11,19 +11,17 @@ import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
-from urllib.parse import urljoin
 
 import requests
 
 from ..errors import DeliveryVerificationError, PermanentUpstreamError, TransientUpstreamError
 from ..net.pinned import PinnedAdapter, pinned_session
-from ..net.urls import redact_url, resolve_target
 from ..observability import logger
 from . import multipart
+from .checksums import ObjectDigest
 from .multipart import DeliveryResult, Upload
 from .ranges import (
     MIN_PART_SIZE,
-    ObjectDigest,
     PartBuffers,
     check_mp4,
     content_length,
@@ -31,12 +29,10 @@ from .ranges import (
     part_size_for,
     plan_ranges,
     read_into,
-    refusal,
 )
+from .source import open_download
 
 STREAM_CHUNK = 1024 * 1024
-MAX_REDIRECTS = 3
-VIDEO_TYPES = ("video/", "application/mp4", "application/octet-stream", "binary/octet-stream")
 
 
 class VideoDelivery:
@@ -89,23 +85,48 @@ class VideoDelivery:
         existing = multipart.existing(self._s3, bucket, key, metadata)
         if existing is not None:
             return existing
-        response, final_url = self._open(url)
-        upload: Upload | None = None
+        response, final_url = open_download(
+            self._session,
+            url,
+            self._timeout,
+            self._pins,
+            local_origin=self._local_origin,
+            allowed_hosts=self._allowed_hosts,
+        )
         try:
             length = content_length(response)
             ranged = response.headers.get("Accept-Ranges", "").lower() == "bytes"
             parallel = self._workers > 1 and ranged and bool(length) and (length or 0) > MIN_PART_SIZE
             if parallel and length and resume_upload_id:
                 ranges = plan_ranges(length, part_size_for(length, self._part_size))
-                upload = multipart.resume(self._s3, bucket, key, resume_upload_id, ranges)
-                if upload is not None:
+                resumed = multipart.resume(self._s3, bucket, key, resume_upload_id, ranges)
+                if resumed is not None:
                     response.close()
-                    return self._finish_resumed(upload, final_url, ranges, metadata)
+                    return self._finish_resumed(resumed, final_url, ranges, metadata)
             upload = multipart.create(self._s3, bucket, key, metadata, filename)
             if on_upload is not None:
                 on_upload(upload.upload_id)
+            return self._copy(response, final_url, length, parallel, upload, metadata)
+        except requests.RequestException as exc:
+            raise TransientUpstreamError(
+                f"download interrupted: {type(exc).__name__}", code="DownloadInterrupted"
+            ) from None
+        finally:
+            response.close()
+
+    def _copy(
+        self,
+        response: requests.Response,
+        url: str,
+        length: int | None,
+        parallel: bool,
+        upload: Upload,
+        metadata: dict[str, str],
+    ) -> DeliveryResult:
+        """Every byte into the new upload, completed and verified; the upload is aborted on any failure."""
+        try:
             if parallel and length:
-                total, digest, fetched = self._parallel(response, final_url, length, upload)
+                total, digest, fetched = self._parallel(response, url, length, upload)
             else:
                 total, digest, fetched = self._single(response, upload)
             if total == 0:
@@ -116,29 +137,29 @@ class VideoDelivery:
                 )
             parts = [upload.parts[n] for n in sorted(upload.parts)]
             completed = multipart.complete(self._s3, upload, parts, digest.crc32c(), metadata)
-            upload = None
-            head = self._s3.head_object(Bucket=bucket, Key=key)
-            if int(head["ContentLength"]) != total:
-                raise DeliveryVerificationError(
-                    f"S3 holds {head['ContentLength']} bytes but {total} were sent", code="SizeMismatch"
-                )
-        except requests.RequestException as exc:
-            raise TransientUpstreamError(
-                f"download interrupted: {type(exc).__name__}", code="DownloadInterrupted"
-            ) from None
-        except multipart.CompletedElsewhere as done:  # `finally` aborts this attempt's upload
-            return done.result
-        finally:
-            response.close()
-            if upload is not None:
-                multipart.abort(self._s3, upload)
+        except BaseException as exc:
+            multipart.abort(self._s3, upload)
+            if isinstance(exc, multipart.CompletedElsewhere):  # another attempt's object: the result
+                return exc.result
+            raise
+        head = self._s3.head_object(Bucket=upload.bucket, Key=upload.key)
+        if int(head["ContentLength"]) != total:
+            raise DeliveryVerificationError(
+                f"S3 holds {head['ContentLength']} bytes but {total} were sent", code="SizeMismatch"
+            )
         result = DeliveryResult(
-            bucket, key, total, digest.sha256(), str(completed.get("ETag", "")).strip('"'),
+            upload.bucket, upload.key, total, digest.sha256(), str(completed.get("ETag", "")).strip('"'),
             multipart.version_of(completed), len(parts), fetched, digest.crc32c(),
         )  # fmt: skip
         logger.info(
             "video delivered",
-            extra={"bucket": bucket, "key": key, "size": total, "parts": len(parts), "sha256": result.sha256},
+            extra={
+                "bucket": upload.bucket,
+                "key": upload.key,
+                "size": total,
+                "parts": len(parts),
+                "sha256": result.sha256,
+            },
         )
         return result
 
@@ -263,37 +284,6 @@ class VideoDelivery:
         return self._session.get(
             url, headers=headers, stream=True, timeout=self._timeout, allow_redirects=False
         )
-
-    def _open(self, url: str) -> tuple[requests.Response, str]:
-        """GET the URL, following at most MAX_REDIRECTS redirects, each target validated like the first."""
-        for _ in range(MAX_REDIRECTS + 1):
-            safe = resolve_target(url, local_origin=self._local_origin, allowed_hosts=self._allowed_hosts)
-            if self._pins is not None:
-                self._pins.pin(safe)
-            try:
-                response = self._session.get(url, stream=True, timeout=self._timeout, allow_redirects=False)
-            except requests.RequestException as exc:
-                raise TransientUpstreamError(
-                    f"could not reach the download host: {type(exc).__name__}", code="DownloadUnreachable"
-                ) from None
-            status = response.status_code
-            if status in (301, 302, 303, 307, 308) and response.headers.get("Location"):
-                target = urljoin(url, response.headers["Location"])
-                response.close()
-                logger.info("download redirected", extra={"to": redact_url(target)})
-                url = target
-                continue
-            if status == 200:
-                content_type = response.headers.get("Content-Type", "").lower()
-                if content_type and not content_type.startswith(VIDEO_TYPES):
-                    response.close()
-                    raise PermanentUpstreamError(
-                        f"the download is {content_type}, not a video", code="NotAVideo"
-                    )
-                return response, url
-            response.close()
-            raise refusal(status)
-        raise PermanentUpstreamError("too many redirects from the download host", code="TooManyRedirects")
 
 
 class _Stopped(Exception):

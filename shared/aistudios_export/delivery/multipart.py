@@ -14,7 +14,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ..aws.errors import error_code
 from ..errors import PermanentUpstreamError
 from ..observability import logger
-from .ranges import READ_CHUNK, ObjectDigest, crc32c_b64, crc32c_combine
+from .checksums import ObjectDigest, crc32c_b64, crc32c_combine
+from .ranges import READ_CHUNK
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from ..clock import parse_iso
 from ..errors import parse_coded
 from ..models import ExportRecord, ExportStatus, Failure, PollResult
 from ..net.urls import redact_text
-from .waiting import Sample
+from ..waiting import Sample
 
 TIMED_OUT_ERROR = "ExportTimedOut"
 MAX_MESSAGE = 1000

@@ -13,8 +13,8 @@ from ..clock import iso_seconds, parse_iso, utcnow
 from ..errors import ExportNotFoundError, InvalidTransitionError, TransientUpstreamError
 from ..models import ExportRecord, ExportStatus, PollResult
 from ..observability import logger
+from ..waiting import Sample, keep_samples, next_wait
 from .arming import outage_wait, webhook_wait
-from .waiting import Sample, keep_samples, next_wait
 
 
 @transient_aws_errors

@@ -1,0 +1,130 @@
+"""Sending one AI Studios call: attempts with back-off within the call's deadline, and the rule for
+what may be tried again (any failed GET; a POST only when it provably was not processed)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from ..errors import TransientUpstreamError
+from ..observability import logger
+from .answers import interpret
+from .transport import RetryPolicy, build_session, reached_server
+
+
+class Sender:
+    def __init__(
+        self,
+        session: requests.Session,
+        timeout: tuple[float, float],
+        retry: RetryPolicy,
+        clock: Callable[[], float],
+        sleep: Callable[[float], None],
+    ) -> None:
+        self._session = session
+        self._timeout = timeout
+        self._retry = retry
+        self._clock = clock
+        self._sleep = sleep
+
+    def send(self, request: Request, *, deadline: float | None) -> Any:
+        """The call's data, attempted up to the policy's attempts before `deadline` (clock seconds)."""
+        last: TransientUpstreamError | None = None
+        for attempt in range(self._retry.max_attempts):
+            read_timeout = self._before_attempt(request, attempt, last, deadline)
+            try:
+                return self._attempt(request, read_timeout)
+            except _TryAgain as again:
+                last = again.error
+        assert last is not None
+        raise last
+
+    def _before_attempt(
+        self, request: Request, attempt: int, last: TransientUpstreamError | None, deadline: float | None
+    ) -> float:
+        """Wait out the back-off before a retry; the attempt's read timeout, cut to the time left.
+        Raises the last error (or a budget error) when the deadline leaves no room for an attempt."""
+        wait = 0.0 if last is None else self._retry.delay(attempt - 1, last.retry_after)
+        connect_timeout, read_timeout = self._timeout
+        if deadline is not None:
+            remaining = deadline - self._clock() - wait
+            if remaining < connect_timeout + 0.5:
+                if last is None:
+                    raise TransientUpstreamError(
+                        f"{request.method} {request.path}: no time left in the call budget"
+                    )
+                raise last
+            read_timeout = min(read_timeout, remaining - connect_timeout)
+        if last is not None:
+            logger.info(
+                "retrying AI Studios call",
+                extra={
+                    "path": request.path,
+                    "attempt": attempt + 1,
+                    "wait": round(wait, 3),
+                    "reason": last.message,
+                },
+            )
+            self._sleep(wait)
+        return read_timeout
+
+    def _attempt(self, request: Request, read_timeout: float) -> Any:
+        """One request: its data, _TryAgain when another attempt may follow, or the final error.
+
+        A non-idempotent request (the export POST) goes out on a new connection and is tried again
+        only when it provably was not processed (never sent, or refused with 429)."""
+        session = self._session if request.idempotent else build_session(pool_size=1)
+        try:
+            response = session.request(
+                request.method,
+                request.url,
+                json=request.json,
+                headers=request.headers,
+                timeout=(self._timeout[0], read_timeout),
+                allow_redirects=False,
+            )
+        except requests.RequestException as exc:
+            sent = reached_server(exc)
+            error = TransientUpstreamError(
+                f"{request.method} {request.path} failed: {type(exc).__name__}",
+                code="ConnectionError",
+                maybe_processed=sent and not request.idempotent,
+            )
+            if request.idempotent or not sent:
+                raise _TryAgain(error) from None
+            raise error from None
+        finally:
+            if session is not self._session:
+                session.close()
+        try:
+            return interpret(response, request.method, request.path)
+        except TransientUpstreamError as exc:
+            if exc.retry_after is not None and exc.retry_after > self._retry.max_retry_after:
+                raise
+            if request.idempotent or response.status_code == 429:
+                raise _TryAgain(exc) from None
+            exc.maybe_processed = True
+            raise
+
+
+@dataclass(frozen=True)
+class Request:
+    """One AI Studios call, as every attempt of it sends it."""
+
+    method: str
+    path: str
+    url: str
+    json: dict[str, Any] | None
+    headers: dict[str, str]
+    idempotent: bool
+
+
+class _TryAgain(Exception):
+    """The attempt failed in a way another attempt may mend."""
+
+    def __init__(self, error: TransientUpstreamError) -> None:
+        super().__init__(error.message)
+        self.error = error
