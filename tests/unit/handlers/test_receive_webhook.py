@@ -1,5 +1,5 @@
 """The webhook receiver's handler fed events/receive_webhook.json, against moto in-process (what
-needs AI Studios is in tests/unit/test_webhooks.py and on a local deployment)."""
+needs AI Studios is in tests/unit/webhooks/test_receiver.py and on a local deployment)."""
 
 from __future__ import annotations
 
