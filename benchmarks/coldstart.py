@@ -9,7 +9,7 @@ that comes and goes during the benchmark weighs on both sides of a pair. The CPU
 imports is shown next to it: on a shared machine it moves far less than wall time, so when the two
 ratios disagree, the machine was busy. Nothing is imported in this process.
 
-What a handler does not import, its first invocation does if it needs it (README, Observability).
+What a handler does not import, its first invocation does if it needs it (docs/operations.md).
 The last column, "validation +ms", times the largest such part after the import, so that what was
 moved out of the import is shown, not hidden: the validation Powertools builds on a validated
 route's first request, and the request model (pydantic) submission and intake import to parse the

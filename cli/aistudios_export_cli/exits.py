@@ -10,7 +10,7 @@ RESOLUTIONS = ("4k", "1080", "720", "480")
 
 
 class Exit(IntEnum):
-    """What the exit code says (README, "The CLI"): how the export ended, or why the command failed."""
+    """What the exit code says (docs/cli.md): how the export ended, or why the command failed."""
 
     OK = 0  # done; for a command that followed or looked at an ended export: it SUCCEEDED
     FAILED = 1  # the export FAILED

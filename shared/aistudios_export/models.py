@@ -117,7 +117,7 @@ class ExportRecord:
     notified: bool = False
     render_seen: bool = False  # a poll of this export saw the project below 100 (the stale-100 rule)
     upload_id: str | None = None  # the multipart upload a delivery attempt started, for the next to resume
-    # Webhooks (see webhooks.py): the receiver token's SHA-256, the caller's own webhookUrl, when a
+    # Webhooks (see webhooks/receiver.py): the receiver token's SHA-256, the caller's own webhookUrl, when a
     # webhook's 100 was confirmed, the events already taken (replays are refused), and the task token
     # of the interruptible wait the state machine armed last (written by the state machine itself).
     webhook_token_hash: str | None = field(default=None, repr=False)

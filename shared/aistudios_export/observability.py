@@ -1,11 +1,11 @@
 """One place for logging and metrics. Service name and namespace come from the template
 (POWERTOOLS_SERVICE_NAME, POWERTOOLS_METRICS_NAMESPACE). Lambda and Step Functions tracing is
 switched on there (Tracing: Active) without the X-Ray SDK: Powertools' Tracer, with the SDK it
-loads, would add to every cold start about as much as `import boto3` itself (README, Observability).
+loads, would add to every cold start about as much as `import boto3` itself (docs/operations.md).
 
 Every log line names its export through the Logger's keys (`about_export`), set once where an
 invocation learns the export and cleared before the next one (`clear_state=True` on every handler).
-Metrics are counted here, under the names the README's Observability table gives, with no dimension
+Metrics are counted here, under the names docs/operations.md's metrics table gives, with no dimension
 but the service's: an export id is never a dimension."""
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ ENDING_METRICS = {
     ExportStatus.TIMED_OUT: "ExportsTimedOut",
     ExportStatus.CANCELLED: "ExportsCancelled",
 }
-# Every metric the functions emit, with its unit: the README's Observability table lists the same,
+# Every metric the functions emit, with its unit: docs/operations.md's metrics table lists the same,
 # and each add_metric call names one of them literally (the dashboard's test reads the calls).
 METRICS: dict[str, MetricUnit] = {
     "ExportsStarted": MetricUnit.Count,

@@ -1,5 +1,5 @@
 """The request model shared by every trigger (pydantic: imported by the first request that needs it,
-not by a handler's import; field_errors.py names its errors)."""
+not by a handler's import; errors.py names its errors)."""
 
 from __future__ import annotations
 
@@ -67,7 +67,7 @@ class ExportRequest(BaseModel):
 
 def _local_origin() -> str | None:
     """The one plain-http origin of a local stack (LOCAL_HTTP_ORIGIN, never set on AWS): its
-    simulator, which there also plays a caller's own webhook endpoint (see webhooks.py)."""
+    simulator, which there also plays a caller's own webhook endpoint (see webhooks/receiver.py)."""
     return os.environ.get(Settings.env_name("local_http_origin")) or None
 
 

@@ -106,7 +106,7 @@ class Settings:
     request_retry_base_seconds: int = env("REQUEST_RETRY_BASE_SECONDS", 30, _integer(1))
     # A reading of 100 right after the request may be the previous render's (see workflow.poll_export).
     stale_grace_seconds: float = env("STALE_GRACE_SECONDS", 60.0, _number(0))
-    # Verified AI Studios webhooks (see webhooks.py): the start step gives AI Studios a per-export
+    # Verified AI Studios webhooks (see webhooks/receiver.py): the start step gives AI Studios a per-export
     # receiver URL on the API; the receiver signs what it forwards with this secret.
     webhooks_enabled: bool = env("WEBHOOKS_ENABLED", False, _flag)
     webhook_secret_id: str = env("WEBHOOK_SIGNING_SECRET_ID", "")

@@ -197,3 +197,16 @@ def test_handlers_are_doorways() -> None:
         assert ".store" not in text, f"{path.parent.name} reaches into the store"
         assert "json_response(4" not in text, f"{path.parent.name} writes an error body by hand"
         assert "json_response(5" not in text, f"{path.parent.name} writes an error body by hand"
+
+
+def test_the_module_table_follows_the_layer() -> None:
+    """docs/how-it-works.md lists every module of the layer, room by room, and nothing that is gone."""
+    page = (REPO / "docs" / "how-it-works.md").read_text()
+    table = page.split("| module | job |", 1)[1].split("\n\n", 1)[0]
+    listed = {match for line in table.splitlines() for match in re.findall(r"^\| `([\w/]+\.py)` \|", line)}
+    actual = {
+        path.relative_to(LAYER).as_posix()
+        for path in LAYER.rglob("*.py")
+        if path.name != "__init__.py" or path.parent == LAYER
+    }
+    assert listed == actual, {"not listed": sorted(actual - listed), "gone": sorted(listed - actual)}

@@ -33,7 +33,7 @@ SERVICE_SIDE_CODES = frozenset({"CredentialsUnavailable", "CredentialsMalformed"
 
 def api_resolver() -> APIGatewayRestResolver:
     """The resolver every API function routes with. Path, query and header parameters are validated
-    against each route's declarations (api_docs.py), which the OpenAPI document is generated from
+    against each route's declarations (routes.py), which the OpenAPI document is generated from
     (`make openapi`), and every error is answered in the one shape. Validation is enabled per route
     (api_docs.VALIDATED): Powertools then imports its machinery on a route's first request."""
     app = APIGatewayRestResolver()

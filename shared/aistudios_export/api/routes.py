@@ -3,7 +3,7 @@ documentation (summary, the body it takes, the answers it gives).
 
 The OpenAPI document (docs/openapi.json, `make openapi`) is generated from these declarations, so
 what is validated and what is documented cannot drift apart. Bodies and answers refer by name to
-models (request.ExportRequest, the answers of api_schema.py) whose schemas only the generator builds:
+models (request.ExportRequest, the answers of schema.py) whose schemas only the generator builds:
 POST /exports' body is validated by submission.py, as every trigger's request is, not here."""
 
 from __future__ import annotations
@@ -231,7 +231,7 @@ RECEIVE_WEBHOOK: dict[str, Any] = {
     "and the token in it is the only credential (no SigV4: AI Studios cannot sign). The webhook is "
     "only a hint: it is believed as far as AI Studios' progress API confirms it, taken once, and a "
     "confirmed 100 makes the export poll at once; each confirmed event is forwarded, signed, to the "
-    "request's own webhookUrl (see the README's Webhooks section).",
+    "request's own webhookUrl (see docs/webhooks.md).",
     "tags": ["webhooks"],
     "openapi_extensions": {
         "requestBody": {

@@ -1,4 +1,4 @@
-"""The API's answers as models, for the OpenAPI document only (api_docs.py refers to them by name).
+"""The API's answers as models, for the OpenAPI document only (routes.py refers to them by name).
 
 No handler imports this module: building these classes would cost every cold start, and http_view
 builds the answers as plain dicts. Tests hold the real answers to the generated document instead,
@@ -103,5 +103,5 @@ class ErrorResponse(_Answer):
     error: ErrorDetail
 
 
-# What api_docs.py names: the bodies (validated by submission.py) and the answers.
+# What routes.py names: the bodies (validated by submission.py) and the answers.
 COMPONENTS: tuple[type[BaseModel], ...] = (ExportRequest, Export, ExportPage, ExportAccepted, ErrorResponse)

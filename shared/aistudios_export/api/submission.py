@@ -36,9 +36,9 @@ def submit_request(
     With an idempotency key, a repeated submission (same caller, same key, same body) within 24 h
     returns the first answer instead of starting a second render; the same key with another body is
     refused. A submission that failed is not remembered, so it can be retried with the same key.
-    `webhook_receiver`: the API's own `/webhooks` URL, for AI Studios' webhooks (see webhooks.py).
+    `webhook_receiver`: the API's own `/webhooks` URL, for AI Studios' webhooks (see webhooks/receiver.py).
     """
-    from ..request import parse_export_request  # pydantic, on the first request (see intake.py)
+    from ..request import parse_export_request  # pydantic, on the first request (see intake/consumer.py)
 
     request = parse_export_request(body)
     # what may follow the AI Studios call: two AWS calls at their worst (abandoning the export, or

@@ -1,5 +1,5 @@
 """The HTTP side of the exports API: JSON bodies in and out, links, and the export as the API shows it
-(which status and body each error becomes is http_errors.py)."""
+(which status and body each error becomes is responses.py)."""
 
 from __future__ import annotations
 
