@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from local.stack.moto_server import s3_patches
+from local.stack.moto_patches import s3_patches
 from tests.helpers import new_project_id
 
 # Before the layer is imported by any test module: Powertools Metrics reads its namespace when created.

@@ -1,4 +1,4 @@
-"""The local stack's S3 (local/stack/moto_server.py): moto's CompleteMultipartUpload, streamed, and
+"""The local stack's S3 (local/stack/moto_patches/): moto's CompleteMultipartUpload, streamed, and
 the checksums clients send verified as S3 verifies them.
 
 The object is assembled once, into the file the key keeps, with moto's own checks, ETag and
@@ -27,7 +27,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.s3.models import MultipartChecksumBuilder, s3_backends
 from requests.adapters import BaseAdapter
 
-from local.stack.moto_server import s3_patches
+from local.stack.moto_patches import s3_patches
 
 pytestmark = pytest.mark.unit
 MIB = 1024 * 1024
