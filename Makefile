@@ -66,7 +66,7 @@ lint: setup
 	$(VENV)/bin/ruff check .
 
 typecheck: setup
-	$(VENV)/bin/mypy shared local cli
+	$(VENV)/bin/mypy shared local docgen cli
 
 check: lint typecheck requirements-check
 
@@ -138,13 +138,13 @@ bench-polling: setup
 bench-coldstart: setup
 	$(RUN) benchmarks/coldstart.py $(if $(RUNS),--runs $(RUNS))
 
-# docs/openapi.json from every API function's resolver (see local/openapi.py); a test keeps it in sync.
+# docs/openapi.json from every API function's resolver (see docgen/openapi.py); a test keeps it in sync.
 openapi: setup
-	$(RUN) -m local.openapi
+	$(RUN) -m docgen.openapi
 
 # README.md's state machine diagram (Mermaid) from statemachine/export.asl.json; a test keeps it in sync.
 diagram: setup
-	$(RUN) -m local.diagram
+	$(RUN) -m docgen.diagram
 
 sim: setup
 	$(RUN) -m local.simulator --port $(PORT) --app-id $(APP_ID) --user-key $(USER_KEY) --render-seconds $(RENDER_SECONDS)

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from local.diagram import ASL, BEGIN, END, README, main, mermaid, node_id, updated_readme
+from docgen.diagram import ASL, BEGIN, END, README, main, mermaid, node_id, updated_readme
 
 pytestmark = pytest.mark.unit
 

@@ -12,7 +12,7 @@ import pytest
 from openapi_spec_validator import validate
 
 from aistudios_export.api_docs import LIST_PARAMETERS
-from local import openapi
+from docgen import openapi
 from local.stack.template import load_template
 from tests.api_contract import DOCUMENT
 from tests.helpers import REPO

@@ -1,7 +1,7 @@
 """The state machine as a Mermaid flowchart (GitHub renders it), generated from
 statemachine/export.asl.json into the README between two markers; a test keeps them in sync.
 
-    make diagram    # or: python -m local.diagram [--check]
+    make diagram    # or: python -m docgen.diagram [--check]
 """
 
 from __future__ import annotations
@@ -123,7 +123,7 @@ def updated_readme(readme: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m local.diagram", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m docgen.diagram", description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="fail if the README is out of date")
     args = parser.parse_args(argv)
     current = README.read_text()

@@ -1,4 +1,4 @@
-"""The API's OpenAPI document, generated from the code: `make openapi` (python -m local.openapi).
+"""The API's OpenAPI document, generated from the code: `make openapi` (python -m docgen.openapi).
 
 Routes are gathered from template.yaml: every function with an Api event on ExportsApi is loaded
 (its handler module, with the environment the template gives it; a value only a deployment knows
