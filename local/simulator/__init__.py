@@ -5,7 +5,7 @@ Public API: ``Simulator``, ``SimulatorConfig``, ``Fault``, ``RenderedVideo`` (wh
 """
 
 from .config import Fault, SimulatorConfig
-from .engine import RenderedVideo
+from .render import RenderedVideo
 from .server import Simulator
 from .video import synthetic_video_bytes, synthetic_video_sha256
 

@@ -1,25 +1,19 @@
-"""HTTP requests against the simulator: fault application, JSON/CDN responses, request logging."""
+"""HTTP requests against the simulator: the routes (AI Studios' API, its CDN, the ``/_sim`` admin
+routes) and the faults applied to them. Reading bodies and writing responses: http_base.py."""
 
 from __future__ import annotations
 
-import contextlib
-import http
-import json
 import logging
 import math
-import socket
-import struct
-import sys
 import time
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
-from xml.sax.saxutils import escape
 
 from .admin import admin_reply
 from .config import Fault
 from .engine import SimulatorEngine
 from .envelope import Reply, bad_json, error, parse_json
+from .http_base import Aborted, SimHTTPBase, etag_list, peek_project_id, status_phrase
 from .routes import classify, redact
 from .spool import send_synthetic
 from .throttle import paced
@@ -33,8 +27,6 @@ THUMBNAIL_PNG = bytes.fromhex(
     "1f15c4890000000d49444154789c6360f8cfc0f01f0005000201a7e5b3d40000000049454e44ae426082"
 )
 
-MAX_BODY_BYTES = 1024 * 1024
-
 _STATUS_CODES: dict[int, str] = {
     429: "TooManyRequests",
     500: "InternalServerError",
@@ -44,27 +36,13 @@ _STATUS_CODES: dict[int, str] = {
 }
 
 
-class _Abort(Exception):
-    """The connection was reset on purpose or by the peer; nothing more to write."""
-
-
 def handler_for(engine: SimulatorEngine) -> type[SimRequestHandler]:
     """The request handler class of a server in front of ``engine``."""
     return type("BoundSimRequestHandler", (SimRequestHandler,), {"sim": engine})
 
 
-class SimRequestHandler(BaseHTTPRequestHandler):
+class SimRequestHandler(SimHTTPBase):
     """One HTTP request against the simulator."""
-
-    protocol_version = "HTTP/1.1"
-    server_version = "AIStudiosSimulator/1.0"
-
-    def version_string(self) -> str:
-        return self.server_version
-
-    sim: SimulatorEngine  # set by ``handler_for``
-    timeout = 120.0  # idle keep-alive connections are closed after this many seconds
-    _headers_started = False
 
     # ----------------------------------------------------------------- entry points
 
@@ -109,7 +87,7 @@ class SimRequestHandler(BaseHTTPRequestHandler):
                 )
             else:
                 self._api(route, project_id, url, body)
-        except _Abort:
+        except Aborted:
             self.close_connection = True
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
@@ -119,28 +97,12 @@ class SimRequestHandler(BaseHTTPRequestHandler):
             if not self._headers_started:
                 self._send_reply(error(500, "InternalServerError", "simulator internal error"))
 
-    def _read_body(self) -> bytes | None:
-        """The request body; ``None`` (after answering) when it cannot be read."""
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            self.close_connection = True
-            self._send_reply(error(411, "LengthRequired", "chunked request bodies are not supported"))
-            return None
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = -1
-        if length < 0 or length > MAX_BODY_BYTES:
-            self.close_connection = True
-            self._send_reply(error(413 if length > 0 else 400, "InvalidRequest", "bad Content-Length"))
-            return None
-        return self.rfile.read(length) if length else b""
-
     # ----------------------------------------------------------------- AI Studios routes
 
     def _api(self, route: str, project_id: str | None, url: SplitResult, raw: bytes) -> None:
         body, json_ok = parse_json(raw)
         if route == "export" and json_ok:
-            project_id = _peek_project_id(body)
+            project_id = peek_project_id(body)
         fault = self.sim.faults.take_request_fault(route, project_id.lower() if project_id else None)
         truncate_after: int | None = None
         if fault is not None:
@@ -207,20 +169,11 @@ class SimRequestHandler(BaseHTTPRequestHandler):
         elif fault.retry_after is not None:
             headers["Retry-After"] = str(math.ceil(fault.retry_after))
         code = fault.code or _STATUS_CODES.get(status, f"HttpError{status}")
-        msg = fault.msg or _phrase(status)
+        msg = fault.msg or status_phrase(status)
         if route == "download":
             self._send_cdn_error(status, code, msg, headers)
         else:
             self._send_reply(error(status, code, msg, headers))
-
-    def _reset_connection(self) -> None:
-        """Abort the TCP connection with RST (SO_LINGER 0) and no response."""
-        self.close_connection = True
-        with contextlib.suppress(OSError):
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        self.rfile.close()
-        self.connection.close()
-        raise _Abort
 
     # ----------------------------------------------------------------- CDN
 
@@ -237,7 +190,7 @@ class SimRequestHandler(BaseHTTPRequestHandler):
             "Accept-Ranges": "bytes",
             "Cache-Control": "private, max-age=0",
         }
-        if video.etag in _etag_list(self.headers.get("If-None-Match")):
+        if video.etag in etag_list(self.headers.get("If-None-Match")):
             self._send_raw(304, b"", None, validators)
             return
         try:
@@ -275,72 +228,3 @@ class SimRequestHandler(BaseHTTPRequestHandler):
 
     def _count_download(self, size: int) -> None:
         self.sim.counters.incr("download_bytes", size)
-
-    def _send_cdn_error(
-        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
-    ) -> None:
-        body = (
-            '<?xml version="1.0" encoding="UTF-8"?>\n'
-            f"<Error><Code>{escape(code)}</Code><Message>{escape(message)}</Message></Error>\n"
-        ).encode()
-        self._send_raw(status, body, "application/xml", headers or {})
-
-    # ----------------------------------------------------------------- response writing
-
-    def _send_reply(self, reply: Reply) -> None:
-        body = json.dumps(reply.body, separators=(",", ":")).encode()
-        self._send_raw(reply.status, body, "application/json", reply.headers)
-
-    def _send_raw(self, status: int, body: bytes, content_type: str | None, headers: dict[str, str]) -> None:
-        self._start_response(status, content_type, len(body), headers)
-        if self.command != "HEAD" and body and status not in (204, 304):
-            self.wfile.write(body)
-
-    def _start_response(
-        self, status: int, content_type: str | None, length: int, headers: dict[str, str]
-    ) -> None:
-        self._headers_started = True
-        self.send_response(status)
-        if content_type:
-            self.send_header("Content-Type", content_type)
-        if status != 304:
-            self.send_header("Content-Length", str(length))
-        for name, value in headers.items():
-            self.send_header(name, value)
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-
-    # ----------------------------------------------------------------- logging
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        if isinstance(code, http.HTTPStatus):
-            code = code.value
-        self.log_message('"%s %s" %s', self.command, redact(self.path), code)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        if not self.sim.config.log_requests:
-            return
-        line = redact(format % args)
-        sys.stderr.write(f"{self.address_string()} - [{self.log_date_time_string()}] {line}\n")
-
-
-def _peek_project_id(body: Any) -> str | None:
-    if isinstance(body, list) and len(body) == 1:
-        body = body[0]
-    if isinstance(body, dict) and isinstance(body.get("projectId"), str):
-        return str(body["projectId"])
-    return None
-
-
-def _etag_list(header: str | None) -> list[str]:
-    if not header:
-        return []
-    return [part.strip().removeprefix("W/") for part in header.split(",")]
-
-
-def _phrase(status: int) -> str:
-    try:
-        return http.HTTPStatus(status).phrase
-    except ValueError:
-        return f"HTTP {status}"

@@ -7,6 +7,8 @@ Reported values are additionally clamped to never decrease between polls.
 
 A render created under a ``stale_progress`` fault points at the previous render of its project
 (``stale_of``) until ``stale_until``: the API reports that previous render meanwhile (``reported``).
+
+``RenderedVideo`` is a render's video as the CDN serves it (what ``Simulator.render_video`` returns).
 """
 
 from __future__ import annotations
@@ -150,3 +152,31 @@ class Render:
             progress = max(raw, self._last_progress)
             self._last_progress = progress
         return Snapshot(progress=progress, state=state)
+
+
+@dataclass(frozen=True)
+class RenderedVideo:
+    """The video of one render, exactly as the CDN serves it from that render's download URL."""
+
+    project_id: str
+    backend_task_id: str
+    export_token: str
+    source: VideoSource = field(repr=False)
+
+    @property
+    def size(self) -> int:
+        """Size in bytes."""
+        return self.source.size
+
+    @property
+    def etag(self) -> str:
+        """The ``ETag`` the CDN sends for it."""
+        return self.source.etag
+
+    def sha256(self) -> str:
+        """Hex SHA-256 of the whole video (streamed for synthetic bodies)."""
+        return self.source.sha256()
+
+    def read(self, offset: int = 0, length: int | None = None) -> bytes:
+        """Bytes ``[offset, offset+length)`` of the video (``length=None``: to the end)."""
+        return self.source.read(offset, length)
