@@ -20,7 +20,7 @@ PY313_DIR := $(shell d=$$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.13*/bin
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-# Simulator settings for `make sim` (see README).
+# Simulator settings for `make sim` (see docs/running-locally.md).
 PORT ?= 8787
 APP_ID ?= sim-app-id
 USER_KEY ?= sim-user-key

@@ -114,7 +114,7 @@ def render(document: dict[str, Any]) -> str:
 def _finish(document: dict[str, Any], unsigned: set[tuple[str, str]]) -> dict[str, Any]:
     from pydantic.json_schema import models_json_schema
 
-    from aistudios_export.api_schema import COMPONENTS
+    from aistudios_export.api.schema import COMPONENTS
 
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     _, extra = models_json_schema(

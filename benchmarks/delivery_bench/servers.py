@@ -19,7 +19,7 @@ def free_port() -> int:
 
 def start_moto(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
     """The local stack's S3 (``python -m local.stack.s3_server``: moto's server with the S3 patches of
-    local/stack/moto_server.py) on 127.0.0.1, a process of its own; returns it and its endpoint.
+    local/stack/moto_patches/) on 127.0.0.1, a process of its own; returns it and its endpoint.
     Every variant uses this same S3."""
     import requests
 

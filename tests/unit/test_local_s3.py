@@ -440,7 +440,7 @@ def test_list_parts_gives_the_uploads_checksum_algorithm_and_type_only_when_it_h
         assert part["ChecksumCRC32C"] == crc32c_b64(data)
 
 
-# Our delivery (shared/aistudios_export: delivery.py, s3_upload.py) against the verifying S3.
+# Our delivery (shared/aistudios_export/delivery: engine.py, multipart.py, checksums.py) against the verifying S3.
 
 ORIGIN = "https://93.184.216.34"  # a public literal address: validated without DNS
 
@@ -469,7 +469,7 @@ class RangedOrigin(BaseAdapter):
 
 
 def deliver(s3: Any, body: bytes, key: str) -> Any:
-    from aistudios_export.delivery import MIN_PART_SIZE, VideoDelivery
+    from aistudios_export.delivery.engine import MIN_PART_SIZE, VideoDelivery
 
     session = requests.Session()
     session.mount("https://", RangedOrigin(body))
@@ -485,7 +485,7 @@ def video(size: int) -> bytes:
 def test_our_delivery_passes_the_verifying_s3_and_a_wrong_full_object_crc32c_would_not(
     s3: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from aistudios_export import ranges
+    from aistudios_export.delivery import checksums
 
     body = video(2 * 5 * MIB + 4321)
     result = deliver(s3, body, "ours.mp4")  # per-part CRC32Cs, and the full-object one combined from them
@@ -496,7 +496,7 @@ def test_our_delivery_passes_the_verifying_s3_and_a_wrong_full_object_crc32c_wou
     ] == crc32c_b64(body)
 
     # were the parts' CRC32Cs combined wrongly, S3 would refuse the completion: so does this one
-    monkeypatch.setattr(ranges, "crc32c_combine", lambda crc1, crc2, length2: crc1 ^ crc2)
+    monkeypatch.setattr(checksums, "crc32c_combine", lambda crc1, crc2, length2: crc1 ^ crc2)
     with pytest.raises(ClientError) as refused:
         deliver(s3, body, "bug.mp4")
     assert refusal(refused)[:2] == (400, "BadDigest")
@@ -507,14 +507,14 @@ def test_our_delivery_passes_the_verifying_s3_and_a_wrong_full_object_crc32c_wou
 def test_a_part_our_delivery_sent_with_a_wrong_crc32c_would_be_refused(
     s3: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from aistudios_export import s3_upload
+    from aistudios_export.delivery import multipart
 
     class WrongCrc32c:
         @staticmethod
         def crc32c(data: Any, crc: int = 0) -> int:
             return crc32c.crc32c(data, crc) ^ 1
 
-    monkeypatch.setattr(s3_upload, "crc32c", WrongCrc32c)
+    monkeypatch.setattr(multipart, "crc32c", WrongCrc32c)
     with pytest.raises(ClientError) as refused:
         deliver(s3, video(2 * 5 * MIB), "part-bug.mp4")
     assert refusal(refused) == (

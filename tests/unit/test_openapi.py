@@ -11,7 +11,7 @@ import sys
 import pytest
 from openapi_spec_validator import validate
 
-from aistudios_export.api_docs import LIST_PARAMETERS
+from aistudios_export.api.routes import LIST_PARAMETERS
 from docgen import openapi
 from local.stack.template import load_template
 from tests.api_contract import DOCUMENT
@@ -93,7 +93,7 @@ def test_api_handlers_import_neither_pydantic_nor_the_documentation_models() -> 
         "for name in ('get_export', 'start_export', 'cancel_export', 'receive_webhook'):\n"
         "    spec = importlib.util.spec_from_file_location(name, f'functions/{name}/app.py')\n"
         "    spec.loader.exec_module(importlib.util.module_from_spec(spec))\n"
-        "print(sorted(m for m in sys.modules if m.startswith(('aistudios_export.api_schema', 'pydantic'))))\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('aistudios_export.api.schema', 'pydantic'))))\n"
     )
     env = os.environ | {
         "PYTHONPATH": "shared",
@@ -116,7 +116,7 @@ def test_api_handlers_import_neither_pydantic_nor_the_documentation_models() -> 
 
 
 def test_the_parameter_declarations_are_made_on_first_use() -> None:
-    from aistudios_export import api_docs
+    from aistudios_export.api import routes as api_docs
 
     assert set(api_docs._parameters()) == api_docs.PARAMETERS
     assert api_docs.LimitQuery is api_docs._parameters()["LimitQuery"]
