@@ -90,6 +90,7 @@ class LocalDeployment:
         return self
 
     def stop(self) -> None:
+        self._stop_executions()
         if self.queue_pollers is not None:
             self.queue_pollers.stop()
             self.queue_pollers = None
@@ -105,6 +106,22 @@ class LocalDeployment:
             self.simulator.stop()
             self.simulator = None
         self._remove_endpoints()
+
+    def _stop_executions(self) -> None:
+        """Executions still running end with the stack: moto runs each in a thread of this process,
+        which would otherwise go on invoking functions (and logging) after the stack is gone."""
+        try:
+            sfn = self.client("stepfunctions")
+            for machine in sfn.list_state_machines()["stateMachines"]:
+                running = sfn.list_executions(
+                    stateMachineArn=machine["stateMachineArn"], statusFilter="RUNNING"
+                )
+                for execution in running["executions"]:
+                    sfn.stop_execution(
+                        executionArn=execution["executionArn"], cause="the local stack stopped"
+                    )
+        except Exception:  # noqa: BLE001 - a stack that never started has nothing to stop
+            return
 
     def warm(self) -> None:
         """Start one worker per function now, so the first request does not pay the cold start."""
