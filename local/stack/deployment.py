@@ -7,9 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
+from .accounts import existing_credentials_secret, role_client
 from .api_gateway import LocalApiGateway, Route
 from .execution_events import ExecutionEvents
 from .functions import FunctionSpec, FunctionSupervisor
+from .iam import CallRecord, IamGate, Principals
 from .moto_server import FAKE_CREDENTIALS, MotoServer
 from .options import LOCAL_DIR, DeploymentOptions
 from .provisioner import provision
@@ -34,7 +36,11 @@ class LocalDeployment:
         self.api_gateway: LocalApiGateway | None = None
         self.execution_events: ExecutionEvents | None = None
         self.queue_pollers: QueuePollers | None = None
-        self._moto = MotoServer(self.supervisor, port=self.options.moto_port)
+        # every function's and the state machine's calls, held to their roles and recorded
+        self.iam = IamGate(
+            Principals(), CallRecord(self.options.log_dir), mode=self.options.iam, region=self.options.region
+        )
+        self._moto = MotoServer(self.supervisor, self.iam, port=self.options.moto_port)
         self.endpoints: dict[str, Any] = {}
 
     def __enter__(self) -> LocalDeployment:
@@ -52,6 +58,8 @@ class LocalDeployment:
                 self.template, self.options, self._parameters(), self.client, self._function_runtime_env()
             )
             outputs = provisioned.outputs
+            for principal in provisioned.principals:
+                self.iam.principals.add(principal)
             self._subscribe_notification_queue(outputs["NotificationTopicArn"])
             self._capture_lifecycle_events(outputs["EventBusName"])
             self.endpoints.update(
@@ -81,6 +89,13 @@ class LocalDeployment:
                 provisioned.queue_sources,
                 self.supervisor.invoke,
                 region=self.options.region,
+                clients={
+                    spec.name: role_client(
+                        "sqs", self.aws_endpoint_url, self.options.region, spec.credentials
+                    )
+                    for spec in provisioned.functions.values()
+                    if spec.credentials and any(s.function == spec.name for s in provisioned.queue_sources)
+                },
             ).start()
             self._start_api_gateway(provisioned.functions)
             self._write_endpoints()
@@ -102,6 +117,8 @@ class LocalDeployment:
             self.api_gateway = None
         self.supervisor.stop()
         self._moto.stop()
+        self.iam.principals.clear()
+        self.iam.record.close()
         if self.simulator is not None:
             self.simulator.stop()
             self.simulator = None
@@ -161,8 +178,13 @@ class LocalDeployment:
     def _parameters(self) -> dict[str, str]:
         """The template's parameter overrides, as `sam deploy --parameter-overrides` would pass them."""
         opts = self.options
+        existing = ""
+        if opts.existing_credentials_secret:
+            existing = existing_credentials_secret(
+                self.client, opts.stack_name, opts.aistudios_app_id, opts.aistudios_user_key
+            )
         return {
-            "ExistingCredentialsSecretArn": "",
+            "ExistingCredentialsSecretArn": existing,
             "ConfigureApiGatewayLogging": "false",
             # The simulator serves videos from its own loopback host and nowhere else.
             **({"DownloadAllowedHosts": "127.0.0.1"} if self.simulator is not None else {}),

@@ -32,9 +32,12 @@ class FunctionSpec:
     memory: int = 128
     layer_paths: tuple[Path, ...] = ()
     runtime_env: dict[str, str] = field(default_factory=dict)
+    # its role's credentials, as Lambda hands them to a function (none: the account's own)
+    credentials: dict[str, str] = field(default_factory=dict, repr=False)
 
     def process_env(self) -> dict[str, str]:
-        """What the function sees: Lambda's runtime variables plus its own, nothing of ours."""
+        """What the function sees: Lambda's runtime variables plus its own, nothing of ours, and its
+        role's credentials."""
         env = {k: os.environ[k] for k in _PASS_THROUGH if k in os.environ}
         env.update(
             {
@@ -51,6 +54,7 @@ class FunctionSpec:
         )
         env.update(self.environment)
         env.update(self.runtime_env)  # the deployment's own, like Lambda's reserved variables
+        env.update(self.credentials)
         return env
 
 

@@ -16,6 +16,10 @@ class DeploymentConfigError(ValueError):
     """The environment asks for a deployment that cannot be made (the CLI prints it and exits)."""
 
 
+def _iam_mode() -> str:
+    return os.environ.get("LOCAL_STACK_IAM", "enforce").strip().lower() or "enforce"
+
+
 @dataclass
 class DeploymentOptions:
     """Knobs of the local deployment. Defaults make the demo finish in seconds."""
@@ -44,6 +48,13 @@ class DeploymentOptions:
     api_port: int = 0
     log_dir: Path | None = LOCAL_DIR / "logs"
     write_endpoints: bool = True
+    # How the functions' and the state machine's roles are held to their policies (local/stack/iam/):
+    # "enforce" refuses what AWS would refuse; "audit" records what it would refuse and lets it
+    # through; "off" neither. LOCAL_STACK_IAM sets the default.
+    iam: str = field(default_factory=_iam_mode)
+    # Deploy as a user who brings their own credentials secret, encrypted with their own KMS key
+    # (ExistingCredentialsSecretArn): reading it then needs kms:Decrypt through Secrets Manager.
+    existing_credentials_secret: bool = False
 
     @classmethod
     def from_env(cls, **overrides: Any) -> DeploymentOptions:

@@ -14,10 +14,13 @@ from typing import Any
 
 from .execution_events import Rule
 from .functions import FunctionSpec
+from .iam import Principal, RolePlan, transformed
 from .options import DeploymentOptions
 from .queue_sources import QueueSource
 from .resources import ACCOUNT, RESOURCE_TYPES, Context
 from .template import Physical, Resolver, resources_of_type
+
+RUNNERS = ("AWS::Serverless::Function", "AWS::Serverless::StateMachine")
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,8 @@ class Provisioned:
     functions: dict[str, FunctionSpec]
     event_rules: list[Rule]
     queue_sources: list[QueueSource]
+    # each function's and the state machine's role, with its resolved policies and credentials
+    principals: list[Principal]
 
 
 def provision(
@@ -43,6 +48,7 @@ def provision(
     ctx = Context(resolver, options, client, runtime_env, suffix=secrets.token_hex(4))
     resolver.physical = _plan(ctx)
     ctx.role_arn = _create_role(ctx)
+    roles = _plan_roles(ctx)
     for kind, entry in RESOURCE_TYPES.items():
         for logical, resource in resources_of_type(template, kind).items():
             created = entry.create(ctx, logical, resource)
@@ -54,6 +60,7 @@ def provision(
         functions=dict(ctx.functions),
         event_rules=list(ctx.event_rules),
         queue_sources=list(ctx.queue_sources),
+        principals=_resolve_roles(ctx, roles),
     )
 
 
@@ -78,9 +85,45 @@ def _plan(ctx: Context) -> dict[str, Physical]:
 
 
 def _create_role(ctx: Context) -> str:
-    """The one execution role moto requires of functions and state machines (it enforces no policy)."""
+    """A role for a function or state machine whose role the template does not create."""
     role = ctx.client("iam").create_role(
         RoleName=f"{ctx.stack}-role",
         AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
     )
     return str(role["Role"]["Arn"])
+
+
+def _plan_roles(ctx: Context) -> RolePlan:
+    """Each function's and the state machine's own role, from the transformed template: created on
+    moto's IAM (where `aws iam` can show it), its ARN and credentials known before the runners are."""
+    sessions = {
+        logical: ctx.resolver.physical[logical].attrs.get("Name", ctx.resolver.physical[logical].ref)
+        for kind in RUNNERS
+        for logical in resources_of_type(ctx.template, kind)
+        if logical in ctx.resolver.physical
+    }
+    plan = RolePlan.plan(
+        transformed(ctx.template, ctx.resolver.parameters, ctx.options.region), ctx.stack, sessions
+    )
+    for logical, principal in plan.principals.items():
+        trust = plan.role_properties(logical).get("AssumeRolePolicyDocument", {})
+        ctx.client("iam").create_role(
+            RoleName=principal.role_name, AssumeRolePolicyDocument=json.dumps(trust)
+        )
+        ctx.role_arns[logical] = principal.role_arn
+        ctx.credentials[logical] = principal.credentials()
+    return plan
+
+
+def _resolve_roles(ctx: Context, plan: RolePlan) -> list[Principal]:
+    """The roles' policies, now that every resource they name exists."""
+    principals = plan.resolve(ctx.resolver)
+    for principal in principals:
+        for name, document in plan.documents[principal.logical_id]:
+            # moto's IAM refuses a document without a Version (IAM takes it as 2008-10-17) or with an
+            # older one; this copy is for looking at: the middleware evaluates the template's own
+            shown = {**document, "Version": "2012-10-17"}
+            ctx.client("iam").put_role_policy(
+                RoleName=principal.role_name, PolicyName=name, PolicyDocument=json.dumps(shown)
+            )
+    return principals

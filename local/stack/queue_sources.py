@@ -2,13 +2,15 @@
 subscribed to (SQS events in template.yaml) and invokes the function with batches, as Lambda does:
 at most MaximumConcurrency batches at once, messages reported in batchItemFailures left on the queue
 (the function may have changed their visibility), the rest deleted; a failed invocation leaves the
-whole batch to come back after its visibility timeout. The queue's redrive policy does the rest."""
+whole batch to come back after its visibility timeout. The queue's redrive policy does the rest.
+Like Lambda's event source mapping, a function's queue is read with the function's own role."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,8 +52,18 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> di
 class QueuePollers:
     """One thread per concurrent batch of every source; stop() ends them."""
 
-    def __init__(self, sqs: Any, sources: list[QueueSource], invoke: Invoke, *, region: str) -> None:
+    def __init__(
+        self,
+        sqs: Any,
+        sources: list[QueueSource],
+        invoke: Invoke,
+        *,
+        region: str,
+        clients: Mapping[str, Any] | None = None,
+    ) -> None:
+        """`clients`: an SQS client per function name, signed with its role (else `sqs`)."""
         self._sqs, self._sources, self._invoke, self._region = sqs, sources, invoke, region
+        self._clients = dict(clients or {})
         self._stop = threading.Event()
         self._threads = [
             threading.Thread(target=self._run, args=(source,), daemon=True, name=f"sqs-{source.function}-{i}")
@@ -80,7 +92,8 @@ class QueuePollers:
 
     def poll_once(self, source: QueueSource) -> bool:
         """Receive one batch and hand it to the function; False when the queue was empty."""
-        messages = self._sqs.receive_message(
+        sqs = self._clients.get(source.function, self._sqs)
+        messages = sqs.receive_message(
             QueueUrl=source.queue_url,
             MaxNumberOfMessages=source.batch_size,
             AttributeNames=["All"],
@@ -97,7 +110,7 @@ class QueuePollers:
             failed = {f.get("itemIdentifier") for f in result.get("batchItemFailures") or []}
         done = [m for m in messages if m["MessageId"] not in failed]
         for start in range(0, len(done), 10):
-            self._sqs.delete_message_batch(
+            sqs.delete_message_batch(
                 QueueUrl=source.queue_url,
                 Entries=[
                     {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}

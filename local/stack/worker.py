@@ -3,7 +3,9 @@
 Started by `functions.FunctionPool` with exactly that function's environment, so no module state is
 shared between functions (or between concurrent invocations of the same function). Requests arrive
 as JSON lines on stdin; each answer is one JSON line on the original stdout, while anything the
-handler prints goes to stderr.
+handler prints goes to stderr (the function's log). An error the handler does not catch is logged
+there as Lambda's runtime logs it (`[ERROR] <type>: <message>` and the traceback), so that the log
+names it (an AccessDenied from the function's role, say) even when the handler does not.
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ def main() -> None:
         handler = getattr(module, function_name)
     except Exception as exc:  # noqa: BLE001 - an init error is reported on every invocation, as Lambda does
         init_error = _error(exc)
+        _log_error(init_error)
     timeout = float(os.environ.get("AWS_LAMBDA_FUNCTION_TIMEOUT", "30"))
     out.write(json.dumps({"ready": True}) + "\n")
     for line in sys.stdin:
@@ -69,7 +72,9 @@ def main() -> None:
             result = handler(request["event"], context)
             out.write(json.dumps({"result": result}, default=str) + "\n")
         except Exception as exc:  # noqa: BLE001 - reported to the caller as Lambda does
-            out.write(json.dumps({"error": _error(exc)}) + "\n")
+            error = _error(exc)
+            _log_error(error)
+            out.write(json.dumps({"error": error}) + "\n")
 
 
 def _error(exc: BaseException) -> dict[str, Any]:
@@ -78,6 +83,16 @@ def _error(exc: BaseException) -> dict[str, Any]:
         "errorType": type(exc).__name__,
         "stackTrace": traceback.format_tb(exc.__traceback__),
     }
+
+
+def _log_error(error: dict[str, Any]) -> None:
+    """What Lambda's Python runtime writes to the log for an unhandled error (text log format)."""
+    trace = "".join(error["stackTrace"])
+    print(
+        f"[ERROR] {error['errorType']}: {error['errorMessage']}\nTraceback (most recent call last):\n{trace}",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

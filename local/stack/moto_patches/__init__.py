@@ -7,11 +7,12 @@ and what the patch changes:
 - s3_no_such_upload: completing an unknown (aborted, completed) upload is 404 NoSuchUpload;
 - dynamodb_atomic_writes: each DynamoDB write, transactions included, is atomic;
 - stepfunctions_stop_aborts_waits: StopExecution also aborts a `.waitForTaskToken` wait at once;
-- lambda_to_supervisor: Lambda invocations run in the function supervisor's workers.
+- lambda_to_supervisor: Lambda invocations run in the function supervisor's workers;
+- stepfunctions_role_credentials: a state machine's tasks call AWS with its role's credentials.
 
 They patch moto's private internals, so applying them first checks that the installed moto is one
 they were tested with (version.py) and raises UntestedMotoVersionError otherwise. Applying them is
-idempotent (the Lambda one is replaced by each deployment's supervisor); they are process-wide.
+idempotent (the Lambda and role ones are replaced by each deployment's); they are process-wide.
 """
 
 from __future__ import annotations
@@ -25,12 +26,14 @@ from . import (
     s3_list_parts_checksums,
     s3_no_such_upload,
     s3_streamed_completion,
+    stepfunctions_role_credentials,
     stepfunctions_stop_aborts_waits,
 )
 from .version import TESTED_RANGE, UntestedMotoVersionError, check_installed_moto, check_moto_version
 
 if TYPE_CHECKING:
     from ..functions import FunctionSupervisor
+    from ..iam.principals import Principals
 
 __all__ = [
     "TESTED_RANGE",
@@ -51,10 +54,13 @@ def s3_patches() -> None:
     s3_no_such_upload.apply()
 
 
-def stack_patches(supervisor: FunctionSupervisor) -> None:
-    """Every patch, the local stack's moto server running its Lambda functions in `supervisor`."""
+def stack_patches(supervisor: FunctionSupervisor, principals: Principals | None = None) -> None:
+    """Every patch, the local stack's moto server running its Lambda functions in `supervisor`
+    (and its state machines' tasks with their roles' credentials, from `principals`)."""
     check_installed_moto()
     lambda_to_supervisor.apply(supervisor)
+    if principals is not None:
+        stepfunctions_role_credentials.apply(principals)
     stepfunctions_stop_aborts_waits.apply()
     dynamodb_atomic_writes.apply()
     s3_patches()

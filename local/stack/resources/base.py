@@ -25,7 +25,10 @@ class Context:
     # What the local deployment adds to every function's own environment (see LocalDeployment).
     runtime_env: dict[str, str]
     suffix: str
-    role_arn: str = ""
+    role_arn: str = ""  # the role of a runner whose role the template does not define
+    # each function's and state machine's own role (by logical id), and a function's credentials
+    role_arns: dict[str, str] = field(default_factory=dict)
+    credentials: dict[str, dict[str, str]] = field(default_factory=dict)
     functions: dict[str, FunctionSpec] = field(default_factory=dict)
     event_rules: list[Rule] = field(default_factory=list)
     queue_sources: list[QueueSource] = field(default_factory=list)
@@ -38,6 +41,9 @@ class Context:
     @property
     def stack(self) -> str:
         return self.options.stack_name
+
+    def role_for(self, logical: str) -> str:
+        return self.role_arns.get(logical, self.role_arn)
 
     def arn(self, service: str, resource: str) -> str:
         return f"arn:aws:{service}:{self.options.region}:{ACCOUNT}:{resource}"

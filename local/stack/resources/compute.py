@@ -46,11 +46,12 @@ class Function(ResourceType):
             memory=int(props.get("MemorySize", globals_.get("MemorySize", 128))),
             layer_paths=_layer_paths(ctx.template),
             runtime_env=ctx.runtime_env,
+            credentials=ctx.credentials.get(logical, {}),
         )
         ctx.client("lambda").create_function(
             FunctionName=name,
             Runtime=globals_.get("Runtime", "python3.13"),
-            Role=ctx.role_arn,
+            Role=ctx.role_for(logical),
             Handler=spec.handler,
             Code={"ZipFile": _zip_dir(spec.code_dir)},
             Timeout=int(spec.timeout),
@@ -85,7 +86,7 @@ class StateMachine(ResourceType):
         arn = ctx.client("stepfunctions").create_state_machine(
             name=planned.attrs["Name"],
             definition=definition,
-            roleArn=ctx.role_arn,
+            roleArn=ctx.role_for(logical),
             type=props.get("Type", "STANDARD"),
         )["stateMachineArn"]
         return Physical(arn, planned.attrs)
