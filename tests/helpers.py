@@ -19,3 +19,21 @@ def load_event(name: str) -> dict[str, Any]:
 
 def new_project_id() -> str:
     return secrets.token_hex(12)
+
+
+def policy_statements(policies: list[Any]) -> list[dict[str, Any]]:
+    """Every statement of a function's or state machine's `Policies`, either branch of a `!If`
+    (a statement present under one condition) included, `AWS::NoValue` left out."""
+    found: list[dict[str, Any]] = []
+
+    def add(statement: Any) -> None:
+        if isinstance(statement, dict) and "Fn::If" in statement:
+            for branch in statement["Fn::If"][1:]:
+                add(branch)
+        elif isinstance(statement, dict) and statement != {"Ref": "AWS::NoValue"}:
+            found.append(statement)
+
+    for policy in policies:
+        for statement in policy.get("Statement", []) if isinstance(policy, dict) else []:
+            add(statement)
+    return found

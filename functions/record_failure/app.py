@@ -16,8 +16,10 @@ adapters = Adapters(Settings.from_env(require=("table_name", "topic_arn")))
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     ended = FailureEvent.from_event(event)
     about_export(ended.export_id)
-    step = record_execution_end if ended.execution_ended else record_failure
-    ending = step(adapters, ended.export_id, ended.failure)
+    if ended.execution_ended:
+        ending = record_execution_end(adapters, ended.export_id, ended.failure, ended.execution_arn)
+    else:
+        ending = record_failure(adapters, ended.export_id, ended.failure)
     if ending is not None:
         count_ending(ending.record.status, ending.changed)
     return failure_output(ending.record if ending else None, ended.failure)

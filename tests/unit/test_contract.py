@@ -10,7 +10,7 @@ import pytest
 
 import aistudios_export.errors as errors
 from local.stack.template import load_template, resources_of_type
-from tests.helpers import REPO
+from tests.helpers import REPO, policy_statements
 
 pytestmark = pytest.mark.unit
 
@@ -133,13 +133,10 @@ def test_each_function_has_its_own_log_group_with_retention() -> None:
 
 def test_no_function_policy_grants_wildcard_actions_or_resources() -> None:
     for logical, function in FUNCTIONS.items():
-        for policy in function["Properties"].get("Policies", []):
-            for statement in policy.get("Statement", []):
-                actions = (
-                    statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-                )
-                assert not any(a.endswith(":*") or a == "*" for a in actions), logical
-                assert statement["Resource"] != "*", logical
+        for statement in policy_statements(function["Properties"].get("Policies", [])):
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            assert not any(a.endswith(":*") or a == "*" for a in actions), logical
+            assert statement["Resource"] != "*", logical
 
 
 def test_outputs_name_what_users_and_tests_need() -> None:
@@ -200,8 +197,11 @@ def test_a_credentials_secret_must_be_a_secret_arn() -> None:
             Resolver(TEMPLATE, {"ExistingCredentialsSecretArn": bad}, {}).check_rules()
 
 
-def test_the_account_wide_api_gateway_role_is_opt_in() -> None:
-    assert TEMPLATE["Parameters"]["ConfigureApiGatewayLogging"]["Default"] == "false"
+def test_a_fresh_account_gets_the_api_gateway_logging_role_by_default() -> None:
+    """The stage writes access logs, which needs the account's CloudWatch role: a fresh account has
+    none, so the defaults must create it (a deploy with them must succeed there)."""
+    assert TEMPLATE["Resources"]["ExportsApi"]["Properties"]["AccessLogSetting"]
+    assert TEMPLATE["Parameters"]["ConfigureApiGatewayLogging"]["Default"] == "true"
     for logical in ("ApiGatewayAccount", "ApiGatewayCloudWatchRole"):
         assert TEMPLATE["Resources"][logical]["Condition"] == "CreateApiGatewayAccount"
 

@@ -10,7 +10,7 @@ import pytest
 
 from aistudios_export import ExportRecord, ExportStatus
 from local.stack.template import load_template, resources_of_type
-from tests.helpers import REPO
+from tests.helpers import REPO, policy_statements
 from tests.unit.sam_transform import resources_of_type as transformed_of_type
 from tests.unit.sam_transform import transformed
 
@@ -25,7 +25,7 @@ WAIT = json.loads((REPO / "statemachine" / "export.asl.json").read_text())["Stat
 
 
 def _statements(function: str) -> list[dict[str, Any]]:
-    return [s for p in FUNCTIONS[function]["Properties"]["Policies"] for s in p.get("Statement", [])]
+    return policy_statements(FUNCTIONS[function]["Properties"]["Policies"])
 
 
 def test_only_the_webhook_route_is_open_and_every_other_needs_iam(monkeypatch: pytest.MonkeyPatch) -> None:

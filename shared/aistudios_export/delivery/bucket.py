@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from ..errors import PermanentUpstreamError
 from ..models import VideoLocation
 
 
@@ -52,12 +53,17 @@ class VideoBucket:
             allowed_hosts=self._allowed_hosts,
         )
 
-    def discard(self, video_key: str) -> None:
-        """Remove a video delivered for an export that was cancelled meanwhile, and its thumbnail."""
-        stem = video_key.removesuffix(".mp4")
-        self._s3.delete_objects(
-            Bucket=self.name, Delete={"Objects": [{"Key": video_key}, {"Key": stem + ".png"}]}
+    def discard(self, *keys: str) -> None:
+        """Remove a video delivered for an export that was cancelled meanwhile, and its thumbnail.
+        DeleteObjects answers 200 even when a key could not be deleted (AccessDenied, say): those
+        per-key errors are raised, never ignored, so a multi-GB video is not left behind in silence."""
+        response = self._s3.delete_objects(
+            Bucket=self.name, Delete={"Objects": [{"Key": key} for key in keys], "Quiet": True}
         )
+        errors = response.get("Errors") or []
+        if errors:
+            failed = ", ".join(f"{e.get('Key')} ({e.get('Code')})" for e in errors)
+            raise PermanentUpstreamError(f"could not remove {failed}", code="CleanupFailed")
 
     def presign(self, video: VideoLocation, seconds: int) -> str:
         url: str = self._s3.generate_presigned_url(

@@ -117,6 +117,7 @@ def start_requested(
             export_id=export_id,
             answer_by=answer_deadline(lambda_context, ANSWER_RESERVE_SECONDS),
             webhook_receiver=adapters.settings.webhook_receiver_url or None,
+            attempt=receive_count,
         )
         count_started()
         return

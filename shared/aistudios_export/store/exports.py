@@ -134,7 +134,11 @@ class ExportStore:
         """Up to `limit` exports, newest first, and where the next page resumes (see listing.py)."""
         return list_page(self._table, project_id=project_id, status=status, limit=limit, after=after)
 
-    def record_progress(self, export_id: str, progress: float, state: str) -> ExportRecord:
+    def record_progress(
+        self, export_id: str, progress: float, state: str, *, created_at: str | None = None
+    ) -> ExportRecord:
+        """ExportNotFoundError when there is no such export, or (`created_at` given) it is not the
+        record created then: a later attempt's, started after this one was withdrawn."""
         values: dict[str, Any] = {
             "status": ExportStatus.RENDERING.value,
             "progress": progress_item(progress),
@@ -143,7 +147,10 @@ class ExportStore:
         if progress < 100:
             values["renderSeen"] = True
         return self._update(
-            export_id, values, allowed_from=[ExportStatus.REQUESTED.value, ExportStatus.RENDERING.value]
+            export_id,
+            values,
+            allowed_from=[ExportStatus.REQUESTED.value, ExportStatus.RENDERING.value],
+            created_at=created_at,
         )
 
     def mark_execution(self, export_id: str, execution_arn: str) -> ExportRecord:
@@ -200,7 +207,7 @@ class ExportStore:
             values[f":s{i}"] = status
             statuses.append(f":s{i}")
         try:
-            response = self._table.update_item(
+            self._table.update_item(
                 Key={"exportId": export_id},
                 UpdateExpression=update,
                 ConditionExpression=f"attribute_exists(exportId) AND #status IN ({', '.join(statuses)}) AND "
@@ -208,13 +215,15 @@ class ExportStore:
                 "(NOT contains(webhookEvents, :key) AND size(webhookEvents) < :max))",
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues=values,
-                ReturnValues="ALL_NEW",
+                # The receiver's role may name only the attributes this update touches, and may not
+                # read the whole record back through it (template.yaml): the record is read apart.
+                ReturnValues="NONE",
             )
         except ClientError as exc:
             if error_code(exc) != "ConditionalCheckFailedException":
                 raise
             return None
-        return ExportRecord.from_item(response["Attributes"])
+        return self.get(export_id)
 
     def claim_notification(self, export_id: str) -> bool:
         """True for the one caller that may publish now; a claim older than NOTIFY_CLAIM_SECONDS (its
@@ -246,7 +255,14 @@ class ExportStore:
             ExpressionAttributeValues={":t": True},
         )
 
-    def _update(self, export_id: str, values: dict[str, Any], *, allowed_from: list[str]) -> ExportRecord:
+    def _update(
+        self,
+        export_id: str,
+        values: dict[str, Any],
+        *,
+        allowed_from: list[str],
+        created_at: str | None = None,
+    ) -> ExportRecord:
         values = {**values, "updatedAt": now_iso()}
         names = {f"#f{i}": name for i, name in enumerate(values)}
         attr_values: dict[str, Any] = {f":v{i}": value for i, value in enumerate(values.values())}
@@ -256,11 +272,16 @@ class ExportStore:
             attr_values[f":s{i}"] = status
             allowed.append(f":s{i}")
         names["#status"] = "status"
+        condition = f"attribute_exists(exportId) AND #status IN ({', '.join(allowed)})"
+        if created_at is not None:
+            names["#created"] = "createdAt"
+            attr_values[":created"] = created_at
+            condition += " AND #created = :created"
         try:
             response = self._table.update_item(
                 Key={"exportId": export_id},
                 UpdateExpression=f"SET {sets}",
-                ConditionExpression=f"attribute_exists(exportId) AND #status IN ({', '.join(allowed)})",
+                ConditionExpression=condition,
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=attr_values,
                 ReturnValues="ALL_NEW",
@@ -269,6 +290,10 @@ class ExportStore:
             if error_code(exc) != "ConditionalCheckFailedException":
                 raise
             current = self.get(export_id)
+            if created_at is not None and current.created_at != created_at:
+                raise ExportNotFoundError(
+                    f"export {export_id} was created again at {current.created_at}"
+                ) from None
             raise InvalidTransitionError(
                 f"export {export_id} is {current.status.value}; update not applied"
             ) from None

@@ -36,14 +36,14 @@ def deliver_export(adapters: Adapters, export_id: str) -> Ending:
     delivering = adapters.store.mark_delivering(export_id)
     if record.status is not ExportStatus.DELIVERING:
         adapters.lifecycle.changed(delivering)
-    result = _copy(adapters, record, download_url)
+    result, thumbnail = _copy(adapters, record, download_url)
     video = VideoLocation(
         result.bucket, result.key, result.size, result.sha256, result.etag, result.version_id
     )
     try:
         record = adapters.store.mark_succeeded(export_id, video)
     except InvalidTransitionError:  # cancelled while the last part was going up: leave no object
-        adapters.bucket.discard(result.key)
+        adapters.bucket.discard(result.key, *([thumbnail] if thumbnail else []))
         return Ending(adapters.store.get(export_id), changed=False)
     finish(adapters, record)
     return Ending(record, changed=True)
@@ -59,8 +59,9 @@ def _download_url(adapters: Adapters, record: ExportRecord) -> str:
     return progress.download_url
 
 
-def _copy(adapters: Adapters, record: ExportRecord, download_url: str) -> DeliveryResult:
-    """The video into the bucket, tagged, with the project's thumbnail when AI Studios offers one."""
+def _copy(adapters: Adapters, record: ExportRecord, download_url: str) -> tuple[DeliveryResult, str | None]:
+    """The video into the bucket, tagged, with the project's thumbnail when AI Studios offers one
+    (its key, whatever its extension, or None)."""
     export_id, bucket = record.export_id, adapters.bucket
     key = bucket.key_for(record.project_id, export_id)
     project = _project_info(adapters, record.project_id)
@@ -75,9 +76,8 @@ def _copy(adapters: Adapters, record: ExportRecord, download_url: str) -> Delive
         cancelled=lambda: adapters.store.get(export_id).status is ExportStatus.CANCELLED,
     )
     bucket.tag(key, result.version_id, sha256=result.sha256, export_id=export_id)
-    if project.thumbnail_url:
-        bucket.copy_thumbnail(project.thumbnail_url, key)
-    return result
+    thumbnail = bucket.copy_thumbnail(project.thumbnail_url, key) if project.thumbnail_url else None
+    return result, thumbnail
 
 
 def _project_info(adapters: Adapters, project_id: str) -> ProjectInfo:

@@ -36,13 +36,19 @@ def record_failure(adapters: Adapters, export_id: str, failure: Failure) -> Endi
 
 
 @transient_aws_errors
-def record_execution_end(adapters: Adapters, export_id: str, failure: Failure) -> Ending | None:
+def record_execution_end(
+    adapters: Adapters, export_id: str, failure: Failure, execution_arn: str | None = None
+) -> Ending | None:
     """The safety net for executions that ended without reaching the failure path (stopped by hand,
-    timed out, failed outside a Catch); None when the execution belongs to no known export."""
+    timed out, failed outside a Catch); None when the execution belongs to no known export, or is
+    not the one its export runs in (an earlier attempt's, withdrawn before AI Studios rendered it)."""
     try:
         record = adapters.store.get(export_id)
     except ExportNotFoundError:
         logger.warning("execution ended for an unknown export")
+        return None
+    if execution_arn and record.execution_arn and record.execution_arn != execution_arn:
+        logger.info("an earlier attempt's execution ended; the export runs in another")
         return None
     if record.status.is_final and record.notified:
         adapters.store.release_lease(record.project_id, export_id)

@@ -25,6 +25,16 @@ _EXECUTION_ENDS = {
 }
 
 
+def execution_name(export_id: str, attempt: int = 1) -> str:
+    """An export's execution is named by its id; a later attempt to start it (see start.py) by its
+    id and the attempt: `<exportId>-<attempt>`."""
+    return export_id if attempt <= 1 else f"{export_id}-{attempt}"
+
+
+def export_id_of(execution_name: str) -> str:
+    return execution_name.split("-", 1)[0]
+
+
 def execution_input(record: ExportRecord, first_wait_seconds: int, max_wait_seconds: int) -> str:
     """The first poll comes after `first_wait_seconds`; a poll that fails waits `max_wait_seconds`."""
     return json.dumps(
@@ -115,12 +125,14 @@ class FailureEvent:
     export_id: str
     failure: Failure
     execution_ended: bool
+    execution_arn: str | None = None  # the execution that ended, for the safety net
 
     @classmethod
     def from_event(cls, event: dict[str, Any]) -> FailureEvent:
         if event.get("source") == "aws.states":
             detail = event.get("detail") or {}
-            return cls(str(detail.get("name", "")), describe_execution_end(detail), execution_ended=True)
+            name, arn = str(detail.get("name", "")), detail.get("executionArn")
+            return cls(export_id_of(name), describe_execution_end(detail), True, str(arn) if arn else None)
         return cls(event["exportId"], describe_error(event.get("error")), execution_ended=False)
 
 

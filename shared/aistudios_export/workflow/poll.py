@@ -9,7 +9,7 @@ from datetime import datetime
 from ..adapters import Adapters
 from ..aistudios.answers import Progress
 from ..aws.errors import transient_aws_errors
-from ..clock import iso_seconds, parse_iso, utcnow
+from ..clock import iso, iso_seconds, parse_iso, utcnow
 from ..errors import ExportNotFoundError, InvalidTransitionError, TransientUpstreamError
 from ..models import ExportRecord, ExportStatus, PollResult
 from ..observability import logger
@@ -38,7 +38,10 @@ def poll_export(
     except TransientUpstreamError as exc:
         return _unavailable(adapters, export_id, exc, samples, now)
     try:
-        record = adapters.store.record_progress(export_id, progress.percent, progress.state)
+        created_at = iso(requested_at) if requested_at else None  # the record this execution started with
+        record = adapters.store.record_progress(
+            export_id, progress.percent, progress.state, created_at=created_at
+        )
     except ExportNotFoundError:
         logger.info("export withdrawn before it started; ending")
         return PollResult(0.0, "", False, False, "withdrawn", 0, iso_seconds(now), abandoned=True)

@@ -18,7 +18,7 @@ from ..errors import PermanentUpstreamError, TransientUpstreamError
 from ..models import ExportRecord, new_export_id
 from ..observability import about_export, logger
 from ..webhooks.tokens import new_token, receiver_url, token_hash
-from .payloads import execution_input
+from .payloads import execution_input, execution_name
 
 if TYPE_CHECKING:
     from ..request import ExportRequest
@@ -37,6 +37,7 @@ def start_export(
     answer_by: float | None = None,
     export_id: str | None = None,
     webhook_receiver: str | None = None,
+    attempt: int = 1,
 ) -> ExportRecord:
     """Record the export and take its project's lease, start its execution, then ask AI Studios.
 
@@ -45,7 +46,9 @@ def start_export(
     request reached AI Studios and its fate is unknown, the export is kept and its execution finds
     out. `answer_by` (monotonic seconds) bounds the AI Studios call so that the answer leaves in time.
     `export_id` is given by triggers that name the export before it starts (see intake); a second
-    start with the same id finds the record and does nothing twice.
+    start with the same id finds the record and does nothing twice. Its `attempt` (the queue's
+    receive count) names the execution: a start withdrawn after a refusal leaves its execution
+    behind, and Step Functions refuses a name for 90 days, so a later attempt needs a name of its own.
 
     With webhooks enabled and `webhook_receiver` (the API's `/webhooks` URL) known, AI Studios is
     given this export's own receiver URL (see webhooks/), and the caller's webhookUrl, if any, gets
@@ -56,10 +59,11 @@ def start_export(
     export_id = export_id or new_export_id()
     about_export(export_id, request.projectId)
     token = new_token() if settings.webhooks_enabled and webhook_receiver else None
-    record = _new_record(adapters, request, export_id, trigger, token, now)
+    name = execution_name(export_id, attempt)
+    record = _new_record(adapters, request, export_id, trigger, token, now, name)
     lease_until = int(parse_iso(record.deadline_at).timestamp()) + LEASE_MARGIN_SECONDS
     adapters.store.create_with_lease(record, lease_until)
-    _start_execution(adapters, record)
+    _start_execution(adapters, record, name)
     webhook_url = request.webhookUrl
     if webhook_receiver and token:
         webhook_url = receiver_url(webhook_receiver, export_id, token)
@@ -70,7 +74,13 @@ def start_export(
 
 
 def _new_record(
-    adapters: Adapters, request: ExportRequest, export_id: str, trigger: str, token: str | None, now: datetime
+    adapters: Adapters,
+    request: ExportRequest,
+    export_id: str,
+    trigger: str,
+    token: str | None,
+    now: datetime,
+    execution: str,
 ) -> ExportRecord:
     settings = adapters.settings
     deadline = now + timedelta(seconds=settings.export_deadline_seconds)
@@ -83,17 +93,17 @@ def _new_record(
         updated_at=iso(now),
         deadline_at=iso_seconds(deadline),
         trigger=trigger,
-        execution_arn=adapters.executions.arn_of(export_id),
+        execution_arn=adapters.executions.arn_of(execution),
         webhook_token_hash=token_hash(token) if token else None,
         user_webhook_url=request.webhookUrl if token else None,
     )
 
 
-def _start_execution(adapters: Adapters, record: ExportRecord) -> None:
+def _start_execution(adapters: Adapters, record: ExportRecord, name: str) -> None:
     settings = adapters.settings
     first_wait, max_wait = int(settings.poll_min_wait_seconds), int(settings.poll_max_wait_seconds)
     try:
-        adapters.executions.start(record.export_id, execution_input(record, first_wait, max_wait))
+        adapters.executions.start(name, execution_input(record, first_wait, max_wait))
     except (BotoCoreError, ClientError) as exc:
         logger.warning("could not start the export workflow", extra={"error": repr(exc)})
         _withdraw(adapters, record)

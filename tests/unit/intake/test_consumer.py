@@ -195,6 +195,26 @@ def test_a_refused_request_fails_at_once_and_a_transient_one_retries(env: Resour
     assert env.notifications() == []
 
 
+def test_a_request_refused_once_starts_at_its_next_attempt_in_an_execution_of_its_own(env: Resources) -> None:
+    """The first start is withdrawn after a transient refusal, but its execution stays (and Step
+    Functions refuses its name for 90 days): the next attempt must start, once."""
+    message = json.loads(_requested({"projectId": PROJECT_ID}, "queued").body)
+    env.aistudios.export_error = TransientUpstreamError("AI Studios is busy", code="HTTP503")
+    with pytest.raises(RetryLater):
+        handle(env.adapters, QueueMessage(json.dumps(message), receive_count=1))
+    assert env.items() == []  # withdrawn
+
+    handle(env.adapters, QueueMessage(json.dumps(message), receive_count=2))
+    handle(env.adapters, QueueMessage(json.dumps(message), receive_count=3))  # a duplicate delivery
+
+    [record] = [r for r in env.items() if "status" in r and "projectId" in r and "exportId" in r]
+    assert record["status"] == "REQUESTED"
+    assert len(env.aistudios.exports) == 2  # the refused POST, and the one that started it
+    executions = env.sfn.list_executions(stateMachineArn=env.state_machine_arn)["executions"]
+    assert sorted(e["name"] for e in executions) == [record["exportId"], f"{record['exportId']}-2"]
+    assert record["executionArn"].endswith(f":{record['exportId']}-2")
+
+
 def test_process_hides_a_waiting_message_for_its_back_off(env: Resources) -> None:
     handle(env.adapters, _requested({"projectId": PROJECT_ID}, "first"))
     env.sqs.send_message(

@@ -22,6 +22,7 @@ from aistudios_export import (
     VideoLocation,
     parse_export_request,
 )
+from aistudios_export.clock import iso, parse_iso
 from aistudios_export.errors import ProjectBusyError
 from aistudios_export.workflow.deliver import deliver_export
 from aistudios_export.workflow.endings import cancel_export, record_execution_end, record_failure
@@ -184,8 +185,29 @@ def test_a_named_resolution_wins_over_the_default() -> None:
 
 
 def _poll(env: Resources, seconds_ago: float = 30) -> PollResult:
+    """A poll of the execution started with the record (its requestedAt is the record's createdAt)."""
     requested = datetime.now(UTC) - timedelta(seconds=seconds_ago)
+    if env.adapters.store.find(EXPORT_ID) is not None:
+        env.adapters.store._table.update_item(
+            Key={"exportId": EXPORT_ID},
+            UpdateExpression="SET createdAt = :c",
+            ExpressionAttributeValues={":c": iso(requested)},
+        )
     return poll_export(env.adapters, EXPORT_ID, PROJECT_ID, requested)
+
+
+def test_an_earlier_attempts_execution_leaves_the_export_created_again_alone(env: Resources) -> None:
+    """A queued request withdrawn after a refusal leaves its execution behind; the next attempt
+    creates the record again under the same id. The old execution's poll must not take it over."""
+    record = env.seed(status=ExportStatus.REQUESTED)
+    env.aistudios.readings = [Progress(40.0, "rendering")]
+    earlier = parse_iso(record.created_at) - timedelta(seconds=90)
+
+    result = poll_export(env.adapters, EXPORT_ID, PROJECT_ID, earlier)
+
+    assert result.abandoned
+    after = env.adapters.store.get(EXPORT_ID)
+    assert (after.status, after.progress, after.render_seen) == (ExportStatus.REQUESTED, 0, False)
 
 
 def test_a_stale_100_right_after_the_request_is_not_this_exports_render(env: Resources) -> None:
@@ -355,19 +377,13 @@ def test_a_claimed_notification_is_left_to_its_claimant_until_the_claim_goes_sta
 
 
 def test_each_poll_adds_its_reading_to_the_bounded_samples_and_plans_from_them(env: Resources) -> None:
-    env.seed(status=ExportStatus.REQUESTED)
+    requested = datetime.now(UTC) - timedelta(seconds=120)
+    env.seed(status=ExportStatus.REQUESTED, created_at=iso(requested))
     env.aistudios.readings = [Progress(40.0, "rendering")]
     earlier = tuple((float(t), float(t) / 3) for t in range(10, 100, 10))
     deadline = datetime.now(UTC) + timedelta(minutes=20)
 
-    result = poll_export(
-        env.adapters,
-        EXPORT_ID,
-        PROJECT_ID,
-        datetime.now(UTC) - timedelta(seconds=120),
-        deadline=deadline,
-        samples=earlier,
-    )
+    result = poll_export(env.adapters, EXPORT_ID, PROJECT_ID, requested, deadline=deadline, samples=earlier)
 
     assert result.samples[-1][1] == 40.0
     assert len(result.samples) <= 6
@@ -395,3 +411,40 @@ def test_a_cancel_ends_the_export_cancelled_notified_and_frees_the_project(env: 
     assert (caught.value.code, caught.value.status) == ("ExportAlreadyEnded", 409)
     with pytest.raises(ExportNotFoundError):
         cancel_export(env.adapters, "f" * 32)
+
+
+def test_a_video_completed_as_its_export_is_cancelled_is_removed_with_its_thumbnail(env: Resources) -> None:
+    """Cancelled while the last part went up: the stored video and its thumbnail (whatever its
+    extension) are deleted, and the export stays CANCELLED."""
+    import boto3
+
+    from aistudios_export.aistudios.answers import ProjectInfo
+    from aistudios_export.delivery.bucket import VideoBucket
+    from aistudios_export.delivery.multipart import DeliveryResult
+
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="videos")
+    env.seed(status=ExportStatus.RENDERING)
+    env.aistudios.readings = [Progress(100.0, "completed", "https://cdn.example.com/v.mp4?sig=1")]
+    env.aistudios.project = lambda project_id: ProjectInfo("Demo", "https://cdn.example.com/t.jpg")  # type: ignore[method-assign]
+
+    class CancelledAtTheEnd:
+        def deliver(self, url: str, *, bucket: str, key: str, **kwargs: object) -> DeliveryResult:
+            s3.put_object(Bucket=bucket, Key=key, Body=b"\x00\x00\x00\x18ftypisom")
+            env.adapters.store.mark_failed(EXPORT_ID, ExportStatus.CANCELLED, "ExportCancelled", "by hand")
+            return DeliveryResult(bucket, key, 12, "a" * 64, "etag", None, 1)
+
+    class JpegThumbnails(VideoBucket):
+        def copy_thumbnail(self, url: str, video_key: str) -> str | None:
+            key = video_key.removesuffix(".mp4") + ".jpg"
+            s3.put_object(Bucket=self.name, Key=key, Body=b"\xff\xd8\xff")
+            return key
+
+    env.adapters.__dict__["delivery"] = CancelledAtTheEnd()
+    env.adapters.__dict__["bucket"] = JpegThumbnails(s3, "videos", key_prefix="exports")
+
+    ending = deliver_export(env.adapters, EXPORT_ID)
+
+    assert ending.record.status is ExportStatus.CANCELLED
+    assert not ending.changed
+    assert s3.list_objects_v2(Bucket="videos").get("KeyCount") == 0
