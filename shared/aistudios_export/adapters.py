@@ -19,10 +19,10 @@ if TYPE_CHECKING:
 
     from .aistudios.client import AIStudiosClient
     from .aws.executions import Executions
+    from .aws.queue import RequestQueue
+    from .aws.request_bucket import RequestFiles
     from .delivery.bucket import VideoBucket
     from .delivery.engine import VideoDelivery
-    from .intake.files import RequestFiles
-    from .intake.queue import RequestQueue
     from .publishing.lifecycle import LifecycleEvents
     from .publishing.notifications import Notifier
     from .store.exports import ExportStore
@@ -116,7 +116,7 @@ class Adapters:
 
     @cached_property
     def request_files(self) -> RequestFiles:
-        from .intake.files import RequestFiles
+        from .aws.request_bucket import RequestFiles
 
         return RequestFiles(self.s3, self.settings.bucket_name)
 
@@ -135,7 +135,7 @@ class Adapters:
 
     @cached_property
     def queue(self) -> RequestQueue:
-        from .intake.queue import RequestQueue
+        from .aws.queue import RequestQueue
 
         return RequestQueue(self._sqs or self._boto("sqs"), self.settings.request_queue_url)
 

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..adapters import Adapters
+from ..aws.request_bucket import MAX_FILE_BYTES, REQUESTS_PREFIX, RequestFileGone, RequestFiles
 from ..errors import RequestValidationError
 from ..observability import logger
-from .files import MAX_FILE_BYTES, REQUESTS_PREFIX, RequestFileGone, RequestFiles
 
 MAX_FILE_ENTRIES = 100
 EXPORT_REQUESTED = "Export Requested"

@@ -12,8 +12,8 @@ import pytest
 from moto import mock_aws
 
 from aistudios_export import PermanentUpstreamError, TransientUpstreamError
+from aistudios_export.aws.request_bucket import MAX_FILE_BYTES, result_key
 from aistudios_export.intake.consumer import QueueMessage, RetryLater, handle, process
-from aistudios_export.intake.files import MAX_FILE_BYTES, result_key
 from aistudios_export.intake.request_files import MAX_FILE_ENTRIES
 from tests.helpers import REPO, load_event
 from tests.unit.aws_resources import PROJECT_ID, Resources

@@ -9,8 +9,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ..aws.errors import error_code
 from ..clock import iso, utcnow
+from .errors import error_code
 
 REQUESTS_PREFIX = "requests/"
 RESULTS_PREFIX = "results/"
