@@ -71,12 +71,10 @@ typecheck: setup
 check: lint typecheck requirements-check
 
 requirements: $(UV)
-	$(UV) export --frozen --no-dev --no-hashes --no-emit-project --quiet \
-		--no-emit-package boto3 --no-emit-package botocore --no-emit-package s3transfer -o shared/requirements.txt
+	$(UV) export --frozen --no-dev --no-hashes --no-emit-project --quiet -o shared/requirements.txt
 
 requirements-check: $(UV)
-	@tmp=$$(mktemp); $(UV) export --frozen --no-dev --no-hashes --no-emit-project --quiet \
-		--no-emit-package boto3 --no-emit-package botocore --no-emit-package s3transfer -o $$tmp; \
+	@tmp=$$(mktemp); $(UV) export --frozen --no-dev --no-hashes --no-emit-project --quiet -o $$tmp; \
 	sed -i 's#-o [^ ]*#-o shared/requirements.txt#' $$tmp; \
 	if ! diff -q <(grep -v '^#' $$tmp) <(grep -v '^#' shared/requirements.txt) >/dev/null; then \
 		echo "shared/requirements.txt is out of date: run 'make requirements'"; rm -f $$tmp; exit 1; fi; rm -f $$tmp
