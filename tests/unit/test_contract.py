@@ -233,3 +233,60 @@ def test_every_aws_client_has_explicit_timeouts_and_standard_retries() -> None:
         config = client.meta.config
         assert (config.connect_timeout, config.read_timeout) == (1, 2)
         assert config.retries["mode"] == "standard"
+
+
+def _statements_of(function: str) -> list[dict[str, Any]]:
+    return policy_statements(FUNCTIONS[function]["Properties"].get("Policies", []))
+
+
+def _allows(function: str, action: str) -> list[Any]:
+    """The resources `function`'s policy grants `action` on."""
+    return [
+        s["Resource"]
+        for s in _statements_of(function)
+        if action in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+    ]
+
+
+def test_who_reads_a_key_that_may_be_missing_may_list_the_bucket() -> None:
+    """Without s3:ListBucket, S3 answers a HeadObject/GetObject of a missing key with 403, not 404
+    (HeadObject API reference): Deliver asks whether its object exists, and the request consumer may
+    meet a request file deleted before it is read."""
+    bucket = {"Fn::GetAtt": ["VideoBucket", "Arn"]}
+    for function in ("DeliverExportFunction", "StartRequestedExportsFunction"):
+        assert _allows(function, "s3:ListBucket") == [bucket], function
+
+
+def test_a_video_removed_after_a_late_cancel_may_be_deleted_by_deliver() -> None:
+    assert _allows("DeliverExportFunction", "s3:DeleteObject") == [
+        {"Fn::Sub": "${VideoBucket.Arn}/exports/*"}
+    ]
+
+
+def test_the_users_data_outlives_the_stack() -> None:
+    for logical in ("VideoBucket", "ExportsTable"):
+        resource = TEMPLATE["Resources"][logical]
+        assert (resource.get("DeletionPolicy"), resource.get("UpdateReplacePolicy")) == ("Retain", "Retain")
+
+
+def test_no_receiver_token_reaches_a_trace_or_the_access_log() -> None:
+    api = TEMPLATE["Resources"]["ExportsApi"]["Properties"]
+    assert api["TracingEnabled"] is False  # API Gateway's segments record the URL, token included
+    log_format = api["AccessLogSetting"]["Format"]
+    assert "$context.resourcePath" in log_format
+    assert "$context.path" not in log_format
+
+
+def test_the_layer_ships_the_sdk_the_tests_run() -> None:
+    """The runtime's bundled boto3 is of no promised version; the layer pins the locked one."""
+    import tomllib
+
+    lock = tomllib.loads((REPO / "uv.lock").read_text())
+    locked = {p["name"]: p["version"] for p in lock["package"]}
+    shipped = dict(
+        line.split("==")
+        for line in (REPO / "shared" / "requirements.txt").read_text().splitlines()
+        if "==" in line and not line.startswith("#")
+    )
+    for package in ("boto3", "botocore", "s3transfer"):
+        assert shipped.get(package) == locked[package], package

@@ -100,3 +100,30 @@ def test_the_interruptible_wait_speaks_the_records_language() -> None:
     assert WAIT["Resource"] == "arn:${Partition}:states:::aws-sdk:dynamodb:updateItem.waitForTaskToken"
     assert WAIT["TimeoutSecondsPath"] == "$.poll.nextWaitSeconds"  # the planned wait, no longer
     assert WAIT["ResultPath"] is None  # the poll's state goes on unchanged
+
+
+def test_the_internet_facing_receiver_may_only_take_a_webhook_event() -> None:
+    """Its UpdateItem names only the attributes claim_webhook_event touches and cannot read the
+    record back through the update; its kms:Decrypt (only for an existing credentials secret) is
+    held to that secret's encryption context."""
+    statements = _statements("ReceiveWebhookFunction")
+    [update] = [s for s in statements if s["Action"] == "dynamodb:UpdateItem"]
+    condition = update["Condition"]
+    assert condition["ForAllValues:StringEquals"]["dynamodb:Attributes"] == [
+        "exportId",
+        "status",
+        "webhookEvents",
+        "webhookConfirmedAt",
+    ]
+    assert "ALL_NEW" not in condition["StringEqualsIfExists"]["dynamodb:ReturnValues"]
+    [decrypt] = [s for s in statements if s["Action"] == "kms:Decrypt"]
+    assert decrypt["Condition"]["StringEquals"]["kms:EncryptionContext:SecretARN"] == {
+        "Ref": "ExistingCredentialsSecretArn"
+    }
+    [conditional] = [
+        s
+        for p in FUNCTIONS["ReceiveWebhookFunction"]["Properties"]["Policies"]
+        for s in p["Statement"]
+        if "Fn::If" in s
+    ]
+    assert conditional["Fn::If"][0] == "UseExistingCredentialsSecret"
