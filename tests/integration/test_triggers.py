@@ -181,6 +181,36 @@ def test_an_export_requested_event_starts_exactly_one_export(stack: LocalDeploym
     assert len(items) == 1
 
 
+def test_a_request_refused_once_by_ai_studios_starts_later_and_succeeds(
+    stack: LocalDeployment, notes: Notes
+) -> None:
+    """AI Studios refuses the first start (429 on every attempt: not processed): it is withdrawn but its
+    execution stays, and Step Functions refuses its name for 90 days. The queue's next attempt runs
+    in an execution of its own and delivers; the withdrawn execution leaves the export alone."""
+    from local.simulator.config import Fault
+
+    project = new_project_id()
+    assert stack.simulator is not None
+    # 429 (not processed) on each of the client's attempts: the start is refused and withdrawn
+    stack.simulator.inject(Fault("http_status", route="export", project_id=project, status=429, times=4))
+    _request_events(stack, [{"projectId": project}])
+
+    (note,) = notes.wait_for(1, lambda body: body["projectId"] == project)
+    assert note["status"] == "SUCCEEDED", note
+    assert note["trigger"] == "eventbridge"
+    export_id = note["exportId"]
+    sfn = stack.client("stepfunctions")
+    deadline = time.monotonic() + 60
+    while True:  # the record is final a moment before its execution's last state
+        runs = sfn.list_executions(stateMachineArn=stack.endpoints["state_machine_arn"])["executions"]
+        mine = {e["name"]: e["status"] for e in runs if e["name"].startswith(export_id)}
+        if "RUNNING" not in mine.values() or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    # the withdrawn attempt's execution ended quietly; the second attempt's delivered
+    assert mine == {export_id: "SUCCEEDED", f"{export_id}-2": "SUCCEEDED"}
+
+
 def test_a_request_for_a_busy_project_waits_in_the_queue_then_starts(
     stack: LocalDeployment, notes: Notes
 ) -> None:
