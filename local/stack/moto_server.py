@@ -50,6 +50,10 @@ class MotoServer:
         # first: an untested moto fails here, before a port is bound
         stack_patches(self._supervisor, self._iam.principals)
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        # moto's ASL interpreter logs every failure a state raises at ERROR, the ones a Catch or Retry
+        # takes included (a wait ending in States.Timeout, each ~8 KB of the state's repr): noise for
+        # whoever runs the stack. How an execution went is in its history, as on AWS.
+        logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
         for name, value in FAKE_CREDENTIALS.items():
             os.environ.setdefault(name, value)
         app = IamMiddleware(DomainDispatcherApplication(create_backend_app), self._iam)

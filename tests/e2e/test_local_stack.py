@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 
@@ -79,6 +80,8 @@ def running_stack() -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
         assert endpoints_file.exists(), "".join(lines)
         endpoints = json.loads(endpoints_file.read_text())
         endpoints["_banner"] = "".join(lines)
+        # keep reading what it prints, or a full pipe would block it (and its stop) on a write
+        threading.Thread(target=proc.stdout.read, daemon=True).start()
         yield proc, endpoints
     finally:
         if proc.poll() is None:
