@@ -6,6 +6,8 @@ and what the patch changes:
 - s3_list_parts_checksums: ListParts lists the parts' checksums and the upload's checksum type;
 - s3_no_such_upload: completing an unknown (aborted, completed) upload is 404 NoSuchUpload;
 - dynamodb_atomic_writes: each DynamoDB write, transactions included, is atomic;
+- dynamodb_transaction_tokens: a TransactWriteItems repeated with its ClientRequestToken is
+  answered, not applied again;
 - stepfunctions_stop_aborts_waits: StopExecution also aborts a `.waitForTaskToken` wait at once;
 - lambda_to_supervisor: Lambda invocations run in the function supervisor's workers;
 - stepfunctions_role_credentials: a state machine's tasks call AWS with its role's credentials.
@@ -21,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from . import (
     dynamodb_atomic_writes,
+    dynamodb_transaction_tokens,
     lambda_to_supervisor,
     s3_checksum_verification,
     s3_list_parts_checksums,
@@ -63,4 +66,5 @@ def stack_patches(supervisor: FunctionSupervisor, principals: Principals | None 
         stepfunctions_role_credentials.apply(principals)
     stepfunctions_stop_aborts_waits.apply()
     dynamodb_atomic_writes.apply()
+    dynamodb_transaction_tokens.apply()
     s3_patches()

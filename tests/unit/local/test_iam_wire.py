@@ -345,3 +345,32 @@ def test_a_request_the_local_stack_cannot_map_is_refused(stack: Stack) -> None:
     assert _refused(lambda: caller.get_bucket_website(Bucket=BUCKET)) == ("AccessDenied", 403)
     [call] = stack.gate.record.denied()
     assert call.note == "unmapped"
+
+
+def test_a_transaction_repeated_with_its_token_is_answered_not_applied_again(stack: Stack) -> None:
+    from local.stack.moto_patches import dynamodb_transaction_tokens
+
+    dynamodb_transaction_tokens.apply()
+    ddb = stack.admin("dynamodb")
+    ddb.create_table(
+        TableName=TABLE,
+        AttributeDefinitions=[{"AttributeName": "exportId", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "exportId", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    lease = {
+        "Put": {
+            "TableName": TABLE,
+            "Item": {"exportId": {"S": "lease#p"}},
+            "ConditionExpression": "attribute_not_exists(exportId)",
+        }
+    }
+    ddb.transact_write_items(TransactItems=[lease], ClientRequestToken="t1")
+    ddb.transact_write_items(TransactItems=[lease], ClientRequestToken="t1")  # a retry: success again
+    with pytest.raises(ClientError) as again:
+        ddb.transact_write_items(TransactItems=[lease], ClientRequestToken="t2")
+    assert again.value.response["Error"]["Code"] == "TransactionCanceledException"
+    other = {"Put": {"TableName": TABLE, "Item": {"exportId": {"S": "other"}}}}
+    with pytest.raises(ClientError) as mismatch:
+        ddb.transact_write_items(TransactItems=[other], ClientRequestToken="t1")
+    assert mismatch.value.response["Error"]["Code"] == "IdempotentParameterMismatchException"
