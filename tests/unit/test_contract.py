@@ -93,6 +93,72 @@ def test_work_tasks_retry_the_transient_error_and_fail_into_the_failure_path() -
         assert state["Catch"][-1]["ResultPath"] == "$.error"
 
 
+# AWS's list of Lambda's own transient errors, which every Lambda task should retry (Step Functions
+# best practices, "Handle Lambda service exceptions").
+LAMBDA_TRANSIENT = {
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.ClientExecutionTimeoutException",
+    "Lambda.TooManyRequestsException",
+}
+
+
+def test_every_lambda_task_retries_each_of_lambdas_transient_errors() -> None:
+    for name, state in tasks().items():
+        retried = {n for rule in state["Retry"] for n in rule["ErrorEquals"]}
+        assert retried >= LAMBDA_TRANSIENT, (name, sorted(LAMBDA_TRANSIENT - retried))
+
+
+def _longest_backoff(rule: dict[str, Any]) -> float:
+    """The most a retrier can wait in all (FULL jitter waits up to each capped delay)."""
+    delays = [
+        min(rule["IntervalSeconds"] * rule.get("BackoffRate", 2.0) ** n, rule.get("MaxDelaySeconds", 1e9))
+        for n in range(rule["MaxAttempts"])
+    ]
+    return sum(delays)
+
+
+def test_a_throttled_delivery_waits_minutes_not_seconds() -> None:
+    """New accounts have low concurrency quotas and a delivery holds its function for minutes: renders
+    that finish together are throttled, and a Standard workflow can wait for a free slot, well within
+    the lease's margin past the deadline (workflow/start.py)."""
+    from aistudios_export.workflow.start import LEASE_MARGIN_SECONDS
+
+    [throttle] = [
+        r
+        for r in ASL["States"]["Deliver video"]["Retry"]
+        if "Lambda.TooManyRequestsException" in r["ErrorEquals"]
+    ]
+    assert throttle["ErrorEquals"] == ["Lambda.TooManyRequestsException"]
+    # FULL jitter waits a uniform share of each delay: half of it on average
+    assert _longest_backoff(throttle) / 2 >= 10 * 60
+    deliver = ASL["States"]["Deliver video"]
+    # attempts that may run the whole timeout: the first and the transient retrier's (Lambda's own
+    # errors and throttles fail at once); every retrier's waits on top
+    [transient] = [r for r in deliver["Retry"] if "Sandbox.Timedout" in r["ErrorEquals"]]
+    running = (1 + transient["MaxAttempts"]) * deliver["TimeoutSeconds"]
+    assert running + sum(_longest_backoff(r) for r in deliver["Retry"]) <= LEASE_MARGIN_SECONDS
+
+
+def test_the_poll_failed_timestamp_holds_whatever_the_shape_of_the_entered_time() -> None:
+    """`$$.State.EnteredTime` with or without a fraction of a second becomes the same whole-second
+    RFC 3339 time (evaluated by the Step Functions interpreter the local stack runs)."""
+    from types import SimpleNamespace
+
+    from moto.stepfunctions.parser.asl.parse.intrinsic.intrinsic_parser import IntrinsicParser
+
+    expression = ASL["States"]["Poll failed"]["Parameters"]["checkedAt.$"]
+    for entered in ("2026-12-06T22:17:38.123Z", "2026-12-06T22:17:38Z", "2026-12-06T22:17:38.5Z"):
+        function, _ = IntrinsicParser.parse(expression)
+        context = SimpleNamespace(context_object_data={"State": {"EnteredTime": entered}})
+        env = SimpleNamespace(
+            stack=[], is_running=lambda: True, states=SimpleNamespace(context_object=context)
+        )
+        function.eval(env)
+        assert env.stack == ["2026-12-06T22:17:38Z"], entered
+
+
 def test_error_names_in_the_definition_are_real_exception_classes() -> None:
     names = {n for state in tasks().values() for rule in state["Retry"] for n in rule["ErrorEquals"]}
     ours = {n for n in names if not n.startswith(("States.", "Lambda.", "Sandbox."))}
