@@ -151,4 +151,5 @@ class Adapters:
             timeout=(s.connect_timeout, max(s.read_timeout, 30.0)),
             local_origin=s.local_http_origin or None,
             allowed_hosts=s.download_allowed_hosts,
+            memory=s.function_memory_bytes,
         )

@@ -57,6 +57,10 @@ def _prefix(name: str, raw: str) -> str:
     return raw.strip("/") or "exports"
 
 
+def _optional_megabytes(name: str, raw: str) -> int | None:
+    return _integer(1, 1024 * 1024)(name, raw) if raw else None
+
+
 def _optional_seconds(name: str, raw: str) -> float | None:
     return _number(0)(name, raw) or None
 
@@ -91,6 +95,8 @@ class Settings:
     call_budget_seconds: float | None = env("HTTP_CALL_BUDGET_SECONDS", None, _optional_seconds)
     part_size_bytes: int = env("PART_SIZE_MB", 8 * 1024 * 1024, _integer(5, 1024 * 1024))
     delivery_workers: int = env("DELIVERY_WORKERS", 8, _integer(1))
+    # Set by Lambda itself; the delivery plans its workers within it (delivery/memory.py).
+    function_memory_bytes: int | None = env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", None, _optional_megabytes)
     download_allowed_hosts: tuple[str, ...] = env("DOWNLOAD_ALLOWED_HOSTS", (), _hosts)
     # Local only: the one plain-http origin that may be fetched (the simulator's), scheme://host:port.
     local_http_origin: str = env("LOCAL_HTTP_ORIGIN", "")

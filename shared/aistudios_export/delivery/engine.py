@@ -19,6 +19,7 @@ from ..net.pinned import PinnedAdapter, pinned_session
 from ..observability import logger
 from . import multipart
 from .checksums import ObjectDigest
+from .memory import workers_within
 from .multipart import DeliveryResult, Upload
 from .ranges import (
     MIN_PART_SIZE,
@@ -48,9 +49,11 @@ class VideoDelivery:
         timeout: tuple[float, float] = (3.05, 30.0),
         local_origin: str | None = None,
         allowed_hosts: Iterable[str] = (),
+        memory: int | None = None,
     ) -> None:
         """`session` None (production) connects only to validated, pinned addresses; a session given
-        by a test still has every URL validated but keeps its own transport."""
+        by a test still has every URL validated but keeps its own transport. `memory` (bytes, the
+        function's): fewer workers than `workers` when their parts would not fit (memory.py)."""
         if part_size < MIN_PART_SIZE:
             raise ValueError("S3 multipart parts must be at least 5 MiB")
         self._s3 = s3
@@ -61,6 +64,8 @@ class VideoDelivery:
         self._part_size = part_size
         self._timeout = timeout
         self._workers = max(1, workers)
+        self._memory = memory
+        self._run_workers = self._workers  # this delivery's, within memory
         self._local_origin = local_origin
         self._allowed_hosts = tuple(allowed_hosts)
         self._cancelled: Callable[[], bool] | None = None
@@ -95,8 +100,10 @@ class VideoDelivery:
         )
         try:
             length = content_length(response)
+            part = part_size_for(length, self._part_size) if length else self._part_size
+            self._run_workers = workers_within(self._memory, part, self._workers)
             ranged = response.headers.get("Accept-Ranges", "").lower() == "bytes"
-            parallel = self._workers > 1 and ranged and bool(length) and (length or 0) > MIN_PART_SIZE
+            parallel = self._run_workers > 1 and ranged and bool(length) and (length or 0) > MIN_PART_SIZE
             if parallel and length and resume_upload_id:
                 ranges = plan_ranges(length, part_size_for(length, self._part_size))
                 resumed = multipart.resume(self._s3, bucket, key, resume_upload_id, ranges)
@@ -178,7 +185,7 @@ class VideoDelivery:
             self._put_part(upload, number, data)
 
         try:
-            with ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="part") as pool:
+            with ThreadPoolExecutor(max_workers=self._run_workers, thread_name_prefix="part") as pool:
                 for future in [pool.submit(part, n) for n in range(1, len(ranges) + 1) if n not in kept]:
                     future.result()
             parts = [upload.parts[n] for n in range(1, len(ranges) + 1)]
@@ -224,8 +231,9 @@ class VideoDelivery:
         parts are in memory, in buffers reused from part to part: a part is fetched only once every
         part 2 x `workers` places before it has been uploaded and hashed."""
         ranges = plan_ranges(length, part_size_for(length, self._part_size))
-        window = 2 * self._workers  # `workers` connections fetch while as many parts upload
-        fetching, uploading = threading.Semaphore(self._workers), threading.Semaphore(self._workers)
+        workers = self._run_workers
+        window = 2 * workers  # `workers` connections fetch while as many parts upload
+        fetching, uploading = threading.Semaphore(workers), threading.Semaphore(workers)
         buffers = PartBuffers(ranges[0][1])
         digest = ObjectDigest()
         fetched: list[int] = []

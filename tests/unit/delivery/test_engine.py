@@ -610,3 +610,22 @@ def test_a_copy_cancelled_half_way_stores_nothing_and_leaves_no_upload(s3: Any) 
     assert caught.value.code == "ExportCancelled"
     assert no_uploads_left(s3)
     assert "Contents" not in s3.list_objects_v2(Bucket=BUCKET)
+
+
+def test_a_video_too_large_for_the_functions_memory_is_refused_before_any_range(s3: Any) -> None:
+    """5 TiB advertised: parts of 525 MiB (S3's 10,000-part limit), two of which do not fit in 1 GiB."""
+    from aistudios_export.delivery.memory import MIB
+
+    huge = 5 * 1024 * 1024 * MIB
+
+    def source(request: requests.PreparedRequest) -> tuple[int, dict[str, str], bytes]:
+        return 200, {"Content-Length": str(huge), "Accept-Ranges": "bytes", "Content-Type": "video/mp4"}, b""
+
+    session, origin = serving(source)
+    delivery = VideoDelivery(s3, session, part_size=8 * MIB, workers=8, memory=1024 * MIB)
+    with pytest.raises(PermanentUpstreamError) as refused:
+        delivery.deliver(f"{ORIGIN}/v.mp4", bucket=BUCKET, key="huge.mp4", metadata={"export-id": "e"})
+
+    assert refused.value.code == "VideoTooLarge"
+    assert len(origin.requests) == 1  # the opening GET only: no range fetched
+    assert s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []) == []
