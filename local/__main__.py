@@ -55,13 +55,27 @@ def demo(args: argparse.Namespace) -> int:
             say(f"Export ended {view['status']}: {json.dumps(view.get('error'))}")
             _print_notification(stack)
             return 1
-        ok = _verify(stack, view, args.project_id)
+        ok = _verify(stack, view, args.project_id) & _workflow_succeeded(stack, view["exportId"])
         _print_notification(stack)
         say()
         say(
             f"Demo {'succeeded' if ok else 'FAILED verification'} in {time.monotonic() - started:.1f} s; stopping the stack."
         )
         return 0 if ok else 1
+
+
+def _workflow_succeeded(stack: LocalDeployment, export_id: str) -> bool:
+    """The export's execution ended SUCCEEDED too (its record is final a moment before): a step that
+    failed after the video was stored (a refused AWS call, say) ends the execution FAILED."""
+    sfn = stack.client("stepfunctions")
+    arn = stack.endpoints["state_machine_arn"].replace(":stateMachine:", ":execution:") + ":" + export_id
+    deadline = time.monotonic() + 30
+    while (status := sfn.describe_execution(executionArn=arn)["status"]) == "RUNNING":
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    say(f"Workflow   : execution {export_id} {status}")
+    return bool(status == "SUCCEEDED")
 
 
 def _follow(link: str, timeout: float) -> dict[str, Any]:

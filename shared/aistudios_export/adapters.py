@@ -11,6 +11,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import boto3
+from botocore.config import Config
 
 from .settings import Settings
 
@@ -93,7 +94,10 @@ class Adapters:
     def s3(self) -> Any:
         """The raw client, for the adapters below (and tests); domain code uses `bucket`, `delivery`
         or `request_files`."""
-        return self._s3 or self._boto("s3")
+        # SigV4 presigned links: boto3 presigns with SigV2 in us-east-1 by default, which buckets
+        # created since June 2020 refuse.
+        config = self._config.merge(Config(signature_version="s3v4"))
+        return self._s3 or boto3.client("s3", config=config)
 
     @cached_property
     def executions(self) -> Executions:

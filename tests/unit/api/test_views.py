@@ -73,3 +73,16 @@ def test_the_view_of_a_failed_export_shows_the_error_and_no_video(env: Resources
     assert "video" not in view
     assert view["status"] == "FAILED"
     validate(view, schema_named("Export"))
+
+
+def test_video_links_are_signed_with_sigv4() -> None:
+    """boto3 presigns with SigV2 in us-east-1 by default; S3 buckets created since June 2020 refuse it."""
+    from moto import mock_aws
+
+    from aistudios_export import Adapters, Settings, VideoLocation
+
+    with mock_aws():
+        adapters = Adapters(Settings.from_env({"VIDEO_BUCKET": "videos"}))
+        url = adapters.bucket.presign(VideoLocation("videos", "exports/p/e.mp4", 1, "a" * 64), 300)
+    assert "X-Amz-Algorithm=AWS4-HMAC-SHA256" in url
+    assert "AWSAccessKeyId=" not in url
