@@ -6,6 +6,10 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+STARTED = time.monotonic()
+"""When this process first imported the layer: the start of its Lambda init phase, to within the
+runtime's own start-up."""
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)

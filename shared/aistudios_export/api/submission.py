@@ -5,9 +5,11 @@ from __future__ import annotations
 import contextlib
 import functools
 import re
+import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from .. import clock
 from ..adapters import Adapters
 from ..clock import answer_deadline
 from ..errors import ConflictError, invalid
@@ -19,6 +21,8 @@ if TYPE_CHECKING:
 
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
 IDEMPOTENCY_HOURS = 24
+API_GATEWAY_LIMIT_SECONDS = 29.0
+_served: list[bool] = []  # this process has answered a request before: its init is behind it
 
 
 def submit_request(
@@ -41,9 +45,7 @@ def submit_request(
     from ..request import parse_export_request  # pydantic, on the first request (see intake/consumer.py)
 
     request = parse_export_request(body)
-    # what may follow the AI Studios call: two AWS calls at their worst (abandoning the export, or
-    # saving the idempotency record) and a second of slack
-    answer_by = answer_deadline(lambda_context, 2 * adapters.settings.aws_call_worst_seconds() + 1)
+    answer_by = _answer_by(adapters, lambda_context)
     if idempotency_key is None:
         return _start(adapters, request, trigger, answer_by, webhook_receiver)
     if not IDEMPOTENCY_KEY.match(idempotency_key):
@@ -59,6 +61,20 @@ def submit_request(
         lambda_context=lambda_context,
         webhook_receiver=webhook_receiver,
     )
+
+
+def _answer_by(adapters: Adapters, lambda_context: Any) -> float | None:
+    """When the AI Studios call must be over. What may follow it: two AWS calls at their worst
+    (abandoning the export, or saving the idempotency record) and a second of slack. And the
+    earlier of the function's timeout and API Gateway's 29 s, whose clock, on a cold start, began
+    before the init phase (up to 10 s) that the function's timeout does not count."""
+    reserve = 2 * adapters.settings.aws_call_worst_seconds() + 1
+    by_function = answer_deadline(lambda_context, reserve)
+    if by_function is None:
+        return None
+    since = clock.STARTED if not _served else time.monotonic()
+    _served.append(True)
+    return min(by_function, since + API_GATEWAY_LIMIT_SECONDS - reserve)
 
 
 def _start(

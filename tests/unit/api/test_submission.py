@@ -61,3 +61,39 @@ def test_a_malformed_key_names_the_header(env: Resources) -> None:
     with pytest.raises(RequestValidationError) as caught:
         submit_request(env.adapters, BODY, trigger="api", idempotency_key="bad key with spaces")
     assert caught.value.errors[0]["field"] == "Idempotency-Key"
+
+
+class _Context:
+    """What the Lambda runtime tells the function: the time left before its own timeout."""
+
+    def __init__(self, remaining_seconds: float) -> None:
+        self.remaining = remaining_seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int(self.remaining * 1000)
+
+
+def test_a_cold_start_answers_within_api_gateways_29_seconds(
+    env: Resources, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The function's 28 s timeout excludes its init phase (up to 10 s); API Gateway's 29 s include
+    it: a cold start's AI Studios call must end by init + 29 s less what follows it, not by the
+    function's own timeout. Warm, the gateway's clock starts with the request."""
+    import time
+
+    from aistudios_export import clock
+    from aistudios_export.api import submission
+
+    reserve = 2 * env.adapters.settings.aws_call_worst_seconds() + 1
+    monkeypatch.setattr(clock, "STARTED", time.monotonic() - 10)  # a 10 s init just ended
+    monkeypatch.setattr(submission, "_served", [])
+    now = time.monotonic()
+
+    cold = submission._answer_by(env.adapters, _Context(28))
+    warm = submission._answer_by(env.adapters, _Context(28))
+
+    assert cold is not None
+    assert warm is not None
+    assert cold <= clock.STARTED + 29 - reserve + 0.01  # 10 s of init leave the call 19 s, not 28
+    assert cold < now + 28 - reserve - 5
+    assert warm == pytest.approx(time.monotonic() + 28 - reserve, abs=0.5)  # the function's timeout
