@@ -56,6 +56,7 @@ def demo(args: argparse.Namespace) -> int:
             _print_notification(stack)
             return 1
         ok = _verify(stack, view, args.project_id) & _workflow_succeeded(stack, view["exportId"])
+        ok &= _no_call_refused(stack)
         _print_notification(stack)
         say()
         say(
@@ -76,6 +77,17 @@ def _workflow_succeeded(stack: LocalDeployment, export_id: str) -> bool:
         time.sleep(0.3)
     say(f"Workflow   : execution {export_id} {status}")
     return bool(status == "SUCCEEDED")
+
+
+def _no_call_refused(stack: LocalDeployment) -> bool:
+    """Every AWS call the functions and the state machine made was allowed by their roles
+    (template.yaml): a refusal the workflow survived would still be an error in an account."""
+    refused = stack.iam.record.denied()
+    for call in refused:
+        say(f"REFUSED    : {call.principal} {call.action} on {call.resource} ({call.operation})")
+    if not refused:
+        say(f"IAM        : {stack.iam.record.count()} AWS calls, each allowed by its caller's role")
+    return not refused
 
 
 def _follow(link: str, timeout: float) -> dict[str, Any]:
