@@ -356,3 +356,9 @@ def test_the_layer_ships_the_sdk_the_tests_run() -> None:
     )
     for package in ("boto3", "botocore", "s3transfer"):
         assert shipped.get(package) == locked[package], package
+
+
+def test_hand_entered_credentials_outlive_a_switch_to_an_existing_secret() -> None:
+    secret = TEMPLATE["Resources"]["CredentialsSecret"]
+    assert secret["Condition"] == "CreateCredentialsSecret"
+    assert (secret.get("DeletionPolicy"), secret.get("UpdateReplacePolicy")) == ("Retain", "Retain")
