@@ -62,19 +62,31 @@ def used_permissions(repo: Path) -> set[tuple[str, int, int, str]]:
     return used
 
 
-def without(template: dict[str, Any], principal: str, policy: int, index: int, action: str) -> dict[str, Any]:
-    """The template with `action` taken out of one statement (the statement gone if it was its last)."""
-    statements = template["Resources"][principal]["Properties"]["Policies"][policy]["Statement"]
-    statement = statements[index]
+def _actions(statement: Any) -> list[str]:
     if "Fn::If" in statement:
         statement = statement["Fn::If"][1]
-    actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-    left = [a for a in actions if a != action]
-    assert len(left) < len(actions), (principal, index, action)
+    action = statement.get("Action", []) if isinstance(statement, dict) else []
+    return action if isinstance(action, list) else [action]
+
+
+def without(template: dict[str, Any], principal: str, policy: int, index: int, action: str) -> dict[str, Any]:
+    """The template with `action` taken out of one statement (the statement gone if it was its last).
+
+    `index` counts the statements of the role as deployed locally, where a statement under a false
+    `!If` is gone: the template's own statement is the one granting `action` at that position."""
+    statements = template["Resources"][principal]["Properties"]["Policies"][policy]["Statement"]
+    candidates = [i for i, s in enumerate(statements) if action in _actions(s)]
+    if len(candidates) > 1:
+        candidates = [i for i in candidates if i - sum("Fn::If" in s for s in statements[:i]) == index]
+    [position] = candidates
+    statement = statements[position]
+    if "Fn::If" in statement:
+        statement = statement["Fn::If"][1]
+    left = [a for a in _actions(statement) if a != action]
     if left:
         statement["Action"] = left
     else:
-        del statements[index]
+        del statements[position]
     return template
 
 
