@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import hashlib
 import json
 import os
@@ -217,6 +218,7 @@ def up(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1 <pid>`: where each thread is
     parser = argparse.ArgumentParser(prog="python -m local", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     for name in ("demo", "up"):

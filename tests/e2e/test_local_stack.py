@@ -81,7 +81,9 @@ def running_stack() -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
         endpoints = json.loads(endpoints_file.read_text())
         endpoints["_banner"] = "".join(lines)
         # keep reading what it prints, or a full pipe would block it (and its stop) on a write
-        threading.Thread(target=proc.stdout.read, daemon=True).start()
+        printed: list[str] = []
+        threading.Thread(target=lambda: printed.extend(proc.stdout or []), daemon=True).start()
+        endpoints["_printed"] = printed  # type: ignore[assignment]
         yield proc, endpoints
     finally:
         if proc.poll() is None:
@@ -186,7 +188,12 @@ def test_make_up_serves_the_api_and_aws_endpoints(
         assert view["exportId"] in runs.stdout
 
     proc.send_signal(signal.SIGINT)
-    assert proc.wait(timeout=20) == 0
+    try:
+        assert proc.wait(timeout=20) == 0
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGUSR1)  # its threads' stacks, for the report
+        time.sleep(2)
+        pytest.fail("make up did not stop within 20 s:\n" + "".join(e["_printed"])[-6000:])  # type: ignore[arg-type]
     with pytest.raises(requests.ConnectionError):
         requests.get(e["api_url"] + "/exports/x", timeout=2)
     assert not (REPO / ".local" / "endpoints.json").exists(), "a stopped stack's endpoints are removed"

@@ -74,7 +74,11 @@ def without(template: dict[str, Any], principal: str, policy: int, index: int, a
 
     `index` counts the statements of the role as deployed locally, where a statement under a false
     `!If` is gone: the template's own statement is the one granting `action` at that position."""
-    statements = template["Resources"][principal]["Properties"]["Policies"][policy]["Statement"]
+    policies = template["Resources"][principal]["Properties"]["Policies"]
+    if "Statement" not in policies[policy]:  # a SAM policy template (LambdaInvokePolicy, ...): all of it
+        del policies[policy]
+        return template
+    statements = policies[policy]["Statement"]
     candidates = [i for i, s in enumerate(statements) if action in _actions(s)]
     if len(candidates) > 1:
         candidates = [i for i in candidates if i - sum("Fn::If" in s for s in statements[:i]) == index]
@@ -93,6 +97,7 @@ def without(template: dict[str, Any], principal: str, policy: int, index: int, a
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", help="one permission, as Function:action")
+    parser.add_argument("--start-at", help="the first role to check (in alphabetical order)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         repo = _copy_repo(Path(tmp) / "repo")
@@ -105,7 +110,9 @@ def main(argv: list[str] | None = None) -> int:
         original = load_template()
         failures = 0
         for principal, policy, index, action in used:
-            if args.only and args.only != f"{principal}:{action}":
+            if (args.only and args.only != f"{principal}:{action}") or (
+                args.start_at and principal < args.start_at
+            ):
                 continue
             changed = without(json.loads(json.dumps(original)), principal, policy, index, action)
             (repo / "template.yaml").write_text(json.dumps(changed, indent=1))

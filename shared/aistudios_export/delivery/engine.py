@@ -231,9 +231,8 @@ class VideoDelivery:
         parts are in memory, in buffers reused from part to part: a part is fetched only once every
         part 2 x `workers` places before it has been uploaded and hashed."""
         ranges = plan_ranges(length, part_size_for(length, self._part_size))
-        workers = self._run_workers
-        window = 2 * workers  # `workers` connections fetch while as many parts upload
-        fetching, uploading = threading.Semaphore(workers), threading.Semaphore(workers)
+        window = 2 * self._run_workers  # `workers` connections fetch while as many parts upload
+        fetching, uploading = threading.Semaphore(self._run_workers), threading.Semaphore(self._run_workers)
         buffers = PartBuffers(ranges[0][1])
         digest = ObjectDigest()
         fetched: list[int] = []
