@@ -10,6 +10,7 @@ from typing import Any, TypeVar, cast
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..errors import TransientUpstreamError
+from ..observability import logger
 
 RETRYABLE_AWS_CODES = frozenset(
     {
@@ -65,6 +66,10 @@ def _as_transient(func: _F, *, every: bool, retry_after: float | None = None) ->
             if isinstance(exc, ClientError) and not (every or is_transient(exc)):
                 raise
             name = error_code(exc) if isinstance(exc, ClientError) else type(exc).__name__
+            # the caller only sees "AWS call failed": the log names the call and why (AccessDenied, ...)
+            logger.warning(
+                "AWS call failed", extra={"error": name, "call": getattr(exc, "operation_name", "")}
+            )
             raise TransientUpstreamError(
                 f"AWS call failed: {name}", code="AwsServiceError", retry_after=retry_after
             ) from None

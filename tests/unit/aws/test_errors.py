@@ -34,3 +34,31 @@ def test_throttling_and_connection_errors_from_aws_become_transient() -> None:
     )
     with pytest.raises(ClientError):
         raising(denied)()
+
+
+def test_an_aws_error_turned_unavailable_is_logged_with_its_code() -> None:
+    """POST /exports answers any AWS error as 503 (nothing started, try again): the log must still
+    say which call failed and why, or a permission missing from a role would go unseen."""
+    import io
+    import logging
+
+    from aistudios_export.aws.errors import aws_errors_unavailable
+    from aistudios_export.observability import logger
+
+    @aws_errors_unavailable
+    def start() -> None:
+        raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "TransactWriteItems")
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logger.registered_formatter)
+    logger.addHandler(handler)
+    try:
+        with pytest.raises(TransientUpstreamError):
+            start()
+    finally:
+        logger.removeHandler(handler)
+    logged = stream.getvalue()
+    assert "AWS call failed" in logged
+    assert "AccessDeniedException" in logged
+    assert "TransactWriteItems" in logged
