@@ -179,6 +179,9 @@ def up(args: argparse.Namespace) -> int:
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # Ctrl-C stops everything, even when started by a parent that ignores SIGINT (its children
+    # inherit the ignoring, as under a test runner's worker processes)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     with LocalDeployment(options) as stack:
         stack.warm()
         e = stack.endpoints
