@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -106,10 +105,7 @@ class LocalDeployment:
         return self
 
     def stop(self) -> None:
-        # bounded: a stop must never hang on an execution moto cannot stop at once
-        stopping = threading.Thread(target=self._stop_executions, name="stop-executions", daemon=True)
-        stopping.start()
-        stopping.join(timeout=5)
+        self._stop_executions()
         if self.queue_pollers is not None:
             self.queue_pollers.stop()
             self.queue_pollers = None

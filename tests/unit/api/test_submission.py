@@ -86,7 +86,7 @@ def test_a_cold_start_answers_within_api_gateways_29_seconds(
 
     reserve = 2 * env.adapters.settings.aws_call_worst_seconds() + 1
     monkeypatch.setattr(clock, "STARTED", time.monotonic() - 10)  # a 10 s init just ended
-    monkeypatch.setattr(submission, "_served", [])
+    monkeypatch.setattr(submission, "_warm", False)
     now = time.monotonic()
 
     cold = submission._answer_by(env.adapters, _Context(28))
