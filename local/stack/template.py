@@ -61,6 +61,9 @@ def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
     return data
 
 
+NO_VALUE: Any = object()  # what Ref AWS::NoValue resolves to
+
+
 @dataclass
 class Physical:
     """What a resource resolves to: `ref` for Ref, `attrs` for GetAtt."""
@@ -123,12 +126,16 @@ class Resolver:
         raise KeyError(f"template refers to {name}, which the local stack does not provide")
 
     def resolve(self, value: Any) -> Any:
+        """The value with its intrinsics applied; what resolves to AWS::NoValue is left out of the
+        list or mapping holding it, as CloudFormation does (at the top: NO_VALUE)."""
         if isinstance(value, list):
-            return [self.resolve(v) for v in value]
+            return [r for r in (self.resolve(v) for v in value) if r is not NO_VALUE]
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
             ((key, arg),) = value.items()
+            if key == "Ref" and arg == "AWS::NoValue":
+                return NO_VALUE
             if key == "Ref":
                 return self.ref(arg)
             if key == "Fn::GetAtt":
@@ -156,7 +163,8 @@ class Resolver:
                 return sep.join(str(self.resolve(i)) for i in items)
             if key == "Condition":
                 return self.condition(arg)
-        return {k: self.resolve(v) for k, v in value.items()}
+        resolved = {k: self.resolve(v) for k, v in value.items()}
+        return {k: v for k, v in resolved.items() if v is not NO_VALUE}
 
     def _sub(self, arg: Any) -> str:
         text, extra = (arg, {}) if isinstance(arg, str) else (arg[0], self.resolve(arg[1]))

@@ -9,7 +9,7 @@ import boto3
 
 from aistudios_export import Adapters, ExportRecord, ExportStatus, Progress, Settings
 from aistudios_export.aistudios.answers import ProjectInfo
-from local.stack.template import load_template, resources_of_type
+from local.stack.template import Resolver, load_template, resources_of_type
 
 TEMPLATE = load_template()
 EXPORT_ID = "01a21ec5ce135e5ff0ab93749a578ff3"
@@ -49,7 +49,14 @@ class Resources:
     """The exports table, the topic with a queue subscribed, and adapters wired to them."""
 
     def __init__(self, **env: str) -> None:
-        table_props = resources_of_type(TEMPLATE, "AWS::DynamoDB::Table")["ExportsTable"]["Properties"]
+        table = resources_of_type(TEMPLATE, "AWS::DynamoDB::Table")["ExportsTable"]["Properties"]
+        # with the template's default parameters
+        table_props = Resolver(TEMPLATE, {}, {}).resolve(
+            {
+                k: table[k]
+                for k in ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "BillingMode")
+            }
+        )
         self.table = boto3.resource("dynamodb").create_table(
             TableName="exports",
             AttributeDefinitions=table_props["AttributeDefinitions"],

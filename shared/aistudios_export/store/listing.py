@@ -2,8 +2,10 @@
 
 Which index (template.yaml, ExportsTable): a project's exports from byProject, filtered by status
 when one is given too (a project runs one export at a time, so it has few and the filter reads
-little); one status' exports from byStatus; all exports by merging the byStatus partitions, one
-query each per page (an export that changes status between two pages may then show twice or not).
+little); one status' exports from byStatusKeys; all exports by merging the byStatusKeys partitions,
+one query each per page (an export that changes status between two pages may then show twice or
+not). byStatusKeys holds keys only: the page's records are then read with BatchGetItem (one that
+left the status it was listed under by then is left out of a status' page).
 
 The token holds where each partition read resumes: {partition: key, or "end"}, as base64url JSON.
 It is checked against the listing it is presented to, so an altered token, or one issued for other
@@ -15,13 +17,18 @@ import base64
 import binascii
 import json
 import re
+import time
 from typing import Any
 
-from ..errors import invalid
+from botocore.exceptions import ClientError
+
+from ..aws.errors import error_code
+from ..errors import TransientUpstreamError, invalid
 from ..models import EXPORT_ID, ExportRecord, ExportStatus
 
 PROJECT_INDEX = "byProject"
-STATUS_INDEX = "byStatus"
+STATUS_INDEX = "byStatusKeys"
+BATCH_ATTEMPTS = 5  # BatchGetItem calls for one page, while DynamoDB leaves keys unprocessed
 MAX_LISTING_READS = 10  # queries per page at most when filtering: a sparse filter gives a short page
 FILTERED_READ = 100  # items read per query when a filter may discard some
 END = "end"
@@ -51,20 +58,31 @@ def list_page(
         if after.get(only) == END:
             return [], None
         filtered = status if project_id is not None else None
-        return _read_one(table, index, name, only, filtered, limit, after.get(only))
+        items, cursors = _read_one(table, index, name, only, filtered, limit, after.get(only))
+    else:
+        items, cursors = _merge(table, index, name, values, limit, after)
+    if index == STATUS_INDEX:
+        items = _records_named(table, items, status)
+    return [ExportRecord.from_item(item) for item in items], cursors
+
+
+def _merge(
+    table: Any, index: str, name: str, values: list[str], limit: int, after: Cursors
+) -> tuple[list[dict[str, Any]], Cursors | None]:
+    """The newest `limit` items of several partitions, read one query each, and where each resumes."""
     pages = {
         value: _query(table, index, name, value, None, limit, after.get(value))
         for value in values
         if after.get(value) != END
     }
     taken = dict.fromkeys(pages, 0)
-    records: list[ExportRecord] = []
+    records: list[dict[str, Any]] = []
     while len(records) < limit:
         heads = [(pages[v][0][n], v) for v, n in taken.items() if n < len(pages[v][0])]
         if not heads:
             break
         item, value = max(heads, key=lambda head: (head[0]["createdAt"], head[0]["exportId"]))
-        records.append(ExportRecord.from_item(item))
+        records.append(item)
         taken[value] += 1
     cursors: Cursors = {value: END for value in values if after.get(value) == END}
     more = False
@@ -90,15 +108,15 @@ def _read_one(
     status: ExportStatus | None,
     limit: int,
     after: dict[str, str] | None,
-) -> tuple[list[ExportRecord], Cursors | None]:
-    records: list[ExportRecord] = []
+) -> tuple[list[dict[str, Any]], Cursors | None]:
+    records: list[dict[str, Any]] = []
     for _ in range(MAX_LISTING_READS):
         wanted = limit - len(records)
         items, after = _query(
             table, index, name, value, status, max(wanted, FILTERED_READ) if status else wanted, after
         )
         taken = items[:wanted]
-        records += [ExportRecord.from_item(item) for item in taken]
+        records += taken
         if len(records) == limit:
             # DynamoDB's own key may lie past exports read but not returned: resume after the last one
             more = after is not None or len(items) > len(taken)
@@ -131,8 +149,46 @@ def _query(
         query["ExpressionAttributeValues"][":s"] = status.value
     if after:
         query["ExclusiveStartKey"] = after
-    response = table.query(**query)
+    try:
+        response = table.query(**query)
+    except ClientError as exc:
+        # an index added by a stack update is read only once DynamoDB has filled it (docs/deploying.md)
+        if error_code(exc) == "ValidationException" and "backfilling" in str(exc):
+            raise TransientUpstreamError(
+                f"the {index} index is still being built; try again later",
+                code="IndexNotReady",
+                retry_after=60,
+            ) from None
+        raise
     return list(response.get("Items", [])), response.get("LastEvaluatedKey")
+
+
+def _records_named(
+    table: Any, keys: list[dict[str, Any]], status: ExportStatus | None
+) -> list[dict[str, Any]]:
+    """The records the index's keys name, in their order: one withdrawn since is left out, and so is
+    one that has left `status` (listed under it) since."""
+    # an export that changed status between two partitions' queries may be named twice
+    wanted = [{"exportId": export_id} for export_id in dict.fromkeys(key["exportId"] for key in keys)]
+    found: dict[str, dict[str, Any]] = {}
+    for attempt in range(BATCH_ATTEMPTS):
+        if not wanted:
+            break
+        if attempt:
+            time.sleep(0.05 * 2**attempt)
+        response = table.meta.client.batch_get_item(RequestItems={table.name: {"Keys": wanted}})
+        # the table resource's client takes and gives plain values, as the table's own calls do
+        for item in response.get("Responses", {}).get(table.name, []):
+            found[item["exportId"]] = item
+        wanted = response.get("UnprocessedKeys", {}).get(table.name, {}).get("Keys", [])
+    if wanted:
+        raise TransientUpstreamError(
+            "the exports table is busy; try the listing again", code="ListingThrottled", retry_after=1
+        )
+    records = [
+        found[export_id] for export_id in dict.fromkeys(k["exportId"] for k in keys) if export_id in found
+    ]
+    return [r for r in records if status is None or r.get("status") == status.value]
 
 
 def _key(item: dict[str, Any], partition: str) -> dict[str, str]:

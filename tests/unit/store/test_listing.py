@@ -8,11 +8,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
-from aistudios_export import ExportRecord, ExportStatus, RequestValidationError
+from aistudios_export import ExportRecord, ExportStatus, RequestValidationError, TransientUpstreamError
 from aistudios_export.store import listing
 from aistudios_export.store.listing import decode_token, encode_token
 from tests.unit.aws_resources import PROJECT_ID, Resources
@@ -182,3 +183,86 @@ def test_a_token_is_checked_against_the_filters_it_comes_with() -> None:
         decode_token(encode_token({"FAILED": status_key}), None, ExportStatus.SUCCEEDED)
     merged = {"FAILED": status_key, "SUCCEEDED": "end"}
     assert decode_token(encode_token(merged), None, None) == merged
+
+
+def test_a_status_page_reads_the_records_its_keys_name_and_leaves_out_those_gone_or_moved(
+    table: Resources,
+) -> None:
+    ids = [_add(table, n, S.RENDERING) for n in range(4)]
+    table.table.delete_item(Key={"exportId": ids[1]})  # withdrawn after the index named it
+    table.table.update_item(
+        Key={"exportId": ids[2]},
+        UpdateExpression="SET #s = :s",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":s": "DELIVERING"},
+    )
+    keys = [
+        {"exportId": i, "status": "RENDERING", "createdAt": "x"}
+        for i in (ids[3], ids[2], ids[1], ids[0], ids[3])
+    ]
+    records = listing._records_named(table.table, keys, S.RENDERING)
+    assert [r["exportId"] for r in records] == [ids[3], ids[0]]
+    assert records[0]["projectId"] == PROJECT_ID  # the whole record, not the index's keys
+    assert [r["exportId"] for r in listing._records_named(table.table, keys, None)] == [
+        ids[3],
+        ids[2],
+        ids[0],
+    ]
+
+
+class _Busy:
+    """The table, whose BatchGetItem leaves its first key unprocessed `times` times."""
+
+    def __init__(self, table: Any, times: int) -> None:
+        self.name, self._table, self.times, self.calls = table.name, table, times, 0
+        self.meta = self
+
+    @property
+    def client(self) -> Any:
+        return self
+
+    def batch_get_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:
+        self.calls += 1
+        keys = RequestItems[self.name]["Keys"]
+        if self.times:
+            self.times -= 1
+            answer: dict[str, Any] = {"Responses": {self.name: []}}
+            if keys[1:]:
+                answer = self._table.meta.client.batch_get_item(RequestItems={self.name: {"Keys": keys[1:]}})
+            answer["UnprocessedKeys"] = {self.name: {"Keys": keys[:1]}}
+            return answer
+        return self._table.meta.client.batch_get_item(RequestItems=RequestItems)  # type: ignore[no-any-return]
+
+
+def test_unprocessed_keys_are_read_again_and_a_table_that_stays_busy_is_a_503(
+    table: Resources, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(listing.time, "sleep", lambda _: None)
+    ids = [_add(table, n, S.SUCCEEDED) for n in range(3)]
+    keys = [{"exportId": i} for i in reversed(ids)]
+    busy = _Busy(table.table, times=2)
+    assert [r["exportId"] for r in listing._records_named(busy, keys, None)] == ids[::-1]
+    assert busy.calls == 3
+    with pytest.raises(TransientUpstreamError) as raised:
+        listing._records_named(_Busy(table.table, times=listing.BATCH_ATTEMPTS), keys, None)
+    assert raised.value.code == "ListingThrottled"
+
+
+def test_an_index_still_being_filled_after_a_stack_update_is_a_503_not_a_500(table: Resources) -> None:
+    class Backfilling:
+        name = "exports"
+
+        def query(self, **_: Any) -> None:
+            raise ClientError(
+                {
+                    "Error": {
+                        "Code": "ValidationException",
+                        "Message": "Cannot read from backfilling global secondary index: byStatusKeys",
+                    }
+                },
+                "Query",
+            )
+
+    with pytest.raises(TransientUpstreamError) as raised:
+        listing.list_page(Backfilling(), project_id=None, status=S.RENDERING, limit=5, after=None)
+    assert raised.value.code == "IndexNotReady"
