@@ -17,6 +17,7 @@ from .options import LOCAL_DIR, DeploymentOptions
 from .provisioner import provision
 from .queue_sources import QueuePollers
 from .resources import ACCOUNT
+from .schedules import Schedules
 from .template import api_routes, load_template
 
 if TYPE_CHECKING:
@@ -36,6 +37,7 @@ class LocalDeployment:
         self.api_gateway: LocalApiGateway | None = None
         self.execution_events: ExecutionEvents | None = None
         self.queue_pollers: QueuePollers | None = None
+        self.schedules: Schedules | None = None
         # every function's and the state machine's calls, held to their roles and recorded
         self.iam = IamGate(
             Principals(), CallRecord(self.options.log_dir), mode=self.options.iam, region=self.options.region
@@ -83,6 +85,15 @@ class LocalDeployment:
                 self.supervisor.invoke,
                 account=ACCOUNT,
                 region=self.options.region,
+                events=self.client("events"),
+            ).start()
+            self.schedules = Schedules(
+                self.client("events"),
+                provisioned.schedules,
+                self.supervisor.invoke,
+                account=ACCOUNT,
+                region=self.options.region,
+                period=self.options.schedule_seconds,
             ).start()
             self.queue_pollers = QueuePollers(
                 self.client("sqs"),
@@ -109,6 +120,9 @@ class LocalDeployment:
         if self.queue_pollers is not None:
             self.queue_pollers.stop()
             self.queue_pollers = None
+        if self.schedules is not None:
+            self.schedules.stop()
+            self.schedules = None
         if self.execution_events is not None:
             self.execution_events.stop()
             self.execution_events = None

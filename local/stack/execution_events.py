@@ -24,6 +24,17 @@ class Rule:
     pattern: dict[str, Any]
     function: str
     retries: int = 3
+    name: str = ""  # the rule's name in moto's EventBridge: disabling it there loses its events
+
+
+def rule_enabled(events: Any, name: str) -> bool:
+    """Whether the EventBridge rule is enabled (a rule that cannot be read counts as enabled)."""
+    if not name or events is None:
+        return True
+    try:
+        return bool(events.describe_rule(Name=name)["State"] == "ENABLED")
+    except Exception:  # noqa: BLE001 - a stack being stopped: deliver as before
+        return True
 
 
 def matches(pattern: Any, event: Any) -> bool:
@@ -77,8 +88,10 @@ class ExecutionEvents:
         account: str,
         region: str,
         interval: float = 0.5,
+        events: Any = None,
     ) -> None:
         self._sfn, self._arns, self._rules, self._invoke = sfn, state_machine_arns, rules, invoke
+        self._events = events
         self._account, self._region, self._interval = account, region, interval
         self._seen: dict[str, str] = {}
         self._stop = threading.Event()
@@ -113,6 +126,9 @@ class ExecutionEvents:
 
     def _emit(self, event: dict[str, Any]) -> None:
         for rule in self._rules:
+            if not rule_enabled(self._events, rule.name):
+                log.info("rule %s is disabled: event for %s lost", rule.name, event["detail"]["name"])
+                continue
             if matches(rule.pattern, event):
                 threading.Thread(target=self._deliver, args=(rule, event), daemon=True).start()
 

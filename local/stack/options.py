@@ -42,6 +42,10 @@ class DeploymentOptions:
     export_deadline_seconds: float = 120.0
     # A queued request whose project is busy comes back after 2 s, 4 s, ... rather than 30 s, 60 s, ...
     request_retry_base_seconds: int = 2
+    # Scheduled functions (the reconciler) run this often, not at the template's rate; the reconciler
+    # looks at an open export this long after its deadline, not ten minutes.
+    schedule_seconds: float = 10.0
+    reconcile_margin_seconds: float = 5.0
     parameters: dict[str, str] = field(default_factory=dict)
     function_env: dict[str, str] = field(default_factory=dict)
     moto_port: int = 0

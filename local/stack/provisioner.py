@@ -18,6 +18,7 @@ from .iam import Principal, RolePlan, transformed
 from .options import DeploymentOptions
 from .queue_sources import QueueSource
 from .resources import ACCOUNT, RESOURCE_TYPES, Context
+from .schedules import Schedule
 from .template import Physical, Resolver, resources_of_type
 
 RUNNERS = ("AWS::Serverless::Function", "AWS::Serverless::StateMachine")
@@ -31,6 +32,7 @@ class Provisioned:
     functions: dict[str, FunctionSpec]
     event_rules: list[Rule]
     queue_sources: list[QueueSource]
+    schedules: list[Schedule]
     # each function's and the state machine's role, with its resolved policies and credentials
     principals: list[Principal]
 
@@ -60,6 +62,7 @@ def provision(
         functions=dict(ctx.functions),
         event_rules=list(ctx.event_rules),
         queue_sources=list(ctx.queue_sources),
+        schedules=list(ctx.schedules),
         principals=_resolve_roles(ctx, roles),
     )
 

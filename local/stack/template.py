@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -66,14 +67,17 @@ NO_VALUE: Any = object()  # what Ref AWS::NoValue resolves to
 
 @dataclass
 class Physical:
-    """What a resource resolves to: `ref` for Ref, `attrs` for GetAtt."""
+    """What a resource resolves to: `ref` for Ref, `attrs` for GetAtt, and `refs` for SAM's
+    `Ref X.Version` / `Ref X.Alias` (the version and alias AutoPublishAlias generates)."""
 
     ref: str
     attrs: dict[str, str]
+    refs: dict[str, str] = field(default_factory=dict)
 
 
 class Resolver:
-    """Resolves Ref, GetAtt, Sub, If, Equals, Not, And, Or, Join against local values."""
+    """Resolves Ref, GetAtt, Sub, If, Equals, Not, And, Or, Join, Select, Split and
+    AWS::LanguageExtensions' ToJsonString against local values."""
 
     def __init__(
         self,
@@ -123,6 +127,9 @@ class Resolver:
             return self.parameters[name]
         if name in self.physical:
             return self.physical[name].ref
+        logical, _, generated = name.partition(".")
+        if logical in self.physical and generated in self.physical[logical].refs:
+            return self.physical[logical].refs[generated]
         raise KeyError(f"template refers to {name}, which the local stack does not provide")
 
     def resolve(self, value: Any) -> Any:
@@ -161,6 +168,14 @@ class Resolver:
             if key == "Fn::Join":
                 sep, items = arg
                 return sep.join(str(self.resolve(i)) for i in items)
+            if key == "Fn::Select":
+                index, items = arg
+                return self.resolve(items)[int(self.resolve(index))]
+            if key == "Fn::Split":
+                sep, text = arg
+                return str(self.resolve(text)).split(sep)
+            if key == "Fn::ToJsonString":
+                return json.dumps(self.resolve(arg), separators=(",", ":"))
             if key == "Condition":
                 return self.condition(arg)
         resolved = {k: self.resolve(v) for k, v in value.items()}

@@ -102,6 +102,7 @@ METRICS: dict[str, MetricUnit] = {
     "DeliverySeconds": MetricUnit.Seconds,
     "DeliveredBytes": MetricUnit.Bytes,
     "PollsPerExport": MetricUnit.Count,
+    "ExportsReconciled": MetricUnit.Count,
     **{f"Webhooks{status}": MetricUnit.Count for status in (202, 400, 404, 409, 503)},
 }
 

@@ -110,6 +110,8 @@ class Settings:
     request_queue_url: str = env("REQUEST_QUEUE_URL", "")
     request_max_attempts: int = env("REQUEST_MAX_ATTEMPTS", 8, _integer(1))
     request_retry_base_seconds: int = env("REQUEST_RETRY_BASE_SECONDS", 30, _integer(1))
+    # The reconciler (workflow/reconcile.py) looks at an open export this long after its deadline.
+    reconcile_margin_seconds: float = env("RECONCILE_MARGIN_SECONDS", 600.0, _number(0))
     # A reading of 100 right after the request may be the previous render's (see workflow.poll_export).
     stale_grace_seconds: float = env("STALE_GRACE_SECONDS", 60.0, _number(0))
     # Verified AI Studios webhooks (see webhooks/receiver.py): the start step gives AI Studios a per-export

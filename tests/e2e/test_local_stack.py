@@ -57,9 +57,19 @@ def test_make_demo_entry_point_delivers_a_verified_video() -> None:
 
 @pytest.fixture
 def running_stack() -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
+    yield from _make_up({"RENDER_SECONDS": "2"})
+
+
+@pytest.fixture
+def slow_stack() -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
+    """`make up` whose renders take five minutes and whose exports have 15 s before their deadline."""
+    yield from _make_up({"RENDER_SECONDS": "300", "EXPORT_DEADLINE_SECONDS": "15"})
+
+
+def _make_up(variables: dict[str, str]) -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
     endpoints_file = REPO / ".local" / "endpoints.json"
     endpoints_file.unlink(missing_ok=True)
-    env = _env() | {"RENDER_SECONDS": "2"}
+    env = _env() | variables
     proc = subprocess.Popen(
         [sys.executable, "-m", "local", "up"],
         cwd=REPO,
@@ -416,3 +426,47 @@ def test_make_up_starts_exports_from_request_files_and_events_with_the_readme_co
         s3.head_object(Bucket=video["bucket"], Key=video["key"])
     result = json.loads(s3.get_object(Bucket=e["bucket"], Key="results/e2e.json.result.json")["Body"].read())
     assert {entry["exportId"] for entry in result["entries"]} == {notes[p]["exportId"] for p in file_projects}
+
+
+def test_make_up_ends_an_export_whose_status_change_event_was_lost(
+    slow_stack: tuple[subprocess.Popen[str], dict[str, str]],
+) -> None:
+    """The safety net's rule disabled (its events lost, as EventBridge may lose one), an execution
+    stopped by hand leaves its export open: the reconciler ends it soon after its deadline, notified
+    once, and the project can export again."""
+    _, e = slow_stack
+    session = boto3.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=e["region"]
+    )
+    events = session.client("events", endpoint_url=e["aws_endpoint_url"])
+    sfn = session.client("stepfunctions", endpoint_url=e["aws_endpoint_url"])
+    sqs = session.client("sqs", endpoint_url=e["aws_endpoint_url"])
+    [safety_net] = [r["Name"] for r in events.list_rules()["Rules"] if r["Name"].endswith("-execution-ended")]
+    events.disable_rule(Name=safety_net)
+
+    project_id = new_project_id()
+    created = requests.post(f"{e['api_url']}/exports", json={"projectId": project_id}, timeout=30)
+    assert created.status_code == 202, created.text
+    export_id, link = created.json()["exportId"], created.json()["links"]["self"]
+    deadline = time.monotonic() + 15  # EXPORT_DEADLINE_SECONDS, counted from a moment later
+    arn = e["state_machine_arn"].replace(":stateMachine:", ":execution:") + f":{export_id}"
+    sfn.stop_execution(executionArn=arn, error="Operator", cause="stopped by hand")
+    time.sleep(3)  # the local stack sees a status change within half a second
+    assert requests.get(link, timeout=10).json()["status"] in ("REQUESTED", "RENDERING"), "event not lost"
+
+    while (view := requests.get(link, timeout=10).json())["status"] in ("REQUESTED", "RENDERING"):
+        assert time.monotonic() < deadline + 120, "still open two minutes after its deadline"
+        time.sleep(1)
+    assert view["status"] == "CANCELLED", view
+    assert view["error"]["code"] == "ExecutionAborted", view
+
+    notes: list[str] = []
+    quiet_until = time.monotonic() + 3
+    while time.monotonic() < quiet_until:
+        for message in sqs.receive_message(QueueUrl=e["queue_url"], WaitTimeSeconds=1).get("Messages", []):
+            notes.append(json.loads(json.loads(message["Body"])["Message"])["exportId"])
+            sqs.delete_message(QueueUrl=e["queue_url"], ReceiptHandle=message["ReceiptHandle"])
+    assert notes == [export_id]
+
+    again = requests.post(f"{e['api_url']}/exports", json={"projectId": project_id}, timeout=30)
+    assert again.status_code == 202, again.text  # the project's lease was released

@@ -46,6 +46,14 @@ NOT_EXERCISED: dict[tuple[str, str, str], str] = {
         "Lambda's dead-letter queue for the safety net's asynchronous invocations: the local event "
         "delivery (execution_events.py) retries a failed invocation but never dead-letters it"
     ),
+    ("ReconcileExportsFunction", "sqs:SendMessage", "safety-net-dead-letter-queue"): (
+        "Lambda's dead-letter queue for a scheduled run whose every attempt failed: the local schedules "
+        "(schedules.py) run the function again at the next period but never dead-letter a run"
+    ),
+    ("ReconcileExportsFunction", "states:StopExecution", "execution:"): (
+        "only for an execution still running two hours past its export's deadline (the lease's end); "
+        "tests/unit/workflow/test_reconcile.py stops one on moto"
+    ),
     ("StartExportFunction", "dynamodb:GetItem", "idempotency-table"): (
         "Powertools' idempotency takes an existing record from its failed conditional PutItem "
         "(ReturnValuesOnConditionCheckFailure: ALL_OLD); GetItem is its fallback for a boto3 older "
@@ -212,6 +220,35 @@ class Scenarios:
         view = self._final(export_id, "CANCELLED", timeout=30)
         assert view["error"]["code"] == "ExecutionAborted", view
 
+    def status_change_event_lost(self) -> None:
+        """An execution stopped while the safety net's rule is disabled: the reconciler ends its
+        export once the deadline (moved into the past here) and the margin have passed."""
+        events = self.stack.client("events")
+        [rule] = [r["Name"] for r in events.list_rules()["Rules"] if r["Name"].endswith("-execution-ended")]
+        project = new_project_id()
+        self.sim.inject(Fault("export_stall", project_id=project, at_progress=30))
+        export_id = start(self.api, project)
+        arn = self._record(export_id)["executionArn"]["S"]
+        self._until("rendering", lambda: self.api.get_export(export_id).json()["status"] == "RENDERING")
+        events.disable_rule(Name=rule)
+        try:
+            self.stack.client("stepfunctions").stop_execution(
+                executionArn=arn, error="Operator", cause="by hand"
+            )
+            time.sleep(2)  # the status change seen, and lost
+            assert self.api.get_export(export_id).json()["status"] == "RENDERING", "the event was not lost"
+        finally:
+            events.enable_rule(Name=rule)
+        self.stack.client("dynamodb").update_item(
+            TableName=self.stack.endpoints["table"],
+            Key={"exportId": {"S": export_id}},
+            UpdateExpression="SET deadlineAt = :past",
+            ExpressionAttributeValues={":past": {"S": "2026-01-01T00:00:00Z"}},
+        )
+        view = self._final(export_id, "CANCELLED", timeout=40)  # the reconciler runs every 10 s
+        assert view["error"]["code"] == "ExecutionAborted", view
+        assert start(self.api, project)  # the project is free again
+
     def second_export_of_a_busy_project(self) -> None:
         """A project already exporting: 409 naming the active export; then that one is cancelled."""
         project = new_project_id()
@@ -349,6 +386,8 @@ def exercised(stack: LocalDeployment) -> dict[str, str]:
     )
     # alone: killing a busy Deliver would kill the other scenarios' deliveries too
     scenarios.run(scenarios.delivery_killed_and_resumed)
+    # alone: the safety net's events are lost while it runs
+    scenarios.run(scenarios.status_change_event_lost)
     time.sleep(2)  # the safety net's last invocations for the executions that ended
     return scenarios.outcomes
 
@@ -436,7 +475,8 @@ def test_the_state_machine_is_held_to_its_role(stack: LocalDeployment, exercised
     machine = stack.iam.principals.by_logical_id("ExportStateMachine")
     poll = stack.supervisor.pools
     [poll_name] = [name for name, pool in poll.items() if pool.spec.logical_id == "PollExportFunction"]
-    stack.iam.principals.deny("ExportStateMachine", "lambda:InvokeFunction", f"*:function:{poll_name}")
+    # the function and its versions (the definition invokes a version), as the grant reads
+    stack.iam.principals.deny("ExportStateMachine", "lambda:InvokeFunction", f"*:function:{poll_name}*")
     try:
         api = Api(stack)
         export_id = start(api, new_project_id())

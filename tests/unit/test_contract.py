@@ -44,6 +44,19 @@ def test_every_placeholder_has_a_substitution_and_every_substitution_is_used() -
     assert placeholders == set(MACHINE["DefinitionSubstitutions"])
 
 
+def invoked_function(state: dict[str, Any]) -> str:
+    """The logical id of the function a Lambda task invokes: its published version (Ref X.Version),
+    so that an execution runs the code it started with whatever is deployed meanwhile."""
+    placeholder = re.fullmatch(r"\$\{(\w+)\}", state["Parameters"]["FunctionName"])
+    assert placeholder, "a task must name its function through a substitution"
+    value = MACHINE["DefinitionSubstitutions"][placeholder.group(1)]
+    assert set(value) == {"Ref"}, f"not a published version: {value}"
+    assert value["Ref"].endswith(".Version"), f"not a published version: {value}"
+    logical = str(value["Ref"]).removesuffix(".Version")
+    assert FUNCTIONS[logical]["Properties"]["AutoPublishAlias"], logical
+    return logical
+
+
 def test_every_invoked_function_exists_in_the_template_and_may_be_invoked() -> None:
     invoke_policies = {
         p["LambdaInvokePolicy"]["FunctionName"]["Ref"]
@@ -52,22 +65,16 @@ def test_every_invoked_function_exists_in_the_template_and_may_be_invoked() -> N
     }
     assert MACHINE["DefinitionSubstitutions"]["Partition"] == {"Ref": "AWS::Partition"}
     for name, state in tasks().items():
-        placeholder = re.fullmatch(r"\$\{(\w+)\}", state["Parameters"]["FunctionName"])
-        assert placeholder, f"{name} must name its function through a substitution"
-        value = MACHINE["DefinitionSubstitutions"][placeholder.group(1)]
-        logical, attribute = value["Fn::GetAtt"]
-        assert logical in FUNCTIONS
-        assert attribute == "Arn"
-        assert logical in invoke_policies, f"the state machine role cannot invoke {logical}"
+        logical = invoked_function(state)
+        # SAM's LambdaInvokePolicy grants function:NAME*, which covers the versions too
+        assert logical in invoke_policies, f"the state machine role cannot invoke {logical} ({name})"
         assert (REPO / FUNCTIONS[logical]["Properties"]["CodeUri"] / "app.py").is_file()
 
 
 def test_every_task_has_timeout_retry_with_jitter_and_catch_all() -> None:
     for name, state in tasks().items():
         assert state["Resource"] == "arn:${Partition}:states:::lambda:invoke", name
-        logical = MACHINE["DefinitionSubstitutions"][state["Parameters"]["FunctionName"][2:-1]]["Fn::GetAtt"][
-            0
-        ]
+        logical = invoked_function(state)
         function_timeout = FUNCTIONS[logical]["Properties"].get(
             "Timeout", TEMPLATE["Globals"]["Function"]["Timeout"]
         )
@@ -261,6 +268,34 @@ def test_a_credentials_secret_must_be_a_secret_arn() -> None:
     for bad in ("my-secret", "arn:aws:s3:::bucket", "arn:aws:secretsmanager:us-east-1:1:secret:x"):
         with pytest.raises(ValueError, match="ExistingCredentialsSecretArn"):
             Resolver(TEMPLATE, {"ExistingCredentialsSecretArn": bad}, {}).check_rules()
+
+
+@pytest.mark.parametrize(
+    ("secret", "refused"),
+    [
+        ("", False),
+        ("arn:aws:secretsmanager:eu-west-1:123456789012:secret:ai/creds-AbCdEf", False),
+        ("arn:aws:secretsmanager:us-east-1:123456789012:secret:ai/creds-AbCdEf", True),
+        ("arn:aws-cn:secretsmanager:cn-north-1:123456789012:secret:ai/creds-AbCdEf", True),
+    ],
+)
+def test_a_credentials_secret_in_another_region_is_refused_at_deploy_time(secret: str, refused: bool) -> None:
+    """The pattern admits any region's ARN, but the functions read the secret through their own
+    region's endpoint (and kms:ViaService holds only there): a stack in eu-west-1 creates the
+    resource that cannot be created, named for the reason, when the secret is elsewhere."""
+    from local.stack.template import Resolver
+
+    resolver = Resolver(TEMPLATE, {"ExistingCredentialsSecretArn": secret}, {"AWS::Region": "eu-west-1"})
+    resolver.check_rules()
+    assert resolver.condition("CredentialsSecretInAnotherRegion") is refused
+    for logical in (
+        "CredentialsSecretMustBeInTheStackRegion",
+        "CredentialsSecretMustBeInTheStackRegionHandle",
+    ):
+        assert resolver.resource_enabled(logical) is refused
+    wait = TEMPLATE["Resources"]["CredentialsSecretMustBeInTheStackRegion"]
+    assert wait["Type"] == "AWS::CloudFormation::WaitCondition"
+    assert wait["Properties"]["Handle"] == {"Ref": "CredentialsSecretMustBeInTheStackRegionHandle"}
 
 
 def test_a_fresh_account_gets_the_api_gateway_logging_role_by_default() -> None:

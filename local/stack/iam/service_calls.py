@@ -136,11 +136,24 @@ def plan_kms(request: Request, lookups: Lookups) -> Plan:
     return Plan(operation, [Check(f"kms:{operation}", resource, context)])
 
 
+def function_arn(region: str, name: str, qualifier: str | None = None) -> str:
+    """The ARN IAM authorises a Lambda call on, from any of the API's forms of FunctionName (name,
+    `name:qualifier`, partial or full ARN) and its Qualifier: a version's or alias's own ARN, which
+    a policy naming only `function:NAME` does not match (the Lambda developer guide's "Fine-tuning
+    the Resources and Conditions sections of policies")."""
+    if not name.startswith("arn:"):
+        parts = name.split(":")
+        account, name = (parts[0], ":".join(parts[2:])) if len(parts) >= 3 else (ACCOUNT, name)
+        name = f"arn:aws:lambda:{region}:{account}:function:{name}"
+    if qualifier and name.count(":") == 6:
+        name = f"{name}:{qualifier}"
+    return name
+
+
 def plan_lambda(request: Request, lookups: Lookups) -> Plan:
     parts = request.path.strip("/").split("/")
     if len(parts) >= 3 and parts[1] == "functions":
-        name = unquote(parts[2])
-        function = name if name.startswith("arn:") else arn("lambda", request.region, f"function:{name}")
+        function = function_arn(request.region, unquote(parts[2]), request.param("Qualifier"))
         if len(parts) == 4 and parts[3] == "invocations" and request.method == "POST":
             return Plan("Invoke", [Check("lambda:InvokeFunction", function)])
         if len(parts) == 3 and request.method == "GET":

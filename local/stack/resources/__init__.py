@@ -7,12 +7,16 @@ it on moto. Types without an entry (IAM roles and policies, subscriptions, ...) 
 from __future__ import annotations
 
 from .base import ACCOUNT, Context, ResourceType
+from .cloudformation import WaitCondition, WaitConditionHandle
 from .compute import Function, StateMachine
 from .messaging import EventBus, Queue, Rule, Topic
 from .plan_only import KmsKey, Layer, LogGroup, RestApi
 from .storage import Bucket, Secret, Table
 
 RESOURCE_TYPES: dict[str, ResourceType] = {
+    # first: a wait condition that exists refuses the stack, before anything else is made
+    "AWS::CloudFormation::WaitConditionHandle": WaitConditionHandle(),
+    "AWS::CloudFormation::WaitCondition": WaitCondition(),
     "AWS::KMS::Key": KmsKey(),
     "AWS::S3::Bucket": Bucket(),
     "AWS::DynamoDB::Table": Table(),

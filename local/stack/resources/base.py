@@ -10,6 +10,7 @@ from ..execution_events import Rule
 from ..functions import FunctionSpec
 from ..options import DeploymentOptions
 from ..queue_sources import QueueSource
+from ..schedules import Schedule
 from ..template import Physical, Resolver
 
 ACCOUNT = "123456789012"
@@ -32,6 +33,7 @@ class Context:
     functions: dict[str, FunctionSpec] = field(default_factory=dict)
     event_rules: list[Rule] = field(default_factory=list)
     queue_sources: list[QueueSource] = field(default_factory=list)
+    schedules: list[Schedule] = field(default_factory=list)
     _clients: dict[str, Any] = field(default_factory=dict)
 
     @property

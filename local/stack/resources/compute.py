@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -10,16 +11,24 @@ from typing import Any
 from ..execution_events import Rule
 from ..functions import FunctionSpec
 from ..queue_sources import QueueSource
+from ..schedules import Schedule
 from ..template import REPO, Physical, function_globals, resources_of_type
 from .base import Context, ResourceType, slug
 
 
 class Function(ResourceType):
-    """Registered with moto's Lambda (so Step Functions can invoke it) and recorded for the supervisor."""
+    """Registered with moto's Lambda (so Step Functions can invoke it) and recorded for the supervisor.
+
+    With AutoPublishAlias it also gets what SAM generates for it: a published version (the first,
+    `1`, as in a new stack) and the alias pointing at it, for `Ref X.Version` and `Ref X.Alias`.
+    A qualified ARN is invoked through moto's Lambda like the function (the same workers)."""
 
     def plan(self, ctx: Context, logical: str, resource: dict[str, Any]) -> Physical:
         name = f"{ctx.stack}-{slug(logical)}"
-        return Physical(name, {"Arn": ctx.arn("lambda", f"function:{name}")})
+        arn = ctx.arn("lambda", f"function:{name}")
+        alias = resource.get("Properties", {}).get("AutoPublishAlias")
+        refs = {"Version": f"{arn}:1", "Alias": f"{arn}:{alias}"} if alias else {}
+        return Physical(name, {"Arn": arn}, refs)
 
     def create(self, ctx: Context, logical: str, resource: dict[str, Any]) -> Physical | None:
         globals_ = function_globals(ctx.template)
@@ -34,6 +43,7 @@ class Function(ResourceType):
             "POLL_MAX_WAIT_SECONDS": str(ctx.options.poll_max_wait_seconds),
             "STALE_GRACE_SECONDS": str(ctx.options.stale_grace_seconds),
             "REQUEST_RETRY_BASE_SECONDS": str(ctx.options.request_retry_base_seconds),
+            "RECONCILE_MARGIN_SECONDS": str(ctx.options.reconcile_margin_seconds),
             **ctx.options.function_env,
         }
         spec = FunctionSpec(
@@ -59,14 +69,33 @@ class Function(ResourceType):
             Environment={"Variables": env},
         )
         ctx.functions[logical] = spec
-        for event in props.get("Events", {}).values():
+        self._events(ctx, name, props)
+        alias = props.get("AutoPublishAlias")
+        if not alias:
+            return None
+        lambda_ = ctx.client("lambda")
+        version = lambda_.publish_version(FunctionName=name)["Version"]
+        lambda_.create_alias(FunctionName=name, Name=alias, FunctionVersion=version)
+        planned = ctx.resolver.physical[logical]
+        arn = planned.attrs["Arn"]
+        return Physical(
+            planned.ref, planned.attrs, {"Version": f"{arn}:{version}", "Alias": f"{arn}:{alias}"}
+        )
+
+    @staticmethod
+    def _events(ctx: Context, name: str, props: dict[str, Any]) -> None:
+        for event_name, event in props.get("Events", {}).items():
             if event.get("Type") == "SQS":
                 ctx.queue_sources.append(_queue_source(ctx, name, ctx.resolver.resolve(event["Properties"])))
             if event.get("Type") == "EventBridgeRule":
                 pattern = ctx.resolver.resolve(event["Properties"]["Pattern"])
                 retries = event["Properties"].get("RetryPolicy", {}).get("MaximumRetryAttempts", 3)
-                ctx.event_rules.append(Rule(pattern, name, min(int(retries), 3)))
-        return None
+                rule = _rule(ctx, f"{name}-{slug(event_name)}", EventPattern=json.dumps(pattern))
+                ctx.event_rules.append(Rule(pattern, name, min(int(retries), 3), rule))
+            if event.get("Type") == "Schedule":
+                expression = ctx.resolver.resolve(event["Properties"]["Schedule"])
+                rule = _rule(ctx, f"{name}-{slug(event_name)}", ScheduleExpression=expression)
+                ctx.schedules.append(Schedule(name, expression, rule))
 
 
 class StateMachine(ResourceType):
@@ -90,6 +119,13 @@ class StateMachine(ResourceType):
             type=props.get("Type", "STANDARD"),
         )["stateMachineArn"]
         return Physical(arn, planned.attrs)
+
+
+def _rule(ctx: Context, name: str, **spec: str) -> str:
+    """The event's rule in moto's EventBridge (on the default bus, as SAM makes it), enabled: the
+    local stack delivers its events while it stays so (`aws events disable-rule` stops them)."""
+    ctx.client("events").put_rule(Name=name, State="ENABLED", **spec)
+    return name
 
 
 def _queue_source(ctx: Context, function: str, props: dict[str, Any]) -> QueueSource:

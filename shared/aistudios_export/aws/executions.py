@@ -36,6 +36,17 @@ class Executions:
             if error_code(exc) != "ExecutionDoesNotExist":
                 raise
 
+    def describe(self, execution_arn: str) -> dict[str, Any] | None:
+        """How the execution stands (status, and error and cause once it failed); None when Step
+        Functions has no such execution (never started, or closed more than 90 days ago)."""
+        try:
+            answer: dict[str, Any] = self._sfn.describe_execution(executionArn=execution_arn)
+        except ClientError as exc:
+            if error_code(exc) != "ExecutionDoesNotExist":
+                raise
+            return None
+        return answer
+
     def end_wait(self, task_token: str, output: dict[str, Any]) -> bool:
         """Complete a waiting task; False (logged unless merely gone) when it could not be."""
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -12,7 +13,7 @@ from ..aws.errors import error_code
 from ..clock import now_iso
 from ..errors import ExportNotFoundError, InvalidTransitionError, ProjectBusyError, TransientUpstreamError
 from ..models import FAILURE_STATUSES, OPEN_STATUSES, ExportRecord, ExportStatus, VideoLocation, progress_item
-from .listing import Cursors, list_page
+from .listing import Cursors, list_page, open_past_deadline
 
 LEASE_PREFIX = "lease#"
 NOTIFY_CLAIM_SECONDS = 60
@@ -25,8 +26,6 @@ class ExportStore:
 
     def __init__(self, table: Any) -> None:
         self._table = table
-
-    # -- one active export per project ---------------------------------------------------------
 
     def create_with_lease(self, record: ExportRecord, lease_expires_at: int) -> ExportRecord:
         """Store a new export and take its project's lease, both or neither.
@@ -107,8 +106,6 @@ class ExportStore:
             ]
         )
 
-    # -- records --------------------------------------------------------------------------------
-
     def create(self, record: ExportRecord) -> ExportRecord:
         self._table.put_item(Item=record.to_item(), ConditionExpression="attribute_not_exists(exportId)")
         return record
@@ -134,6 +131,10 @@ class ExportStore:
         """Up to `limit` exports, newest first, and where the next page resumes (see listing.py)."""
         return list_page(self._table, project_id=project_id, status=status, limit=limit, after=after)
 
+    def open_past_deadline(self, cutoff: datetime, *, limit: int) -> list[str]:
+        """What the reconciler checks (see listing.py); the index may lag the table by a moment."""
+        return open_past_deadline(self._table, cutoff, limit=limit)
+
     def record_progress(
         self, export_id: str, progress: float, state: str, *, created_at: str | None = None
     ) -> ExportRecord:
@@ -152,9 +153,6 @@ class ExportStore:
             allowed_from=[ExportStatus.REQUESTED.value, ExportStatus.RENDERING.value],
             created_at=created_at,
         )
-
-    def mark_execution(self, export_id: str, execution_arn: str) -> ExportRecord:
-        return self._update(export_id, {"executionArn": execution_arn}, allowed_from=_OPEN)
 
     def mark_delivering(self, export_id: str) -> ExportRecord:
         return self._update(

@@ -18,13 +18,15 @@ import binascii
 import json
 import re
 import time
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from ..aws.errors import error_code
+from ..clock import iso, iso_seconds
 from ..errors import TransientUpstreamError, invalid
-from ..models import EXPORT_ID, ExportRecord, ExportStatus
+from ..models import EXPORT_ID, OPEN_STATUSES, ExportRecord, ExportStatus
 
 PROJECT_INDEX = "byProject"
 STATUS_INDEX = "byStatusKeys"
@@ -149,18 +151,23 @@ def _query(
         query["ExpressionAttributeValues"][":s"] = status.value
     if after:
         query["ExclusiveStartKey"] = after
+    response = _index_query(table, query)
+    return list(response.get("Items", [])), response.get("LastEvaluatedKey")
+
+
+def _index_query(table: Any, query: dict[str, Any]) -> dict[str, Any]:
     try:
-        response = table.query(**query)
+        response: dict[str, Any] = table.query(**query)
     except ClientError as exc:
         # an index added by a stack update is read only once DynamoDB has filled it (docs/deploying.md)
         if error_code(exc) == "ValidationException" and "backfilling" in str(exc):
             raise TransientUpstreamError(
-                f"the {index} index is still being built; try again later",
+                f"the {query['IndexName']} index is still being built; try again later",
                 code="IndexNotReady",
                 retry_after=60,
             ) from None
         raise
-    return list(response.get("Items", [])), response.get("LastEvaluatedKey")
+    return response
 
 
 def _records_named(
@@ -189,6 +196,35 @@ def _records_named(
         found[export_id] for export_id in dict.fromkeys(k["exportId"] for k in keys) if export_id in found
     ]
     return [r for r in records if status is None or r.get("status") == status.value]
+
+
+def open_past_deadline(table: Any, cutoff: datetime, *, limit: int) -> list[str]:
+    """Open exports created before `cutoff` whose deadline (deadlineAt, which the status index
+    carries) had passed by then, oldest first, `limit` at most."""
+    found: list[str] = []
+    for status in sorted(s.value for s in OPEN_STATUSES):
+        after: dict[str, str] | None = None
+        while len(found) < limit:
+            query: dict[str, Any] = {
+                "IndexName": STATUS_INDEX,
+                "KeyConditionExpression": "#s = :s AND createdAt < :created",
+                "FilterExpression": "deadlineAt < :deadline",
+                "ExpressionAttributeNames": {"#s": "status"},
+                "ExpressionAttributeValues": {
+                    ":s": status,
+                    ":created": iso(cutoff),
+                    ":deadline": iso_seconds(cutoff),
+                },
+                "ProjectionExpression": "exportId",
+            }
+            if after:
+                query["ExclusiveStartKey"] = after
+            response = _index_query(table, query)
+            found += [item["exportId"] for item in response.get("Items", [])]
+            after = response.get("LastEvaluatedKey")
+            if after is None:
+                break
+    return found[:limit]
 
 
 def _key(item: dict[str, Any], partition: str) -> dict[str, str]:

@@ -268,3 +268,27 @@ def test_a_failure_reported_after_success_is_not_counted(
     assert handler.lambda_handler(load_event("record_failure"), Context())["status"] == "SUCCEEDED"
 
     assert "ExportsFailed" not in _metrics(capsys.readouterr().out)
+
+
+def test_the_reconciler_ends_an_export_whose_execution_ended_unheard(
+    env: Resources, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RECONCILE_MARGIN_SECONDS", "0")
+    record = env.seed(status=ExportStatus.RENDERING)  # its deadline is long past
+    arn = env.sfn.start_execution(stateMachineArn=env.state_machine_arn, name=record.export_id)[
+        "executionArn"
+    ]
+    env.table.update_item(
+        Key={"exportId": record.export_id},
+        UpdateExpression="SET executionArn = :a",
+        ExpressionAttributeValues={":a": arn},
+    )
+    env.sfn.stop_execution(executionArn=arn)
+    reconcile = _load_handler("reconcile_exports")
+    assert reconcile.lambda_handler(load_event("reconcile_exports"), Context()) == {
+        "checked": 1,
+        "ended": [record.export_id],
+    }
+    # CANCELLED, or FAILED where moto ran the one-state definition to its end before the stop
+    assert env.adapters.store.get(record.export_id).status in (ExportStatus.CANCELLED, ExportStatus.FAILED)
+    assert reconcile.lambda_handler(load_event("reconcile_exports"), Context()) == {"checked": 0, "ended": []}

@@ -230,6 +230,32 @@ def test_the_other_services() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("function", "query", "resource"),
+    [
+        ("poll", "", "function:poll"),
+        ("poll", "Qualifier=7", "function:poll:7"),
+        ("poll:live", "", "function:poll:live"),
+        ("123456789012:function:poll", "Qualifier=live", "function:poll:live"),
+        ("arn:aws:lambda:us-east-1:123456789012:function:poll:7", "", "function:poll:7"),
+        ("arn:aws:lambda:us-east-1:123456789012:function:poll", "Qualifier=7", "function:poll:7"),
+    ],
+)
+def test_an_invocation_is_authorised_on_the_version_or_alias_it_names(
+    function: str, query: str, resource: str
+) -> None:
+    """Lambda's API takes a function in four forms, with or without a Qualifier; a version's or an
+    alias's own ARN is the resource (the state machine invokes versions)."""
+    from urllib.parse import quote
+
+    path = f"/2015-03-31/functions/{quote(function, safe='')}/invocations"
+    plan = PLANNERS["lambda"](request("lambda", path=path, query=query), Lookups())
+    assert (plan.checks[0].action, plan.checks[0].resource) == (
+        "lambda:InvokeFunction",
+        f"arn:aws:lambda:us-east-1:123456789012:{resource}",
+    )
+
+
 def test_a_task_token_is_authorised_on_the_state_machine_that_issued_it() -> None:
     plan = PLANNERS["states"](
         request("states", body={"taskToken": "t1", "output": "{}"}, target="SendTaskSuccess"), Lookups()

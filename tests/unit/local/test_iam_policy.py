@@ -139,3 +139,19 @@ def test_unused_permissions_are_the_action_resource_pairs_no_allowed_call_used()
         ("DeliverPolicy#0", "s3:DeleteObject", f"{BUCKET}/exports/*"),  # refused calls use nothing
         ("DeliverPolicy#1", "s3:ListBucket", f"{BUCKET}-old"),
     }
+
+
+def test_a_version_is_covered_by_a_wildcard_after_the_name_but_not_by_the_bare_function() -> None:
+    """As IAM matches Lambda ARNs: `function:NAME` is the unqualified function only; SAM's
+    LambdaInvokePolicy (`function:NAME*`) covers its versions and aliases too."""
+    base = "arn:aws:lambda:us-east-1:123456789012:function:poll"
+    bare = Policy.parse(
+        "bare", {"Statement": [{"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": base}]}
+    )
+    sam = Policy.parse(
+        "sam", {"Statement": [{"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": f"{base}*"}]}
+    )
+    for qualified in (f"{base}:7", f"{base}:live"):
+        assert not evaluate([bare], "lambda:InvokeFunction", qualified, {}).allowed
+        assert evaluate([sam], "lambda:InvokeFunction", qualified, {}).allowed
+    assert evaluate([bare], "lambda:InvokeFunction", base, {}).allowed

@@ -73,8 +73,12 @@ def test_the_state_machine_may_invoke_its_functions_and_arm_its_wait() -> None:
     plan, resolver = planned()
     machine = plan.principals["ExportStateMachine"]
     for function in ("PollExportFunction", "DeliverExportFunction", "RecordFailureFunction"):
-        arn = resolver.physical[function].attrs["Arn"]
-        assert evaluate(machine.policies, "lambda:InvokeFunction", arn, {}).allowed, function
+        # the definition names the published version (function:NAME:1), Ref X.Version
+        version = resolver.resolve({"Ref": f"{function}.Version"})
+        assert version == resolver.physical[function].attrs["Arn"] + ":1"
+        assert evaluate(machine.policies, "lambda:InvokeFunction", version, {}).allowed, function
+        alias = resolver.resolve({"Ref": f"{function}.Alias"})
+        assert alias == resolver.physical[function].attrs["Arn"] + ":live"
     assert not evaluate(
         machine.policies, "lambda:InvokeFunction", resolver.physical["StartExportFunction"].attrs["Arn"], {}
     ).allowed
