@@ -117,6 +117,10 @@ class ExportRecord:
     notified: bool = False
     render_seen: bool = False  # a poll of this export saw the project below 100 (the stale-100 rule)
     upload_id: str | None = None  # the multipart upload a delivery attempt started, for the next to resume
+    # The export POST's answer was no verdict (500/502/504, a timeout or reset after sending): the
+    # execution finds out whether AI Studios has the export, and asks once more if not (resubmittedAt).
+    start_ambiguous: bool = False
+    resubmitted_at: str | None = None
     # Webhooks (see webhooks/receiver.py): the receiver token's SHA-256, the caller's own webhookUrl, when a
     # webhook's 100 was confirmed, the events already taken (replays are refused), and the task token
     # of the interruptible wait the state machine armed last (written by the state machine itself).
@@ -147,6 +151,8 @@ class ExportRecord:
             "finishedAt": self.finished_at,
             "executionArn": self.execution_arn,
             "uploadId": self.upload_id,
+            "startAmbiguous": self.start_ambiguous or None,
+            "resubmittedAt": self.resubmitted_at,
             "webhookTokenHash": self.webhook_token_hash,
             "userWebhookUrl": self.user_webhook_url,
             "webhookConfirmedAt": self.webhook_confirmed_at,
@@ -180,6 +186,8 @@ class ExportRecord:
             notified=bool(item.get("notified", False)),
             render_seen=bool(item.get("renderSeen", False)),
             upload_id=item.get("uploadId"),
+            start_ambiguous=bool(item.get("startAmbiguous", False)),
+            resubmitted_at=item.get("resubmittedAt"),
             webhook_token_hash=item.get("webhookTokenHash"),
             user_webhook_url=item.get("userWebhookUrl"),
             webhook_confirmed_at=item.get("webhookConfirmedAt"),

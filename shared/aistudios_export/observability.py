@@ -103,8 +103,13 @@ METRICS: dict[str, MetricUnit] = {
     "DeliveredBytes": MetricUnit.Bytes,
     "PollsPerExport": MetricUnit.Count,
     "ExportsReconciled": MetricUnit.Count,
+    "ExportsResubmitted": MetricUnit.Count,
     **{f"Webhooks{status}": MetricUnit.Count for status in (202, 400, 404, 409, 503)},
 }
+
+
+def count_resubmitted() -> None:
+    metrics.add_metric(name="ExportsResubmitted", unit=MetricUnit.Count, value=1)
 
 
 def count_started() -> None:

@@ -528,7 +528,7 @@ def test_client_error_status_is_permanent_without_refresh(
     [
         pytest.param({"kind": "http_status", "status": 500}, "InternalServerError", id="500"),
         pytest.param({"kind": "http_status", "status": 502}, "BadGateway", id="502"),
-        pytest.param({"kind": "http_status", "status": 503}, "ServiceUnavailable", id="503"),
+        pytest.param({"kind": "http_status", "status": 504}, "GatewayTimeout", id="504"),
         pytest.param({"kind": "reset"}, "ConnectionError", id="reset"),
     ],
 )
@@ -577,6 +577,34 @@ def test_export_429_is_retried_then_succeeds_once(
 
     assert requests_on(simulator, "export") == 3
     assert exports_of(simulator, project_id) == 1
+
+
+def test_export_503_is_retried_then_succeeds_once(
+    simulator: Simulator, client: AIStudiosClient, project_id: str
+) -> None:
+    """A 503 says the service did not take the request: the POST may go again, one render results."""
+    client.token()
+    simulator.inject(Fault("http_status", route="export", status=503, times=2))
+
+    assert client.export(project_id) == project_id
+
+    assert requests_on(simulator, "export") == 3
+    assert exports_of(simulator, project_id) == 1
+
+
+def test_export_503_that_lasts_is_not_processed(
+    simulator: Simulator, client: AIStudiosClient, project_id: str
+) -> None:
+    client.token()
+    simulator.inject(Fault("http_status", route="export", status=503, times=None))
+
+    with pytest.raises(TransientUpstreamError) as caught:
+        client.export(project_id)
+
+    assert caught.value.code == "ServiceUnavailable"
+    assert not caught.value.maybe_processed  # the start withdraws the export; the caller tries again
+    assert requests_on(simulator, "export") == MAX_ATTEMPTS
+    assert exports_of(simulator, project_id) == 0
 
 
 def test_export_429_exhausts_attempts(simulator: Simulator, client: AIStudiosClient, project_id: str) -> None:

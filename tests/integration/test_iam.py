@@ -220,6 +220,14 @@ class Scenarios:
         view = self._final(export_id, "CANCELLED", timeout=30)
         assert view["error"]["code"] == "ExecutionAborted", view
 
+    def export_post_without_a_verdict(self) -> None:
+        """A 500 on the export POST: kept and marked (StartExport's UpdateItem), asked again by the poll."""
+        project = new_project_id()
+        self.sim.inject(Fault("http_status", route="export", project_id=project, status=500, times=1))
+        export_id = start(self.api, project)
+        self._final(export_id, "SUCCEEDED")
+        assert self._record(export_id)["startAmbiguous"] == {"BOOL": True}
+
     def status_change_event_lost(self) -> None:
         """An execution stopped while the safety net's rule is disabled: the reconciler ends its
         export once the deadline (moved into the past here) and the margin have passed."""
@@ -383,6 +391,7 @@ def exercised(stack: LocalDeployment) -> dict[str, str]:
         scenarios.request_for_a_busy_project_never_starts,
         scenarios.second_export_of_a_busy_project,
         scenarios.reads_through_the_api,
+        scenarios.export_post_without_a_verdict,
     )
     # alone: killing a busy Deliver would kill the other scenarios' deliveries too
     scenarios.run(scenarios.delivery_killed_and_resumed)

@@ -181,10 +181,11 @@ def test_an_export_requested_event_starts_exactly_one_export(stack: LocalDeploym
     assert len(items) == 1
 
 
+@pytest.mark.parametrize("status", [429, 503])
 def test_a_request_refused_once_by_ai_studios_starts_later_and_succeeds(
-    stack: LocalDeployment, notes: Notes
+    stack: LocalDeployment, notes: Notes, status: int
 ) -> None:
-    """AI Studios refuses the first start (429 on every attempt: not processed): it is withdrawn but its
+    """AI Studios refuses the first start (429 or 503 on every attempt: not processed): it is withdrawn but its
     execution stays, and Step Functions refuses its name for 90 days. The queue's next attempt runs
     in an execution of its own and delivers; the withdrawn execution leaves the export alone."""
     from local.simulator.config import Fault
@@ -192,7 +193,7 @@ def test_a_request_refused_once_by_ai_studios_starts_later_and_succeeds(
     project = new_project_id()
     assert stack.simulator is not None
     # 429 (not processed) on each of the client's attempts: the start is refused and withdrawn
-    stack.simulator.inject(Fault("http_status", route="export", project_id=project, status=429, times=4))
+    stack.simulator.inject(Fault("http_status", route="export", project_id=project, status=status, times=4))
     _request_events(stack, [{"projectId": project}])
 
     (note,) = notes.wait_for(1, lambda body: body["projectId"] == project)

@@ -361,6 +361,51 @@ def test_an_export_ai_studios_certainly_refused_is_a_503_and_leaves_nothing(
     assert api.post_export({"projectId": project_id}).status_code == 202  # the project is free
 
 
+def test_a_503_on_the_export_post_is_a_503_to_the_caller_whose_retry_delivers_one_render(
+    stack: LocalDeployment, api: Api
+) -> None:
+    """A 503 says AI Studios did not take the request: the client tries again at once, and when
+    every attempt meets one the export is withdrawn and the caller told to retry, never FAILED."""
+    project_id = new_project_id()
+    assert stack.simulator is not None
+    stack.simulator.inject(
+        Fault(kind="http_status", route="export", project_id=project_id, status=503, times=4)
+    )
+
+    refused = api.post_export({"projectId": project_id})
+    assert refused.status_code == 503, refused.text
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert records_for(stack, project_id) == []
+
+    stack.simulator.inject(
+        Fault(kind="http_status", route="export", project_id=project_id, status=503, times=2)
+    )
+    export_id = start(api, project_id)  # the retry: two more 503s, taken within the call
+    assert api.wait_final(export_id)["status"] == "SUCCEEDED"
+    assert stack.simulator.stats()["exports"][project_id] == 1
+
+
+def test_an_export_post_without_a_verdict_is_asked_again_when_ai_studios_has_none(
+    stack: LocalDeployment, api: Api
+) -> None:
+    """A 500 may or may not have started a render: the export is kept (202); its first poll finds
+    the project idle, so the execution sends the POST once more and the export is delivered."""
+    project_id = new_project_id()
+    assert stack.simulator is not None
+    stack.simulator.inject(
+        Fault(kind="http_status", route="export", project_id=project_id, status=500, times=1)
+    )
+
+    export_id = start(api, project_id)
+    view = api.wait_final(export_id)
+    assert view["status"] == "SUCCEEDED", view
+    stats = stack.simulator.stats()
+    assert (stats["requests"]["export"] >= 2, stats["exports"][project_id]) == (True, 1)
+    [record] = records_for(stack, project_id)
+    assert record["startAmbiguous"] == {"BOOL": True}
+    assert "resubmittedAt" in record
+
+
 def test_unknown_export_is_404(api: Api) -> None:
     response = api.get_export("0" * 32)
     assert response.status_code == 404

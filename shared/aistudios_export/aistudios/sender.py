@@ -1,5 +1,6 @@
 """Sending one AI Studios call: attempts with back-off within the call's deadline, and the rule for
-what may be tried again (any failed GET; a POST only when it provably was not processed)."""
+what may be tried again (any failed GET; a POST only when it provably was not processed: never
+sent, or refused with 429 or 503, which say the service did not take the request)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,10 @@ from ..errors import TransientUpstreamError
 from ..observability import logger
 from .answers import interpret
 from .transport import RetryPolicy, build_session, reached_server
+
+# Answers by which the service says it did not take the request (too many requests; unavailable):
+# a POST refused so may be sent again. 500, 502 and 504 say nothing of the kind.
+NOT_PROCESSED = frozenset({429, 503})
 
 
 class Sender:
@@ -75,7 +80,8 @@ class Sender:
         """One request: its data, _TryAgain when another attempt may follow, or the final error.
 
         A non-idempotent request (the export POST) goes out on a new connection and is tried again
-        only when it provably was not processed (never sent, or refused with 429)."""
+        only when it provably was not processed (never sent, or refused with 429 or 503). Any other
+        answer after it was sent (500, 502, 504, a timeout, a reset) may have started a render."""
         session = self._session if request.idempotent else build_session(pool_size=1)
         try:
             response = session.request(
@@ -102,11 +108,12 @@ class Sender:
         try:
             return interpret(response, request.method, request.path)
         except TransientUpstreamError as exc:
+            refused = response.status_code in NOT_PROCESSED
+            exc.maybe_processed = not (request.idempotent or refused)
             if exc.retry_after is not None and exc.retry_after > self._retry.max_retry_after:
                 raise
-            if request.idempotent or response.status_code == 429:
+            if not exc.maybe_processed:
                 raise _TryAgain(exc) from None
-            exc.maybe_processed = True
             raise
 
 

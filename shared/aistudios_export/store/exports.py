@@ -11,100 +11,22 @@ from botocore.exceptions import ClientError
 
 from ..aws.errors import error_code
 from ..clock import now_iso
-from ..errors import ExportNotFoundError, InvalidTransitionError, ProjectBusyError, TransientUpstreamError
+from ..errors import ExportNotFoundError, InvalidTransitionError
 from ..models import FAILURE_STATUSES, OPEN_STATUSES, ExportRecord, ExportStatus, VideoLocation, progress_item
+from .leases import ProjectLeases
 from .listing import Cursors, list_page, open_past_deadline
 
-LEASE_PREFIX = "lease#"
 NOTIFY_CLAIM_SECONDS = 60
 MAX_WEBHOOK_EVENTS = 32
 _OPEN = sorted(s.value for s in OPEN_STATUSES)
 
 
-class ExportStore:
-    """DynamoDB access for export records. `table` is a boto3 DynamoDB Table resource."""
+class ExportStore(ProjectLeases):
+    """DynamoDB access for export records (and, from ProjectLeases, the projects' leases). `table`
+    is a boto3 DynamoDB Table resource."""
 
     def __init__(self, table: Any) -> None:
         self._table = table
-
-    def create_with_lease(self, record: ExportRecord, lease_expires_at: int) -> ExportRecord:
-        """Store a new export and take its project's lease, both or neither.
-
-        The lease is an item of its own (`lease#<projectId>`, outside the project index), held until
-        the export reaches a final status or `lease_expires_at` (epoch seconds) passes, so a lost
-        release cannot block a project forever. ProjectBusyError names the export holding it."""
-        lease = {
-            "exportId": LEASE_PREFIX + record.project_id,
-            "leaseHolder": record.export_id,
-            "leaseExpiresAt": lease_expires_at,
-        }
-        try:
-            self._table.meta.client.transact_write_items(
-                TransactItems=[
-                    {
-                        "Put": {
-                            "TableName": self._table.name,
-                            "Item": record.to_item(),
-                            "ConditionExpression": "attribute_not_exists(exportId)",
-                        }
-                    },
-                    {
-                        "Put": {
-                            "TableName": self._table.name,
-                            "Item": lease,
-                            "ConditionExpression": "attribute_not_exists(exportId) OR leaseExpiresAt < :now",
-                            "ExpressionAttributeValues": {":now": int(time.time())},
-                        }
-                    },
-                ]
-            )
-        except ClientError as exc:
-            if error_code(exc) != "TransactionCanceledException":
-                raise
-            holder = self.lease_holder(record.project_id)
-            if holder is None:  # released between the two calls, or a conflicting transaction
-                raise TransientUpstreamError(
-                    "the project's lease is changing hands", code="ProjectLeaseContended", retry_after=1
-                ) from None
-            raise ProjectBusyError(record.project_id, holder) from None
-        return record
-
-    def lease_holder(self, project_id: str) -> str | None:
-        """The export holding the project's lease, unless there is none or it expired."""
-        item = self._table.get_item(Key={"exportId": LEASE_PREFIX + project_id}, ConsistentRead=True).get(
-            "Item"
-        )
-        if not item or int(item.get("leaseExpiresAt", 0)) < time.time():
-            return None
-        return str(item["leaseHolder"])
-
-    def release_lease(self, project_id: str, export_id: str) -> None:
-        """Free the project, if this export still holds it (idempotent)."""
-        try:
-            self._table.delete_item(
-                Key={"exportId": LEASE_PREFIX + project_id},
-                ConditionExpression="leaseHolder = :me",
-                ExpressionAttributeValues={":me": export_id},
-            )
-        except ClientError as exc:
-            if error_code(exc) != "ConditionalCheckFailedException":
-                raise
-
-    def withdraw(self, record: ExportRecord) -> None:
-        """Remove an export that AI Studios never rendered, and free its project, both or neither."""
-        self._table.meta.client.transact_write_items(
-            TransactItems=[
-                {"Delete": {"TableName": self._table.name, "Key": {"exportId": record.export_id}}},
-                {
-                    "Delete": {
-                        "TableName": self._table.name,
-                        "Key": {"exportId": LEASE_PREFIX + record.project_id},
-                        "ConditionExpression": "attribute_not_exists(exportId) OR leaseHolder = :me",
-                        "ExpressionAttributeValues": {":me": record.export_id},
-                    }
-                },
-            ]
-        )
 
     def create(self, record: ExportRecord) -> ExportRecord:
         self._table.put_item(Item=record.to_item(), ConditionExpression="attribute_not_exists(exportId)")
@@ -160,6 +82,33 @@ class ExportStore:
             {"status": ExportStatus.DELIVERING.value, "progress": Decimal(100)},
             allowed_from=_OPEN,
         )
+
+    def mark_start_ambiguous(self, export_id: str) -> None:
+        self._update(export_id, {"startAmbiguous": True}, allowed_from=_OPEN)
+
+    def claim_resubmission(self, export_id: str) -> bool:
+        """True for the one poll that may send the export POST again (once per export, while open)."""
+        values: dict[str, Any] = {":now": now_iso()}
+        for i, status in enumerate(_OPEN):
+            values[f":s{i}"] = status
+        try:
+            self._table.update_item(
+                Key={"exportId": export_id},
+                UpdateExpression="SET resubmittedAt = :now",
+                ConditionExpression="attribute_not_exists(resubmittedAt) AND #status IN "
+                f"({', '.join(f':s{i}' for i in range(len(_OPEN)))})",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
+
+    def release_resubmission(self, export_id: str) -> None:
+        """The POST sent again was refused (not processed): a later poll may send it once more."""
+        self._table.update_item(Key={"exportId": export_id}, UpdateExpression="REMOVE resubmittedAt")
 
     def mark_upload(self, export_id: str, upload_id: str) -> None:
         """Remember the upload a delivery attempt started, so that the next attempt can resume it."""

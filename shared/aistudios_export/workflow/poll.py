@@ -10,11 +10,17 @@ from ..adapters import Adapters
 from ..aistudios.answers import Progress
 from ..aws.errors import transient_aws_errors
 from ..clock import iso, iso_seconds, parse_iso, utcnow
-from ..errors import ExportNotFoundError, InvalidTransitionError, TransientUpstreamError
+from ..errors import (
+    ExportNotFoundError,
+    InvalidTransitionError,
+    PermanentUpstreamError,
+    TransientUpstreamError,
+)
 from ..models import ExportRecord, ExportStatus, PollResult
 from ..observability import logger
 from ..waiting import Sample, keep_samples, next_wait
 from .arming import outage_wait, webhook_wait
+from .resubmit import resubmit_if_lost, says_no_export
 
 
 @transient_aws_errors
@@ -37,6 +43,13 @@ def poll_export(
         progress = adapters.aistudios.progress(project_id)
     except TransientUpstreamError as exc:
         return _unavailable(adapters, export_id, exc, samples, now)
+    except PermanentUpstreamError as exc:
+        # no export for the project: after an ambiguous start, ask again (resubmit.py); else it ends
+        if not (says_no_export(exc) and resubmit_if_lost(adapters, adapters.store.get(export_id))):
+            raise
+        wait = int(adapters.settings.poll_min_wait_seconds)
+        return PollResult(0.0, "resubmitted", False, False, "asked AI Studios again", wait,
+                          iso_seconds(now), samples=tuple(samples))  # fmt: skip
     try:
         created_at = iso(requested_at) if requested_at else None  # the record this execution started with
         record = adapters.store.record_progress(
@@ -50,6 +63,8 @@ def poll_export(
         record = adapters.store.get(export_id)
     if not samples and record.status is ExportStatus.RENDERING:
         adapters.lifecycle.changed(record)  # this execution's first reading: REQUESTED -> RENDERING
+    if says_no_export(progress):
+        resubmit_if_lost(adapters, record)
     elapsed = (now - (requested_at or parse_iso(record.created_at))).total_seconds()
     ready = _ready(adapters, record, progress, elapsed)
     kept = keep_samples([*samples, (elapsed, progress.percent)])

@@ -133,9 +133,19 @@ def _ask_aistudios(
             "AI Studios may have accepted the export; its execution will find out",
             extra={"reason": exc.message},
         )
+        _mark_ambiguous(adapters, record)
     except PermanentUpstreamError:
         _withdraw(adapters, record)
         raise
+
+
+def _mark_ambiguous(adapters: Adapters, record: ExportRecord) -> None:
+    """Let the execution know the POST got no verdict (workflow/resubmit.py). Should this write fail,
+    the export goes on as before the rule: polled, and ended FAILED if AI Studios has no export."""
+    try:
+        adapters.store.mark_start_ambiguous(record.export_id)
+    except (BotoCoreError, ClientError):
+        logger.exception("could not record that the export's start was ambiguous")
 
 
 def _withdraw(adapters: Adapters, record: ExportRecord) -> None:
