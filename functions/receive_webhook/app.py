@@ -17,7 +17,7 @@ app = responses.api_resolver()
 
 @app.post("/webhooks/<exportId>/<token>", **routes.RECEIVE_WEBHOOK)
 def webhook(exportId: routes.ExportIdPath, token: routes.WebhookTokenPath) -> Response[str]:
-    answer = receive_webhook(adapters, exportId, token, app.current_event.decoded_body)
+    answer = receive_webhook(adapters, exportId, token, views.body_bytes(app.current_event))
     count_webhook(answer.status)
     if answer.status == 404:  # no detail: not even that the export exists
         return Response(404, content_types.APPLICATION_JSON, "", {"Cache-Control": "no-store"})

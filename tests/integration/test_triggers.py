@@ -250,6 +250,62 @@ def test_a_request_that_never_starts_ends_failed_notified_and_dead_lettered(
         time.sleep(0.5)
 
 
+def test_bad_request_files_and_events_are_answered_and_nothing_dead_letters(stack: LocalDeployment) -> None:
+    """Through the real chain (S3 → EventBridge → queue → consumer), with moto's S3 answering the
+    ranged read of an empty object InvalidRange as S3 does."""
+    s3, bucket, prefix = stack.client("s3"), stack.endpoints["bucket"], stack.endpoints["requests_prefix"]
+    bad = {
+        "empty.json": (b"", "the file is empty"),
+        "utf16.json": ('[{"projectId": "65fa6b07dca2e367461a2925"}]'.encode("utf-16"), "UTF-8"),
+        "deep.json": (b"[" * 5000 + b"]" * 5000, "nest deeper"),
+        "nan.json": (b'[{"projectId": NaN}]', "finite number"),
+    }
+    for name, (body, _) in bad.items():
+        s3.put_object(Bucket=bucket, Key=prefix + name, Body=body)
+    s3.put_object(Bucket=bucket, Key=prefix + "folder/", Body=b"")  # a console's "Create folder"
+    project = new_project_id()
+    s3.put_object(
+        Bucket=bucket,
+        Key=prefix + "bom.json",
+        Body=b"\xef\xbb\xbf" + json.dumps({"projectId": project}).encode(),
+    )
+    _bus_events(stack)  # only this test's events below
+    _request_events(stack, [{"projectId": project, "x": 10**400}])
+
+    for name, (_, reason) in bad.items():
+        error = _result(stack, name)["error"]
+        assert error["code"] == "InvalidRequestFile"
+        assert reason in error["message"], (name, error)
+    assert [e["status"] for e in _result(stack, "bom.json")["entries"]] == ["QUEUED"]
+    deadline = time.monotonic() + 30
+    while not (rejected := [e for e in _bus_events(stack) if e["detail-type"] == "Export Request Rejected"]):
+        assert time.monotonic() < deadline, "the event was neither started nor rejected"
+        time.sleep(0.5)
+    assert rejected[0]["detail"]["error"]["field"] == "x"
+    assert "results/folder/.result.json" not in {
+        o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="results/").get("Contents", [])
+    }
+    _queue_drains(stack)  # a message that failed would be hidden, waiting for its retry
+    dead_letters = stack.client("sqs").receive_message(
+        QueueUrl=stack.endpoints["dead_letter_queue_url"], MaxNumberOfMessages=10, VisibilityTimeout=0
+    )
+    dead = dead_letters.get("Messages", [])
+    assert not [m for m in dead if project in m["Body"] or any(name in m["Body"] for name in bad)]
+
+
+def _queue_drains(stack: LocalDeployment, timeout: float = 30) -> None:
+    sqs, deadline = stack.client("sqs"), time.monotonic() + timeout
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    while True:
+        attributes = sqs.get_queue_attributes(
+            QueueUrl=stack.endpoints["request_queue_url"], AttributeNames=names
+        )["Attributes"]
+        if all(attributes[name] == "0" for name in names):
+            return
+        assert time.monotonic() < deadline, attributes
+        time.sleep(0.5)
+
+
 @pytest.mark.timeout(900)
 def test_a_burst_of_200_through_s3_and_eventbridge_loses_none(stack: LocalDeployment, notes: Notes) -> None:
     _bus_events(stack)  # only this test's events below

@@ -183,6 +183,15 @@ def test_forged_replayed_late_and_unknown_token_webhooks_are_refused(
     unknown = requests.post(other_token, json={"progress": 25}, timeout=10)
     assert unknown.status_code == 404
     assert unknown.content == b""
+
+    # hostile bodies, through the local API (which passes what is not UTF-8 in base64): a 400 naming
+    # the field with the token, the same empty 404 without it, never a 5xx
+    for body, field in ((b"\xff\xfe{}", "body"), (b'{"progress": 50, "credit": NaN}', "credit"),
+                        (b'{"progress": 50, "credit": ' + b"9" * 400 + b"}", "credit")):  # fmt: skip
+        bad = requests.post(receiver, data=body, timeout=10)
+        assert bad.status_code == 400, bad.text
+        assert (bad.json()["error"]["code"], bad.json()["error"]["field"]) == ("InvalidWebhook", field)
+        assert requests.post(other_token, data=body, timeout=10).status_code == 404
     nobody = requests.post(f"{api.url}/webhooks/{'f' * 32}/{secrets.token_urlsafe(32)}", json={}, timeout=10)
     assert nobody.status_code == 404
 

@@ -150,8 +150,9 @@ CREATE_EXPORT: dict[str, Any] = {
         ),
         **_errors(
             {
-                400: "`ValidationError`: the body or Idempotency-Key is invalid; `field` names the first "
-                "field in error, `details` all of them",
+                400: "`ValidationError`: the body or Idempotency-Key is invalid (a body that is not UTF-8 "
+                "or not strict JSON: NaN, Infinity, numbers over 40 characters, nesting over 32 levels); "
+                "`field` names the first field in error, `details` all of them",
                 404: "AI Studios does not know the project (its code and message); nothing is kept",
                 409: "`ProjectBusy`: the project already has an export in progress (`activeExportId`, "
                 "`links.active`); `RequestInProgress`: the first request with this Idempotency-Key is "
@@ -257,7 +258,10 @@ RECEIVE_WEBHOOK: dict[str, Any] = {
         },
         **_errors(
             {
-                400: "`InvalidWebhook`: the body is not an AI Studios webhook",
+                400: "`InvalidWebhook`: the body is not an AI Studios webhook: not UTF-8, over 8 KiB, not "
+                "JSON (NaN, Infinity and numbers over 40 characters included), nested over 32 levels, or "
+                "`progress`/`backendTaskId` wrong; `field` names it, `details` lists it (a body marked "
+                "base64 that is not, which API Gateway never sends, is a `ValidationError`)",
                 409: "`DuplicateWebhook`: this event was already taken (a replay); `WebhookNotConfirmed`: "
                 "AI Studios' progress API does not confirm it (nothing is taken: a later retry may be)",
                 503: "`UpstreamUnavailable`: AI Studios could not be asked; a retry may be taken",

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 from urllib.parse import urlencode
@@ -10,6 +11,7 @@ from urllib.parse import urlencode
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
+from .. import strict_json
 from ..adapters import Adapters
 from ..errors import ConflictError, ExportNotFoundError, invalid
 from ..models import EXPORT_ID, ExportRecord, ExportStatus
@@ -32,23 +34,32 @@ def json_response(status: int, body: dict[str, Any], headers: dict[str, str] | N
     )
 
 
+def body_bytes(event: APIGatewayProxyEvent) -> bytes | None:
+    """The request body as the caller sent it, any bytes: API Gateway passes a body it takes for
+    binary as base64 (`isBase64Encoded`), the local API one that is not UTF-8."""
+    body = event.body
+    if not body:
+        return None
+    if not event.is_base64_encoded:
+        return body.encode("utf-8", "surrogatepass")  # a lone surrogate: not UTF-8, refused as such
+    try:
+        return base64.b64decode(body, validate=True)
+    except ValueError:  # binascii.Error: never from API Gateway, which encodes the body itself
+        raise invalid("body", "must be base64 encoded, as isBase64Encoded says") from None
+
+
 def parse_json_body(event: APIGatewayProxyEvent) -> Any:
-    """The request body as JSON: UTF-8, at most MAX_BODY_BYTES (RequestValidationError naming body).
+    """The request body as JSON: UTF-8, at most MAX_BODY_BYTES, read strictly (strict_json), as
+    RequestValidationError naming the field otherwise.
 
     Left as JSON, not validated against a model here: every trigger's request is validated by
     submission.py alone, the same way."""
-    try:
-        raw = event.decoded_body
-    except (UnicodeDecodeError, ValueError):
-        raise invalid("body", "must be UTF-8 encoded JSON") from None
+    raw = body_bytes(event)
     if not raw or not raw.strip():
         raise invalid("body", "is required (a JSON object)")
-    if len(raw.encode()) > MAX_BODY_BYTES:
+    if len(raw) > MAX_BODY_BYTES:
         raise invalid("body", f"must be at most {MAX_BODY_BYTES} bytes")
-    try:
-        return json.loads(raw)
-    except (ValueError, RecursionError):
-        raise invalid("body", "must be valid JSON") from None
+    return strict_json.loads(raw)
 
 
 def accepted_response(event: APIGatewayProxyEvent, started: dict[str, str]) -> Response[str]:

@@ -4,6 +4,7 @@ trigger a request of its own)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -15,11 +16,17 @@ from .errors import error_code
 REQUESTS_PREFIX = "requests/"
 RESULTS_PREFIX = "results/"
 MAX_FILE_BYTES = 256 * 1024
+RESULT_SUFFIX = ".result.json"
+MAX_KEY_BYTES = 1024  # S3's limit on a key
 
 
 def result_key(key: str) -> str:
-    """Where a request file's result goes: under results/, so it can never trigger a request."""
-    return RESULTS_PREFIX + key.removeprefix(REQUESTS_PREFIX) + ".result.json"
+    """Where a request file's result goes: under results/, so it can never trigger a request. A name
+    too long for S3 once the suffix is added gets its SHA-256 instead (the result names the file)."""
+    name = key.removeprefix(REQUESTS_PREFIX)
+    if len(f"{RESULTS_PREFIX}{name}{RESULT_SUFFIX}".encode()) > MAX_KEY_BYTES:
+        name = hashlib.sha256(key.encode()).hexdigest()
+    return RESULTS_PREFIX + name + RESULT_SUFFIX
 
 
 class RequestFileGone(Exception):
@@ -40,6 +47,8 @@ class RequestFiles:
         except ClientError as exc:
             if error_code(exc) in ("NoSuchKey", "404"):
                 raise RequestFileGone(key) from None
+            if error_code(exc) == "InvalidRange":  # S3's answer to any range of an empty object
+                return b""
             raise
         data: bytes = obj["Body"].read(MAX_FILE_BYTES + 1)
         return data

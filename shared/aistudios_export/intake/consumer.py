@@ -9,21 +9,23 @@ Export ids are derived from the EventBridge event id (and the entry's index), so
 twice starts one export. A request whose project already has an active export, or whose start failed
 for a reason that may pass, stays on the queue with exponential back-off; at its last attempt it ends
 as a FAILED export with a notification, and the queue moves its message to the dead-letter queue.
+Bad content is never retried: an invalid request is answered (a result file, a rejection event)
+and its message deleted, and a message that is not JSON at all is logged and dropped.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from .. import strict_json
 from ..adapters import Adapters
 from ..aws.errors import error_code
 from ..clock import answer_deadline, iso, utcnow
 from ..errors import ExportPipelineError, PermanentUpstreamError, ProjectBusyError, RequestValidationError
-from ..models import ExportRecord, ExportStatus
+from ..models import EXPORT_ID, ExportRecord, ExportStatus
 from ..observability import about_export, count_ending, count_started, logger
 from ..workflow.endings import finish
 from ..workflow.start import start_export
@@ -68,9 +70,11 @@ def process(
 def handle(adapters: Adapters, message: QueueMessage, lambda_context: Any = None) -> None:
     """Process one queue message; RetryLater (or any other error) leaves it on the queue."""
     try:
-        event = json.loads(message.body)
-    except ValueError:
-        logger.error("queue message is not JSON; dropped", extra={"size": len(message.body)})
+        event = strict_json.read(message.body)  # each value is checked where it is used (the detail)
+    except RequestValidationError as exc:
+        logger.error(
+            "queue message is not JSON; dropped", extra={"size": len(message.body), "reason": str(exc)}
+        )
         return
     if not isinstance(event, dict):
         logger.error("queue message is not an event; dropped")
@@ -79,7 +83,7 @@ def handle(adapters: Adapters, message: QueueMessage, lambda_context: Any = None
         take_request_file(adapters, event)
     elif event.get("detail-type") == EXPORT_REQUESTED:
         trigger = "s3" if event.get("requestFile") else "eventbridge"
-        export_id = event.get("exportId") or derived_export_id(str(event.get("id", "")))
+        export_id = _queued_export_id(event) or derived_export_id(str(event.get("id", "")))
         start_requested(
             adapters, event.get("detail"), export_id, trigger, message.receive_count, lambda_context
         )
@@ -87,6 +91,12 @@ def handle(adapters: Adapters, message: QueueMessage, lambda_context: Any = None
         logger.warning(
             "unexpected event on the request queue; dropped", extra={"detailType": event.get("detail-type")}
         )
+
+
+def _queued_export_id(event: dict[str, Any]) -> str | None:
+    """The id a request file's entry was given when it was queued (an EventBridge event has none)."""
+    export_id = event.get("exportId")
+    return export_id if isinstance(export_id, str) and EXPORT_ID.match(export_id) else None
 
 
 # -- one request -----------------------------------------------------------------------------------
@@ -140,6 +150,7 @@ def _valid_request(adapters: Adapters, detail: Any, export_id: str) -> ExportReq
     from ..request import parse_export_request
 
     try:
+        strict_json.check(detail)  # what a strict JSON reader refuses, named before pydantic sees it
         return parse_export_request(detail)
     except RequestValidationError as exc:
         logger.warning("invalid export request; rejected", extra={"errors": exc.errors})

@@ -6,16 +6,18 @@ entry that id or the reason it was rejected (docs/triggers.md)."""
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any
 
+from .. import strict_json
 from ..adapters import Adapters
 from ..aws.request_bucket import MAX_FILE_BYTES, REQUESTS_PREFIX, RequestFileGone, RequestFiles
 from ..errors import RequestValidationError
 from ..observability import logger
 
 MAX_FILE_ENTRIES = 100
+MAX_MESSAGE_CHARS = 1024
+MAX_FIELD_CHARS = 256
 EXPORT_REQUESTED = "Export Requested"
 ENTRY_SOURCE = "aistudios.export.requests"
 
@@ -27,8 +29,8 @@ class InvalidRequestFile(Exception):
         self.field = field
 
     def error(self) -> dict[str, str]:
-        error = {"code": "InvalidRequestFile", "message": self.message}
-        return error | ({"field": self.field} if self.field else {})
+        error = {"code": "InvalidRequestFile", "message": _bounded(self.message, MAX_MESSAGE_CHARS)}
+        return error | ({"field": _bounded(self.field, MAX_FIELD_CHARS)} if self.field else {})
 
 
 def derived_export_id(*parts: object) -> str:
@@ -47,10 +49,10 @@ class PutFile:
 
     @classmethod
     def from_event(cls, event: dict[str, Any]) -> PutFile:
-        detail = event.get("detail") or {}
-        obj = detail.get("object") or {}
+        detail = _object(event.get("detail"))
+        obj = _object(detail.get("object"))
         version = obj.get("version-id") or obj.get("etag") or obj.get("eTag") or ""
-        bucket = str((detail.get("bucket") or {}).get("name", ""))
+        bucket = str(_object(detail.get("bucket")).get("name", ""))
         return cls(str(event.get("id", "")), bucket, str(obj.get("key", "")), str(version))
 
     @property
@@ -66,6 +68,9 @@ def take_request_file(adapters: Adapters, event: dict[str, Any]) -> None:
         logger.warning(
             "not a request file of this stack; ignored", extra={"bucket": put.bucket, "key": put.key}
         )
+        return
+    if put.key.endswith("/"):  # the empty object a console's "Create folder" puts: not a file
+        logger.info("folder object under requests/; ignored", extra={"requestFile": put.source})
         return
     try:
         entries = _read_entries(files, put.key)
@@ -125,10 +130,15 @@ def _read_entries(files: RequestFiles, key: str) -> list[Any]:
     raw = files.read(key)
     if len(raw) > MAX_FILE_BYTES:
         raise InvalidRequestFile(f"the file is larger than {MAX_FILE_BYTES // 1024} KiB")
+    if not raw.removeprefix(strict_json.UTF8_BOM).strip():
+        raise InvalidRequestFile("the file is empty")
     try:
-        payload = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise InvalidRequestFile("the file is not UTF-8 encoded JSON") from None
+        payload = strict_json.loads(raw, bom=True)  # a BOM: what Windows editors write first
+    except RequestValidationError as exc:
+        error = exc.errors[0]
+        if error["field"] == strict_json.BODY:
+            raise InvalidRequestFile(f"the file {error['message']}") from None
+        raise InvalidRequestFile(f"the file's {error['field']} {error['message']}", error["field"]) from None
     entries = payload if isinstance(payload, list) else [payload]
     if not entries:
         raise InvalidRequestFile("the file lists no request")
@@ -140,5 +150,19 @@ def _read_entries(files: RequestFiles, key: str) -> list[Any]:
 
 
 def validation_error(exc: RequestValidationError) -> dict[str, str]:
+    """The error a result file or a rejection event carries, its text bounded (a request may name
+    thousands of unknown fields, each as long as it likes; an event holds 256 KB)."""
     first = exc.errors[0] if exc.errors else {"field": "", "message": str(exc)}
-    return {"code": "ValidationError", "message": str(exc), "field": first["field"]}
+    return {
+        "code": "ValidationError",
+        "message": _bounded(str(exc), MAX_MESSAGE_CHARS),
+        "field": _bounded(first["field"], MAX_FIELD_CHARS),
+    }
+
+
+def _bounded(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}

@@ -7,13 +7,13 @@ failure is logged (without the URL's query string) and forgotten.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from typing import Any
 
 import requests
 
+from .. import strict_json
 from ..aws.secrets import read_secret
 from ..errors import ExportPipelineError, UnsafeUrlError
 from ..net.pinned import pinned_session
@@ -64,7 +64,11 @@ def forward_event(
             "webhook not forwarded: URL refused", extra={"url": redact_url(url), "reason": exc.message}
         )
         return False
-    body = json.dumps(event, separators=(",", ":"), sort_keys=True).encode()
+    try:
+        body = strict_json.dumps(event, separators=(",", ":"), sort_keys=True).encode()
+    except ValueError:  # a NaN or Infinity: the receiver reads strictly, so only a bug gets here
+        logger.error("webhook event not forwarded: not valid JSON", extra={"url": redact_url(url)})
+        return False
     deadline = clock() + budget_seconds
     reason = "no attempt made"
     session, pins = pinned_session()

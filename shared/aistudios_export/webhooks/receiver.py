@@ -13,21 +13,21 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import strict_json
 from ..adapters import Adapters
 from ..aistudios.answers import Progress
 from ..clock import now_iso
-from ..errors import ExportNotFoundError, TransientUpstreamError
+from ..errors import ExportNotFoundError, RequestValidationError, TransientUpstreamError, invalid
 from ..models import EXPORT_ID, ExportRecord
 from ..observability import about_export, logger
 from .tokens import TOKEN, token_hash
 
 TASK_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
-MAX_BODY_CHARS = 8 * 1024
+MAX_BODY_BYTES = 8 * 1024  # AI Studios' webhook is about 100 bytes; API Gateway would pass 10 MB
 
 
 @dataclass(frozen=True)
@@ -40,9 +40,14 @@ class Answer:
     forwarded: bool | None = None  # None: nothing to forward to
 
 
-def _refusal(status: int, code: str, message: str) -> Answer:
+def _refusal(status: int, code: str, message: str, **extra: Any) -> Answer:
     """The API's one error shape; the caller already knows the token, so this tells nothing new."""
-    return Answer(status, {"error": {"code": code, "message": message}})
+    return Answer(status, {"error": {"code": code, "message": message, **extra}})
+
+
+def _invalid(exc: RequestValidationError) -> Answer:
+    """400 InvalidWebhook naming the field at fault, as a ValidationError does on the other routes."""
+    return _refusal(400, "InvalidWebhook", str(exc), field=exc.errors[0]["field"], details=exc.errors)
 
 
 NOT_FOUND = Answer(404)
@@ -63,22 +68,25 @@ class WebhookEvent:
         return f"{self.backend_task_id}:{self.progress:g}"
 
     @classmethod
-    def parse(cls, body: str | None) -> WebhookEvent | None:
-        if not body or len(body) > MAX_BODY_CHARS:
-            return None
-        try:
-            data = json.loads(body)
-        except (ValueError, RecursionError):
-            return None
+    def parse(cls, body: bytes | str | None) -> WebhookEvent:
+        """The event in `body`, any bytes; RequestValidationError naming the field otherwise. JSON is
+        read strictly (no NaN, no 400-digit number: a `credit` is forwarded as it came)."""
+        if not body:
+            raise invalid("body", "is required (an AI Studios webhook)")
+        if len(body) > MAX_BODY_BYTES:  # characters of a str: at least as many bytes
+            raise invalid("body", f"must be at most {MAX_BODY_BYTES} bytes")
+        data = strict_json.loads(body)
         if not isinstance(data, dict):
-            return None
+            raise invalid("body", "must be a JSON object")
         progress, task, credit = data.get("progress"), data.get("backendTaskId", ""), data.get("credit")
+        if progress is None:
+            raise invalid("progress", "is required (a number from 0 to 100)")
         if isinstance(progress, bool) or not isinstance(progress, int | float) or not 0 <= progress <= 100:
-            return None
+            raise invalid("progress", "must be a number from 0 to 100")
         if not isinstance(task, str) or not (task == "" or TASK_ID.match(task)):
-            return None
-        if credit is not None and (isinstance(credit, bool) or not isinstance(credit, int | float)):
-            credit = None
+            raise invalid("backendTaskId", "must be 1 to 128 letters, digits or _.:- characters")
+        if isinstance(credit, bool) or not isinstance(credit, int | float):
+            credit = None  # not a number: not forwarded, as when AI Studios sends none
         return cls(round(float(progress), 2), task, None if credit is None else float(credit))
 
     def confirmed_by(self, reading: Progress) -> bool:
@@ -88,15 +96,18 @@ class WebhookEvent:
         return reading.done or reading.percent >= self.progress
 
 
-def receive_webhook(adapters: Adapters, export_id: str, token: str, body: str | None) -> Answer:
-    """Check, confirm, take once, move the export on (a confirmed 100) and forward one webhook."""
+def receive_webhook(adapters: Adapters, export_id: str, token: str, body: bytes | str | None) -> Answer:
+    """Check, confirm, take once, move the export on (a confirmed 100) and forward one webhook.
+
+    The token is checked before the body is read: whatever the body, a wrong token gets the same 404."""
     record = _open_export(adapters, export_id, token)
     if record is None:
         return NOT_FOUND
     about_export(export_id, record.project_id)  # only once the token proved the export: never a guess
-    event = WebhookEvent.parse(body)
-    if event is None:
-        return _refusal(400, "InvalidWebhook", "not an AI Studios webhook body")
+    try:
+        event = WebhookEvent.parse(body)
+    except RequestValidationError as exc:
+        return _invalid(exc)
     if event.key in record.webhook_events:
         return DUPLICATE
     try:

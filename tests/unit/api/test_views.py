@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
@@ -37,7 +38,8 @@ def _event(body: str | None = None, **changes: object) -> APIGatewayProxyEvent:
         ("", "is required (a JSON object)"),
         ("   ", "is required (a JSON object)"),
         ("{", "must be valid JSON"),
-        ("[" * 5_000 + "]" * 5_000, "must be valid JSON"),
+        ("[" * 5_000 + "]" * 5_000, "must not nest deeper than 32 levels"),
+        ("[" * 33 + "]" * 33, "must not nest deeper than 32 levels"),
         ("x" * 20_000, "must be at most 16384 bytes"),
     ],
 )
@@ -45,6 +47,33 @@ def test_bad_bodies_name_the_body_field(body: str, message: str) -> None:
     with pytest.raises(RequestValidationError) as caught:
         parse_json_body(_event(body))
     assert caught.value.errors == [{"field": "body", "message": message}]
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        ('{"projectId": NaN}', "projectId", "must be a finite number (NaN and Infinity are not JSON)"),
+        ('{"a": {"b": -Infinity}}', "a.b", "must be a finite number (NaN and Infinity are not JSON)"),
+        ('{"limit": 1e400}', "limit", "must be a finite number (NaN and Infinity are not JSON)"),
+        ('{"n": [' + "9" * 400 + "]}", "n", "must be a number of at most 40 characters"),
+        ('{"w": "\\ud800"}', "w", "must be valid Unicode (no lone surrogate)"),
+    ],
+)
+def test_what_only_pythons_json_reader_takes_is_refused_naming_the_field(
+    body: str, field: str, message: str
+) -> None:
+    with pytest.raises(RequestValidationError) as caught:
+        parse_json_body(_event(body))
+    assert caught.value.errors == [{"field": field, "message": message}]
+
+
+def test_a_body_in_base64_is_read_as_bytes() -> None:
+    encoded = base64.b64encode(b'{"projectId": "65fa6b07dca2e367461a2925"}').decode()
+    assert parse_json_body(_event(encoded, isBase64Encoded=True)) == {"projectId": "65fa6b07dca2e367461a2925"}
+    with pytest.raises(RequestValidationError, match="must be UTF-8"):
+        parse_json_body(_event(base64.b64encode(b"\xff{}").decode(), isBase64Encoded=True))
+    with pytest.raises(RequestValidationError, match="base64"):
+        parse_json_body(_event("not base64!", isBase64Encoded=True))
 
 
 def test_links_keep_the_stage_prefix_and_the_host() -> None:

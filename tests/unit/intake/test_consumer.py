@@ -103,11 +103,23 @@ def test_the_same_file_event_delivered_twice_starts_each_export_once(env: Resour
 @pytest.mark.parametrize(
     ("body", "reason"),
     [
-        (b"{not json", "not UTF-8 encoded JSON"),
-        (b"\xff\xfe", "not UTF-8 encoded JSON"),
+        (b"{not json", "the file must be valid JSON"),
+        (b"\xff\xfe", "the file must be UTF-8 encoded JSON"),
         (b"[]", "lists no request"),
         (json.dumps([{"projectId": PROJECT_ID}] * (MAX_FILE_ENTRIES + 1)).encode(), "at most 100"),
         (b" " * (MAX_FILE_BYTES + 1), "larger than 256 KiB"),
+        (b"", "the file is empty"),  # S3 answers InvalidRange to the ranged read of an empty object
+        (b" \n\t", "the file is empty"),
+        (b"\xef\xbb\xbf", "the file is empty"),
+        (b"[" * 5000 + b"]" * 5000, "the file must not nest deeper than 32 levels"),
+        (
+            b'[{"projectId": "' + PROJECT_ID.encode() + b'", "x": ' + b"[" * 40 + b"]" * 40 + b"}]",
+            "nest deeper",
+        ),
+        (b'{"projectId": NaN}', "the file's projectId must be a finite number"),
+        (b'[{"projectId": "' + PROJECT_ID.encode() + b'", "resolution": ' + b"1" * 400 + b"}]", "at most 40"),
+        (b'{"projectId": "' + PROJECT_ID.encode() + b'", "workspaceId": "\\udc00"}', "valid Unicode"),
+        (b"\xfe\xff\x00{\x00}", "the file must be UTF-8 encoded JSON"),  # UTF-16: not read as UTF-8
     ],
 )
 def test_an_invalid_request_file_gets_a_result_saying_why(env: Resources, body: bytes, reason: str) -> None:
@@ -118,6 +130,36 @@ def test_an_invalid_request_file_gets_a_result_saying_why(env: Resources, body: 
     assert reason in result["error"]["message"]
     assert result["entries"] == []
     assert _queued(env) == []
+
+
+def test_a_folder_object_is_ignored_without_a_result_or_a_retry(env: Resources) -> None:
+    """What a console's "Create folder" puts: a zero-byte object whose key ends in "/"."""
+    env.adapters.s3.put_object(Bucket="videos", Key="requests/nightly/", Body=b"")
+
+    handle(env.adapters, _file_event("requests/nightly/"))
+
+    assert [o["Key"] for o in env.adapters.s3.list_objects_v2(Bucket="videos")["Contents"]] == [
+        "requests/nightly/"
+    ]
+    assert _queued(env) == []
+
+
+def test_a_file_a_windows_editor_wrote_with_a_byte_order_mark_is_read(env: Resources) -> None:
+    body = "\ufeff" + json.dumps([{"projectId": PROJECT_ID, "workspaceId": "équipe"}])
+    env.adapters.s3.put_object(Bucket="videos", Key="requests/windows.json", Body=body.encode("utf-8"))
+
+    handle(env.adapters, _file_event("requests/windows.json"))
+
+    assert [e["status"] for e in _result(env, "requests/windows.json")["entries"]] == ["QUEUED"]
+    assert [m["detail"]["workspaceId"] for m in _queued(env)] == ["équipe"]
+
+
+def test_a_result_name_too_long_for_s3_is_the_files_hash() -> None:
+    key = "requests/" + "é" * 500  # 1,009 bytes: allowed, but not with results/ and .result.json
+    assert len(result_key(key).encode()) <= 1024
+    assert result_key(key).startswith("results/")
+    assert result_key(key).endswith(".result.json")
+    assert result_key("requests/a/b.json") == "results/a/b.json.result.json"
 
 
 def test_files_outside_requests_and_other_buckets_are_ignored(env: Resources) -> None:
@@ -148,6 +190,62 @@ def test_an_invalid_event_is_rejected_with_an_event_naming_the_field(env: Resour
     jsonschema.validate(event, LIFECYCLE)
     assert event["detail-type"] == "Export Request Rejected"
     assert event["detail"]["error"]["field"] == "resolution"
+
+
+@pytest.mark.parametrize(
+    ("detail", "field", "message"),
+    [
+        (f'{{"projectId": "{PROJECT_ID}", "resolution": {"1" * 5000}}}', "resolution", "at most 40"),
+        (f'{{"projectId": "{PROJECT_ID}", "x": {"[" * 40 + "]" * 40}}}', "x", "nest deeper"),
+        (f'{{"projectId": "{PROJECT_ID}", "workspaceId": "\\udc00"}}', "workspaceId", "valid Unicode"),
+        ('{"projectId": NaN}', "projectId", "must be a finite number"),
+    ],
+)
+def test_a_detail_no_strict_reader_takes_is_rejected_naming_the_field(
+    env: Resources, detail: str, field: str, message: str
+) -> None:
+    envelope = json.dumps(load_event("export_requested") | {"id": "strict", "detail": "DETAIL"})
+
+    handle(env.adapters, QueueMessage(envelope.replace('"DETAIL"', detail), receive_count=1))
+
+    assert env.aistudios.exports == []
+    (event,) = env.bus_events()
+    jsonschema.validate(event, LIFECYCLE)
+    assert event["detail-type"] == "Export Request Rejected"
+    assert event["detail"]["error"]["field"] == field
+    assert message in event["detail"]["error"]["message"]
+
+
+def test_a_rejection_stays_small_whatever_the_detail_names(env: Resources) -> None:
+    detail = {"projectId": PROJECT_ID, "x" * 100_000: 1} | {f"extra{i}": i for i in range(3000)}
+
+    handle(env.adapters, _requested(detail))
+
+    (event,) = env.bus_events()
+    error = event["detail"]["error"]
+    assert len(error["field"]) <= 256
+    assert len(error["message"]) <= 1024
+
+
+def test_a_message_the_parser_cannot_read_or_place_is_dropped_not_retried(env: Resources) -> None:
+    deep = json.dumps(load_event("export_requested") | {"detail": "DEEP"}).replace(
+        '"DEEP"', "[" * 5000 + "]" * 5000
+    )
+    not_s3 = json.loads(_file_event("requests/x.json").body) | {"detail": ["not", "an", "object"]}
+    for body in (deep, json.dumps(not_s3), "\ud800", "NaN"):
+        handle(env.adapters, QueueMessage(body, 1))
+    assert env.aistudios.exports == []
+    assert env.bus_events() == []
+
+
+def test_an_export_id_that_is_not_one_is_not_used(env: Resources) -> None:
+    message = json.loads(_requested({"projectId": PROJECT_ID}).body) | {"exportId": "../../etc"}
+
+    handle(env.adapters, QueueMessage(json.dumps(message), 1))
+
+    [record] = [r for r in env.items() if r.get("projectId") == PROJECT_ID and "status" in r]
+    assert record["exportId"] != "../../etc"
+    assert len(record["exportId"]) == 32
 
 
 def test_a_busy_project_backs_off_then_fails_notified_at_the_last_attempt(env: Resources) -> None:

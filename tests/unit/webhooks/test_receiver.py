@@ -18,6 +18,7 @@ from aistudios_export import Adapters, ExportRecord, ExportStatus, Progress, Tra
 from aistudios_export.clock import iso, utcnow
 from aistudios_export.request import parse_export_request
 from aistudios_export.store.exports import MAX_WEBHOOK_EVENTS
+from aistudios_export.webhooks.forwarding import forward_event
 from aistudios_export.webhooks.receiver import WebhookEvent, receive_webhook
 from aistudios_export.webhooks.tokens import new_token, receiver_url, token_hash
 from aistudios_export.workflow.arming import ARM_FACTOR, webhook_wait
@@ -41,9 +42,9 @@ class CountingAIStudios(RecordingAIStudios):
         super().__init__()
         self.progress_reads = 0
 
-    def progress(self, project_id: str) -> Progress:
+    def progress(self, project_id: str, *args: Any, **kwargs: Any) -> Progress:
         self.progress_reads += 1
-        return super().progress(project_id)
+        return super().progress(project_id, *args, **kwargs)
 
 
 class Hooks:
@@ -69,7 +70,7 @@ class Hooks:
         return self.adapters.store.create(record)
 
     def post(self, body: Any, token: str | None = None, export_id: str = EXPORT_ID) -> Any:
-        raw = body if isinstance(body, str) else json.dumps(body)
+        raw = body if isinstance(body, str | bytes) else json.dumps(body)
         return receive_webhook(self.adapters, export_id, token or self.token, raw)
 
     def record(self) -> ExportRecord:
@@ -165,6 +166,61 @@ def test_a_body_that_is_not_an_ai_studios_webhook_is_refused(hooks: Hooks, body:
 
     assert hooks.post(body).status == 400
     assert hooks.record().webhook_events == frozenset()
+
+
+TASK = '"backendTaskId": "t"'
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        (b"\xff\xfe{}", "body", "must be UTF-8 encoded JSON"),
+        (b'{"progress": 50, "credit": "\xe9"}', "body", "must be UTF-8 encoded JSON"),
+        (b"\xef\xbb\xbf{}", "body", "must be valid JSON"),  # AI Studios writes no BOM
+        ("x" * (10 * 1024 * 1024), "body", "must be at most 8192 bytes"),  # API Gateway's largest
+        ("[" * 3000 + "]" * 3000, "body", "must not nest deeper than 32 levels"),
+        (f'{{"progress": 50, {TASK}, "credit": NaN}}', "credit", "must be a finite number"),
+        (f'{{"progress": 50, {TASK}, "credit": -Infinity}}', "credit", "must be a finite number"),
+        (f'{{"progress": 50, {TASK}, "credit": 1e400}}', "credit", "must be a finite number"),
+        (f'{{"progress": 50, {TASK}, "credit": {"9" * 400}}}', "credit", "must be a number of at most 40"),
+        (f'{{"progress": 50, {TASK}, "credit": {"9" * 5000}}}', "credit", "must be a number of at most 40"),
+        (f'{{"progress": NaN, {TASK}}}', "progress", "must be a finite number"),
+        (f'{{"progress": {"1" * 400}, {TASK}}}', "progress", "must be a number of at most 40"),
+        ('{"progress": 101}', "progress", "must be a number from 0 to 100"),
+        ('{"progress": 50, "backendTaskId": "a/b"}', "backendTaskId", "must be 1 to 128"),
+        ('{"progress": 50, "backendTaskId": "\\ud800"}', "backendTaskId", "must be valid Unicode"),
+    ],
+)
+def test_any_bytes_get_a_400_naming_the_field_and_nothing_is_taken(
+    hooks: Hooks, body: str | bytes, field: str, message: str
+) -> None:
+    hooks.seed()
+
+    answer = hooks.post(body)
+
+    assert answer.status == 400
+    error = answer.body["error"]
+    assert (error["code"], error["field"]) == ("InvalidWebhook", field)
+    assert message in error["message"]
+    assert error["details"][0]["field"] == field
+    assert hooks.record().webhook_events == frozenset()
+    assert hooks.aistudios.progress_reads == 0
+
+
+def test_a_body_is_not_read_before_the_token_is_proved(hooks: Hooks) -> None:
+    hooks.seed()
+
+    for body in (b"\xff\xfe", "x" * (10 * 1024 * 1024), '{"progress": 50, "credit": NaN}'):
+        answer = hooks.post(body, token=new_token())
+        assert (answer.status, answer.body) == (404, {})
+
+
+def test_a_credit_is_forwarded_only_as_a_number_every_json_reader_takes() -> None:
+    assert WebhookEvent.parse(b'{"progress": 5, "credit": 1.5e3}') == WebhookEvent(5.0, "", 1500.0)
+    assert WebhookEvent.parse(b'{"progress": 5, "credit": "free"}').credit is None  # not a number: left out
+    local = "http://127.0.0.1:9"  # never connected to: a unit test opens no socket
+
+    assert forward_event(f"{local}/hook", {"credit": float("nan")}, "k" * 64, local_origin=local) is False
 
 
 # -- the receiver: what it believes ---------------------------------------------------------------
