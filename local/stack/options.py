@@ -35,8 +35,10 @@ class DeploymentOptions:
     download_bytes_per_second: float | None = None
     poll_min_wait_seconds: int = 1
     poll_max_wait_seconds: int = 3
-    # Renders take seconds here, not minutes: a 100 nobody saw coming counts after this long.
-    stale_grace_seconds: float = 4.0
+    # A 100 nobody saw coming, on no evidence (the look before the request failed), counts after
+    # this long: the template's default, so that the local stack is no easier to fool than AWS (a
+    # test may shorten it, saying so).
+    stale_grace_seconds: float = 60.0
     # Each render's video carries its identity, so a test can tell which render was delivered.
     distinct_videos: bool = True
     export_deadline_seconds: float = 120.0

@@ -121,6 +121,9 @@ class ExportRecord:
     # execution finds out whether AI Studios has the export, and asks once more if not (resubmittedAt).
     start_ambiguous: bool = False
     resubmitted_at: str | None = None
+    # The video file the project offered just before the request ("" none; None unknown): a 100 on
+    # that same file is the previous render's (workflow/poll.py, the stale-100 rule).
+    previous_video: str | None = field(default=None, repr=False)
     # Webhooks (see webhooks/receiver.py): the receiver token's SHA-256, the caller's own webhookUrl, when a
     # webhook's 100 was confirmed, the events already taken (replays are refused), and the task token
     # of the interruptible wait the state machine armed last (written by the state machine itself).
@@ -153,6 +156,7 @@ class ExportRecord:
             "uploadId": self.upload_id,
             "startAmbiguous": self.start_ambiguous or None,
             "resubmittedAt": self.resubmitted_at,
+            "previousVideo": self.previous_video,
             "webhookTokenHash": self.webhook_token_hash,
             "userWebhookUrl": self.user_webhook_url,
             "webhookConfirmedAt": self.webhook_confirmed_at,
@@ -188,6 +192,7 @@ class ExportRecord:
             upload_id=item.get("uploadId"),
             start_ambiguous=bool(item.get("startAmbiguous", False)),
             resubmitted_at=item.get("resubmittedAt"),
+            previous_video=item.get("previousVideo"),
             webhook_token_hash=item.get("webhookTokenHash"),
             user_webhook_url=item.get("userWebhookUrl"),
             webhook_confirmed_at=item.get("webhookConfirmedAt"),

@@ -105,9 +105,9 @@ def test_a_confirmed_webhook_ends_the_wait_and_the_export_completes_sooner(
     stack: LocalDeployment, api: Api, signing_secret: str
 ) -> None:
     project_id = new_project_id()
-    outage(stack, project_id)
     started = time.monotonic()
     export_id = start(api, project_id, webhookUrl=inbox_url(stack, export_box := secrets.token_hex(6)))
+    outage(stack, project_id)  # once the start has looked at the project: its first poll meets it
 
     view = api.wait_final(export_id, timeout=40)
     took = time.monotonic() - started
@@ -141,11 +141,11 @@ def test_with_every_webhook_lost_the_export_completes_by_polling_alone(
     stack: LocalDeployment, api: Api
 ) -> None:
     project_id = new_project_id()
-    outage(stack, project_id)
     assert stack.simulator is not None
     stack.simulator.inject(Fault(kind="webhook_drop", project_id=project_id, times=10))
     started = time.monotonic()
     export_id = start(api, project_id, webhookUrl=inbox_url(stack, box := secrets.token_hex(6)))
+    outage(stack, project_id)  # once the start has looked at the project: its first poll meets it
 
     view = api.wait_final(export_id, timeout=60)
     took = time.monotonic() - started

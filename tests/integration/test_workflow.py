@@ -166,14 +166,14 @@ def test_transient_poll_errors_wait_for_ai_studios_instead_of_failing(
     stack: LocalDeployment, api: Api, inbox: Inbox
 ) -> None:
     project_id = new_project_id()
-    # More 503s than the client's own attempts (4): the poll answers "unavailable, wait the longest
-    # wait" and the next poll finds AI Studios back.
-    stack.simulator.inject(
-        Fault(kind="http_status", route="progress", project_id=project_id, status=503, times=6)
-    )
     # the webhook receiver asks the progress API too: no webhooks here, so the polls meet every 503
     stack.simulator.inject(Fault(kind="webhook_drop", project_id=project_id, times=10))
     export_id = start(api, project_id)
+    # Once the start has looked at the project: more 503s than the client's own attempts (4), so
+    # the poll answers "unavailable, wait the longest wait" and the next poll finds AI Studios back.
+    stack.simulator.inject(
+        Fault(kind="http_status", route="progress", project_id=project_id, status=503, times=6)
+    )
 
     view = api.wait_final(export_id, timeout=60)
 
@@ -339,9 +339,12 @@ def test_an_export_post_with_an_unknown_outcome_is_tracked_not_orphaned(
     assert stack.simulator.stats()["requests"]["export"] == export_requests_before + 1
     [record] = records_for(stack, project_id)
     export_id = record["exportId"]["S"]
+    # here nothing rendered: the first poll finds the project idle and asks once more
     view = api.wait_final(export_id, timeout=30)
-    assert view["status"] == "TIMED_OUT"  # here nothing rendered: the deadline ends it, with a notice
-    assert_valid_notification(inbox.for_export(export_id)[0], "TIMED_OUT", project_id)
+    assert view["status"] == "SUCCEEDED", view
+    assert stack.simulator.stats()["requests"]["export"] == export_requests_before + 2
+    assert stack.simulator.stats()["exports"][project_id] == 1
+    assert_valid_notification(inbox.for_export(export_id)[0], "SUCCEEDED", project_id)
 
 
 def test_an_export_ai_studios_certainly_refused_is_a_503_and_leaves_nothing(

@@ -7,7 +7,7 @@ from typing import Any
 
 import boto3
 
-from aistudios_export import Adapters, ExportRecord, ExportStatus, Progress, Settings
+from aistudios_export import Adapters, ExportRecord, ExportStatus, Progress, Settings, TransientUpstreamError
 from aistudios_export.aistudios.answers import ProjectInfo
 from local.stack.template import Resolver, load_template, resources_of_type
 
@@ -26,6 +26,9 @@ class RecordingAIStudios:
         self.exports: list[dict[str, Any]] = []
         self.export_error: Exception | None = None
         self.readings: list[Progress | Exception] = [Progress(10.0, "rendering")]
+        # what the project shows when a start looks before its request: by default, unreadable
+        self.before: Progress | Exception = TransientUpstreamError("not asked", code="NotAsked")
+        self.looks = 0
 
     def export(self, project_id: str, **kwargs: Any) -> str:
         kwargs.pop("budget_seconds", None)
@@ -38,7 +41,12 @@ class RecordingAIStudios:
     def project(self, project_id: str) -> ProjectInfo:
         return ProjectInfo(None)
 
-    def progress(self, project_id: str) -> Progress:
+    def progress(self, project_id: str, budget_seconds: float | None = None) -> Progress:
+        if budget_seconds is not None:  # the start's look at the project before its request
+            self.looks += 1
+            if isinstance(self.before, Exception):
+                raise self.before
+            return self.before
         reading = self.readings.pop(0) if len(self.readings) > 1 else self.readings[0]
         if isinstance(reading, Exception):
             raise reading

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from ..errors import PermanentUpstreamError, TransientUpstreamError
 
@@ -30,6 +31,18 @@ class Progress:
     @property
     def done(self) -> bool:
         return self.percent >= 100 and bool(self.download_url)
+
+    @property
+    def video_file(self) -> str:
+        """Which file the reading offers ("" when none): the download URL without its query (a
+        signature changes with every reading; the file does not). A render's video is its own file,
+        so the file the project offered before a request is the previous render's."""
+        return video_file(self.download_url) if self.done else ""
+
+
+def video_file(url: str | None) -> str:
+    parts = urlsplit(url or "")
+    return f"{parts.scheme.lower()}://{(parts.netloc or '').lower()}{parts.path}" if parts.netloc else ""
 
 
 class AuthRejected(Exception):

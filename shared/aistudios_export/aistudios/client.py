@@ -88,8 +88,11 @@ class AIStudiosClient:
         acknowledged = data.get("projectId") if isinstance(data, dict) else None
         return str(acknowledged or project_id)
 
-    def progress(self, project_id: str) -> Progress:
-        data = self._call("GET", PROGRESS_PATH.format(project_id=_check_id(project_id)))
+    def progress(self, project_id: str, *, budget_seconds: float | None = None) -> Progress:
+        """The project's progress; `budget_seconds` narrows the call's time budget for this call."""
+        data = self._call(
+            "GET", PROGRESS_PATH.format(project_id=_check_id(project_id)), budget=budget_seconds
+        )
         if not isinstance(data, dict):
             raise TransientUpstreamError("progress response has no data object", code="MalformedResponse")
         try:

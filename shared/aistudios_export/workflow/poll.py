@@ -92,12 +92,23 @@ def poll_export(
 
 def _ready(adapters: Adapters, record: ExportRecord, progress: Progress, elapsed: float) -> bool:
     """The stale-100 rule: right after an export request AI Studios may still report the project's
-    previous render at 100, with its old download URL. A reading of 100 counts as this export's
-    render only once a poll of this export has seen the project below 100, or once
-    `stale_grace_seconds` have passed since the request (a render that finished before the first
-    poll looks the same as a stale one until then)."""
-    ready = progress.done and (record.render_seen or elapsed >= adapters.settings.stale_grace_seconds)
-    if progress.done and not ready:
+    previous render at 100, with its old video. A 100 counts as this export's render only on
+    evidence, strongest first: a poll of this export saw the project below 100 (the new render
+    had begun); the video is the very file the project offered just before the request (the
+    previous render's: not this one, however long it lasts); a webhook to this export's own
+    receiver was confirmed; the project offered no video or another one before the request. Only
+    when the look before the request failed does time decide: `stale_grace_seconds` after it."""
+    if not progress.done:
+        return False
+    if record.render_seen:
+        return True
+    if record.previous_video and progress.video_file == record.previous_video:
+        logger.info("a 100 on the video offered before the request: the previous render's")
+        return False
+    if record.webhook_confirmed_at or record.previous_video is not None:
+        return True
+    ready = elapsed >= adapters.settings.stale_grace_seconds
+    if not ready:
         logger.info("a 100 not yet proven to be this export's render")
     return ready
 

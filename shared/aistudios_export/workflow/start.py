@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..adapters import Adapters
+from ..aistudios.answers import AuthRejected
 from ..aws.errors import aws_errors_unavailable
 from ..clock import iso, iso_seconds, parse_iso, utcnow
 from ..errors import PermanentUpstreamError, TransientUpstreamError
@@ -19,6 +20,7 @@ from ..models import ExportRecord, new_export_id
 from ..observability import about_export, logger
 from ..webhooks.tokens import new_token, receiver_url, token_hash
 from .payloads import execution_input, execution_name
+from .resubmit import says_no_export
 
 if TYPE_CHECKING:
     from ..request import ExportRequest
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
 # How long a project's lease outlives its export's deadline: enough for the longest delivery
 # (its Task timeout times its attempts), so a lease only ever expires when its release was lost.
 LEASE_MARGIN_SECONDS = 2 * 3600
+PREVIOUS_VIDEO_BUDGET_SECONDS = 3.0  # the look at the project before the request (past connecting)
 
 
 @aws_errors_unavailable
@@ -61,6 +64,7 @@ def start_export(
     token = new_token() if settings.webhooks_enabled and webhook_receiver else None
     name = execution_name(export_id, attempt)
     record = _new_record(adapters, request, export_id, trigger, token, now, name)
+    record.previous_video = _previous_video(adapters, request.projectId, answer_by)
     lease_until = int(parse_iso(record.deadline_at).timestamp()) + LEASE_MARGIN_SECONDS
     adapters.store.create_with_lease(record, lease_until)
     _start_execution(adapters, record, name)
@@ -97,6 +101,28 @@ def _new_record(
         webhook_token_hash=token_hash(token) if token else None,
         user_webhook_url=request.webhookUrl if token else None,
     )
+
+
+def _previous_video(adapters: Adapters, project_id: str, answer_by: float | None) -> str | None:
+    """The video file the project offers before the request ("" none), so that a 100 still showing
+    it afterwards is known for the previous render's (workflow/poll.py); None when it could not be
+    read in time (the poll then falls back on the time grace)."""
+    budget = adapters.settings.connect_timeout + PREVIOUS_VIDEO_BUDGET_SECONDS
+    if answer_by is not None:  # leave the export POST most of what the answer has left
+        budget = min(budget, (answer_by - time.monotonic()) / 3)
+    if budget < adapters.settings.connect_timeout + 0.5:
+        logger.warning("no time to look at the project before the request")
+        return None
+    try:
+        return adapters.aistudios.progress(project_id, budget_seconds=budget).video_file
+    except PermanentUpstreamError as exc:
+        if says_no_export(exc):
+            return ""
+        reason = exc.message
+    except (TransientUpstreamError, AuthRejected) as exc:
+        reason = str(exc)
+    logger.warning("could not look at the project before the request", extra={"reason": reason})
+    return None
 
 
 def _start_execution(adapters: Adapters, record: ExportRecord, name: str) -> None:
