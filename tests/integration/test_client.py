@@ -543,6 +543,8 @@ def test_export_post_is_not_resent_after_it_may_have_reached_the_server(
 
     assert caught.value.code == code
     assert f"POST {EXPORT_PATH}" in caught.value.message
+    assert caught.value.maybe_processed
+    assert "AI Studios may have acted on it" in caught.value.message  # the error says so
     assert requests_on(simulator, "export") == 1
     assert exports_of(simulator, project_id) == 0
 

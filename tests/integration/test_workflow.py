@@ -409,6 +409,27 @@ def test_an_export_post_without_a_verdict_is_asked_again_when_ai_studios_has_non
     assert "resubmittedAt" in record
 
 
+def test_a_post_reset_after_it_was_sent_keeps_the_export_and_posts_once(
+    stack: LocalDeployment, api: Api
+) -> None:
+    """A connection reset after the request left: AI Studios may have started a render, so the API
+    answers 202 with the export kept after exactly one POST, and says why in the start's log."""
+    project_id = new_project_id()
+    assert stack.simulator is not None
+    stack.simulator.inject(Fault(kind="reset", route="export", project_id=project_id, times=1))
+    before = stack.simulator.stats()["requests"].get("export", 0)
+
+    export_id = start(api, project_id)
+
+    assert stack.simulator.stats()["requests"]["export"] == before + 1  # never sent twice
+    [record] = records_for(stack, project_id)
+    assert record["startAmbiguous"] == {"BOOL": True}
+    assert stack.options.log_dir is not None
+    started = "".join(p.read_text() for p in stack.options.log_dir.glob("*start-export*.log"))
+    assert "it was sent: AI Studios may have acted on it" in started
+    assert api.wait_final(export_id)["status"] == "SUCCEEDED"  # asked once more by its execution
+
+
 def test_unknown_export_is_404(api: Api) -> None:
     response = api.get_export("0" * 32)
     assert response.status_code == 404

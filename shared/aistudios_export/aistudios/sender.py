@@ -18,6 +18,7 @@ from .transport import RetryPolicy, build_session, reached_server
 # Answers by which the service says it did not take the request (too many requests; unavailable):
 # a POST refused so may be sent again. 500, 502 and 504 say nothing of the kind.
 NOT_PROCESSED = frozenset({429, 503})
+MAYBE = " (it was sent: AI Studios may have acted on it)"
 
 
 class Sender:
@@ -94,10 +95,11 @@ class Sender:
             )
         except requests.RequestException as exc:
             sent = reached_server(exc)
+            maybe = sent and not request.idempotent
             error = TransientUpstreamError(
-                f"{request.method} {request.path} failed: {type(exc).__name__}",
+                f"{request.method} {request.path} failed: {type(exc).__name__}" + (MAYBE if maybe else ""),
                 code="ConnectionError",
-                maybe_processed=sent and not request.idempotent,
+                maybe_processed=maybe,
             )
             if request.idempotent or not sent:
                 raise _TryAgain(error) from None
@@ -114,6 +116,7 @@ class Sender:
                 raise
             if not exc.maybe_processed:
                 raise _TryAgain(exc) from None
+            exc.message += MAYBE
             raise
 
 

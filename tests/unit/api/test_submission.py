@@ -97,3 +97,28 @@ def test_a_cold_start_answers_within_api_gateways_29_seconds(
     assert cold <= clock.STARTED + 29 - reserve + 0.01  # 10 s of init leave the call 19 s, not 28
     assert cold < now + 28 - reserve - 5
     assert warm == pytest.approx(time.monotonic() + 28 - reserve, abs=0.5)  # the function's timeout
+
+
+def test_two_principals_of_one_account_with_one_key_get_two_exports(env: Resources) -> None:
+    """The key belongs to the principal API Gateway authenticated, not to its account: two roles of
+    one account that happen to pick the same key (a retry library's counter, say) are two callers."""
+    from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+
+    from aistudios_export.api.views import caller_identity
+    from tests.helpers import load_event
+
+    def caller(role: str) -> str:
+        event = load_event("start_export")
+        event["requestContext"]["identity"] |= {
+            "accountId": "123456789012",
+            "caller": f"AROAEXAMPLE:{role}",
+            "userArn": f"arn:aws:sts::123456789012:assumed-role/{role}/session",
+        }
+        return caller_identity(APIGatewayProxyEvent(event))
+
+    first = submit_request(env.adapters, BODY, trigger="api", caller=caller("a"), idempotency_key="7")
+    other = {"projectId": "0" * 24}
+    second = submit_request(env.adapters, other, trigger="api", caller=caller("b"), idempotency_key="7")
+
+    assert first["exportId"] != second["exportId"]
+    assert [e["projectId"] for e in env.aistudios.exports] == [PROJECT_ID, "0" * 24]
