@@ -48,6 +48,8 @@ fault syntax: --fault KIND[:key=value,...]   (repeatable; same fields as POST /_
     http_status:status=503[,retry_after=S,code=C,msg=M]   answer with that HTTP status
     reset   slow:delay=S   envelope_error[:code=C,msg=M]   expire_tokens
     download_truncate[:after_bytes=N]   download_403   download_redirect[:redirect_host=H]
+    download_huge[:advertised_bytes=N]   the download announces N bytes (default 5 TiB), sends what it has
+    download_endless[:after_bytes=N]   the download announces no length and never ends (or after N)
   state faults (act on renders):
     export_fail[:at_progress=P]   export_stall[:at_progress=P]
     stale_progress[:stale_seconds=S]   after a NEW export of a project whose render has completed,

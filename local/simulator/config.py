@@ -24,6 +24,8 @@ REQUEST_FAULT_KINDS: frozenset[str] = frozenset(
         "download_truncate",
         "download_403",
         "download_redirect",
+        "download_huge",
+        "download_endless",
     }
 )
 
@@ -31,7 +33,12 @@ REQUEST_FAULT_KINDS: frozenset[str] = frozenset(
 STATE_FAULT_KINDS: frozenset[str] = frozenset({"export_fail", "export_stall", "stale_progress"})
 
 #: Fault kinds that only make sense on the download (CDN) route.
-DOWNLOAD_ONLY_KINDS: frozenset[str] = frozenset({"download_truncate", "download_403", "download_redirect"})
+DOWNLOAD_ONLY_KINDS: frozenset[str] = frozenset(
+    {"download_truncate", "download_403", "download_redirect", "download_huge", "download_endless"}
+)
+
+#: What ``download_huge`` advertises unless told: 5 TiB, the largest object S3 holds.
+DEFAULT_ADVERTISED_BYTES = 5 * 1024**4
 
 #: Fault kinds that act on the webhooks the simulator sends (route ``webhook``; one ``times`` each).
 WEBHOOK_FAULT_KINDS: frozenset[str] = frozenset({"webhook_drop"})
@@ -126,7 +133,13 @@ class Fault:
     Attributes:
         kind: one of ``http_status``, ``reset``, ``slow``, ``envelope_error``, ``expire_tokens``,
             ``export_fail``, ``export_stall``, ``stale_progress``, ``download_truncate``,
-            ``download_403``, ``download_redirect``.
+            ``download_403``, ``download_redirect``, ``download_huge``, ``download_endless``.
+
+            ``download_huge`` makes the video's size a lie: the download answers as if it had
+            ``advertised_bytes`` bytes (``Content-Length`` of a 200, the total of a 206's
+            ``Content-Range``, ranges checked against it), sends the real bytes it has within the
+            range asked, then closes the connection. ``download_endless`` answers with no length and
+            no ``Accept-Ranges`` and repeats the video's bytes until the client hangs up.
 
             ``stale_progress`` reproduces AI Studios reporting the PREVIOUS render right after a new
             export request: when an export of a project whose current render has completed is requested,
@@ -153,8 +166,10 @@ class Fault:
         code: error code of ``envelope_error`` / ``http_status`` envelopes.
         msg: error message of ``envelope_error`` / ``http_status`` envelopes.
         at_progress: progress where ``export_fail`` fails / ``export_stall`` stalls (default 40).
-        after_bytes: bytes sent before ``download_truncate`` closes (default half the body).
+        after_bytes: bytes sent before ``download_truncate`` closes (default half the body), or before
+            ``download_endless`` ends after all (default never).
         redirect_host: host of the ``download_redirect`` Location (default ``127.0.0.2``).
+        advertised_bytes: the size ``download_huge`` announces (default 5 TiB).
         stale_seconds: how long ``stale_progress`` reports the previous render, counted from the new
             export request (default 3).
     """
@@ -173,6 +188,7 @@ class Fault:
     redirect_host: str | None = None
     for_seconds: float | None = None
     stale_seconds: float | None = None
+    advertised_bytes: int | None = None
 
     def __post_init__(self) -> None:
         if self.times is _TIMES_DEFAULT:
@@ -198,6 +214,11 @@ class Fault:
                 raise ValueError("stale_seconds applies to stale_progress faults only")
             if self.stale_seconds < 0:
                 raise ValueError("stale_seconds must be >= 0")
+        if self.advertised_bytes is not None:
+            if self.kind != "download_huge":
+                raise ValueError("advertised_bytes applies to download_huge faults only")
+            if self.advertised_bytes < 1:
+                raise ValueError("advertised_bytes must be >= 1")
 
     @property
     def is_state_fault(self) -> bool:
@@ -235,7 +256,7 @@ class Fault:
         return cls.from_dict(data)
 
 
-_INT_FIELDS = frozenset({"times", "status", "after_bytes"})
+_INT_FIELDS = frozenset({"times", "status", "after_bytes", "advertised_bytes"})
 _FLOAT_FIELDS = frozenset({"retry_after", "delay", "at_progress", "for_seconds", "stale_seconds"})
 _STR_FIELDS = frozenset({"kind", "route", "project_id", "code", "msg", "redirect_host"})
 

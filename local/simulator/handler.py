@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
 from .admin import admin_reply
-from .config import Fault
+from .config import DEFAULT_ADVERTISED_BYTES, Fault
 from .engine import SimulatorEngine
 from .envelope import Reply, bad_json, error, parse_json
 from .http_base import Aborted, SimHTTPBase, etag_list, peek_project_id, status_phrase
@@ -105,14 +105,17 @@ class SimRequestHandler(SimHTTPBase):
             project_id = peek_project_id(body)
         fault = self.sim.faults.take_request_fault(route, project_id.lower() if project_id else None)
         truncate_after: int | None = None
+        size_lie: Fault | None = None
         if fault is not None:
             self.sim.counters.incr("faults_triggered")
             if self._apply_fault(fault, route, url):
                 return
             if fault.kind == "download_truncate":
                 truncate_after = -1 if fault.after_bytes is None else max(0, fault.after_bytes)
+            if fault.kind in ("download_huge", "download_endless"):
+                size_lie = fault
         if route == "download":
-            self._download(url, truncate_after)
+            self._download(url, truncate_after, size_lie)
             return
         if route == "thumbnail":  # a project's thumbnail, public on the CDN like AI Studios'
             self._send_raw(200, THUMBNAIL_PNG, "image/png", {"Cache-Control": "max-age=300"})
@@ -177,13 +180,20 @@ class SimRequestHandler(SimHTTPBase):
 
     # ----------------------------------------------------------------- CDN
 
-    def _download(self, url: SplitResult, truncate_after: int | None) -> None:
+    def _download(self, url: SplitResult, truncate_after: int | None, size_lie: Fault | None = None) -> None:
         path = url.path.rstrip("/")
         problem = self.sim.verify_download(path, url.query)
         if problem is not None:
             self._send_cdn_error(403, "AccessDenied", problem)
             return
         video = self.sim.video_for_download(path)
+        if size_lie is not None and size_lie.kind == "download_endless":
+            self._endless(video, size_lie.after_bytes)
+            return
+        size = video.size
+        if size_lie is not None:  # download_huge: announce this size, send what there is, hang up
+            size = size_lie.advertised_bytes or DEFAULT_ADVERTISED_BYTES
+            self.close_connection = True
         validators = {
             "ETag": video.etag,
             "Last-Modified": video.last_modified,
@@ -194,21 +204,22 @@ class SimRequestHandler(SimHTTPBase):
             self._send_raw(304, b"", None, validators)
             return
         try:
-            wanted = parse_range(self.headers.get("Range"), video.size)
+            wanted = parse_range(self.headers.get("Range"), size)
         except RangeNotSatisfiableError:
-            headers = {"Content-Range": f"bytes */{video.size}", **validators}
+            headers = {"Content-Range": f"bytes */{size}", **validators}
             self._send_cdn_error(416, "InvalidRange", "The requested range is not satisfiable", headers)
             return
-        status, (start, end) = (200, (0, video.size)) if wanted is None else (206, wanted)
+        status, (start, end) = (200, (0, size)) if wanted is None else (206, wanted)
         headers = dict(validators)
         if status == 206:
-            headers["Content-Range"] = f"bytes {start}-{end - 1}/{video.size}"
+            headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
         self._start_response(status, "video/mp4", end - start, headers)
         if self.command == "HEAD":
             self.sim.counters.incr("download_heads")
             return
         self.sim.counters.incr("downloads")
-        limit = end - start
+        end = min(end, video.size)  # download_huge: only the bytes there are
+        limit = max(0, end - start)
         if truncate_after is not None:
             limit = min(limit, (end - start) // 2 if truncate_after < 0 else truncate_after)
             self.close_connection = True
@@ -219,6 +230,22 @@ class SimRequestHandler(SimHTTPBase):
             )  # fmt: skip
         else:
             self._stream(video.iter_range(start, start + limit))
+
+    def _endless(self, video: Any, stop_after: int | None) -> None:
+        """download_endless: no length, no ranges, the video's bytes over and over until the client
+        hangs up (the handler's caller treats the broken pipe as the end), or `stop_after` bytes."""
+        self._headers_started = True
+        self.close_connection = True
+        self.send_response(200)
+        self.send_header("Content-Type", "video/mp4")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.sim.counters.incr("downloads")
+        body, sent = video.read(), 0
+        while stop_after is None or sent < stop_after:
+            piece = body if stop_after is None else body[: stop_after - sent]
+            self._stream(iter([piece]))
+            sent += len(piece)
 
     def _stream(self, chunks: Any) -> None:
         """Write a body, paced to the per-connection cap ``download_bytes_per_second`` (if any)."""

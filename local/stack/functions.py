@@ -108,6 +108,18 @@ class Worker:
             }
         return answer.get("result"), answer.get("error")
 
+    def peak_memory(self) -> int | None:
+        """The most memory this "container" has held so far (the kernel's VmHWM), in bytes, as
+        Lambda reports "Max Memory Used"; None where the system does not say (not Linux)."""
+        try:
+            status = Path(f"/proc/{self._proc.pid}/status").read_text()
+        except OSError:
+            return None
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+        return None
+
     def kill(self) -> None:
         """The process dies mid-invocation; the waiting invoke() reports it as Lambda would."""
         self._proc.kill()
@@ -156,6 +168,13 @@ class FunctionPool:
         with self._lock:
             self._all.append(worker)
             self._idle.append(worker)
+
+    def peak_memory(self) -> int | None:
+        """The largest peak memory among the function's live workers (Worker.peak_memory)."""
+        with self._lock:
+            workers = [w for w in self._all if w.alive]
+        peaks = [peak for peak in (w.peak_memory() for w in workers) if peak is not None]
+        return max(peaks) if peaks else None
 
     def crash_busy(self) -> int:
         """Kill the workers now running an invocation, as Lambda does to a function that times out

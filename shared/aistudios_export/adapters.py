@@ -156,4 +156,5 @@ class Adapters:
             local_origin=s.local_http_origin or None,
             allowed_hosts=s.download_allowed_hosts,
             memory=s.function_memory_bytes,
+            max_bytes=s.max_video_bytes,
         )

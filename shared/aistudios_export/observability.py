@@ -13,11 +13,12 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from aws_lambda_powertools.metrics import MetricUnit
 
 from .clock import parse_iso
@@ -55,18 +56,38 @@ def _sensitive(key: Any) -> bool:
 
 
 class RedactingFilter(logging.Filter):
-    """Applied to every record: the message and any extra field are scrubbed before formatting."""
+    """Applied to every record: the message (with its %-arguments, which urllib3 passes the URL in),
+    any extra field and the exception's text are scrubbed before formatting."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.args and isinstance(record.msg, str):
+            with suppress(TypeError, ValueError):  # a malformed call: logging itself reports it
+                record.msg, record.args = record.getMessage(), None
         record.msg = scrub(record.msg)
         for key, value in list(record.__dict__.items()):
             if key not in _STANDARD:
                 setattr(record, key, "<redacted>" if _sensitive(key) else scrub(value))
+        if record.exc_info and not record.exc_text:  # what a standard formatter prints (the runtime's)
+            record.exc_text = scrub(logging.Formatter().formatException(record.exc_info))
         return True
 
 
-logger = Logger(log_uncaught_exceptions=True)
+class RedactingFormatter(LambdaPowertoolsFormatter):
+    """The last net: the whole line is scrubbed, with what the filter cannot reach (the exception's
+    text and value as Powertools formats them from the exception itself)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return str(redact_text(super().format(record)))
+
+
+# Third-party loggers that write URLs (urllib3's "Retrying ... : /path?query" warning, its "Failed to
+# parse headers (url=...)"), whose records reach the function's log through the runtime's handler.
+URL_LOGGERS = ("urllib3.connectionpool", "urllib3.poolmanager", "urllib3.util.retry", "urllib3.response")
+
+logger = Logger(log_uncaught_exceptions=True, logger_formatter=RedactingFormatter())
 logger.addFilter(RedactingFilter())
+for _name in URL_LOGGERS:
+    logging.getLogger(_name).addFilter(RedactingFilter())
 metrics = Metrics()
 
 EXPORT_KEYS = ("exportId", "projectId")

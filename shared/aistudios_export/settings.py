@@ -95,6 +95,9 @@ class Settings:
     call_budget_seconds: float | None = env("HTTP_CALL_BUDGET_SECONDS", None, _optional_seconds)
     part_size_bytes: int = env("PART_SIZE_MB", 8 * 1024 * 1024, _integer(5, 1024 * 1024))
     delivery_workers: int = env("DELIVERY_WORKERS", 8, _integer(1))
+    # A larger video is refused before any byte is fetched (MaxVideoBytes says why; the default is
+    # delivery/memory.py's, which a test holds equal, without importing the delivery here).
+    max_video_bytes: int = env("MAX_VIDEO_BYTES", 10 * 1024**3, _integer(1))
     # Set by Lambda itself; the delivery plans its workers within it (delivery/memory.py).
     function_memory_bytes: int | None = env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", None, _optional_megabytes)
     download_allowed_hosts: tuple[str, ...] = env("DOWNLOAD_ALLOWED_HOSTS", (), _hosts)

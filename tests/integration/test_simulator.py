@@ -767,6 +767,56 @@ def test_download_redirect_fault(fast_client: Client) -> None:
     assert (location.path, location.query) == (original.path, original.query)
 
 
+def test_download_huge_fault_announces_a_size_it_does_not_have(fast_client: Client) -> None:
+    url = fast_client.finished_url()
+    fast_client.sim.inject(Fault("download_huge", times=2))
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=TIMEOUT)
+    try:
+        conn.request("GET", f"{parts.path}?{parts.query}")
+        response = conn.getresponse()
+        assert response.headers["Content-Length"] == str(5 * 1024**4)
+        received = b"".join(iter(lambda: response.read(64 * 1024), b""))  # in pieces: 5 TiB is no buffer
+    finally:
+        conn.close()
+    assert received == SAMPLE_MP4.read_bytes()  # all it has, then it hangs up
+    ranged = requests.get(url, headers={"Range": "bytes=100-199"}, timeout=TIMEOUT)
+    assert ranged.status_code == 206
+    assert ranged.headers["Content-Range"] == f"bytes 100-199/{5 * 1024**4}"
+    assert ranged.content == SAMPLE_MP4.read_bytes()[100:200]
+
+    fast_client.sim.inject(Fault("download_huge", advertised_bytes=10**12))
+    with requests.get(url, stream=True, timeout=TIMEOUT) as response:
+        assert response.headers["Content-Length"] == str(10**12)
+    assert requests.get(url, timeout=TIMEOUT).content == SAMPLE_MP4.read_bytes()  # one request only
+
+
+def test_download_endless_fault_announces_no_size_and_never_ends(fast_client: Client) -> None:
+    url = fast_client.finished_url()
+    sample = SAMPLE_MP4.read_bytes()
+    fast_client.sim.inject(Fault("download_endless"))
+    with requests.get(url, stream=True, timeout=TIMEOUT) as response:
+        assert "Content-Length" not in response.headers
+        assert "Accept-Ranges" not in response.headers
+        received = b""
+        for chunk in response.iter_content(chunk_size=64 * 1024):
+            received += chunk
+            if len(received) > 10 * len(sample):
+                break
+    assert received[: 3 * len(sample)] == sample * 3  # the video over and over, until the client hung up
+
+    fast_client.sim.inject(Fault("download_endless", after_bytes=len(sample) + 5))
+    assert requests.get(url, timeout=TIMEOUT).content == sample + sample[:5]
+
+
+def test_advertised_bytes_is_for_download_huge_only() -> None:
+    with pytest.raises(ValueError, match="download_huge"):
+        Fault("download_truncate", advertised_bytes=10)
+    with pytest.raises(ValueError, match=">= 1"):
+        Fault("download_huge", advertised_bytes=0)
+    assert Fault.from_spec("download_huge:advertised_bytes=1000").advertised_bytes == 1000
+
+
 # --------------------------------------------------------------------------- bandwidth cap
 
 

@@ -72,6 +72,81 @@ def test_the_filter_scrubs_messages_and_extra_fields() -> None:
     assert "?<redacted>" in out
 
 
+# -- signed URLs as urllib3 and requests write them (no scheme, no host) -----------------------------
+
+
+def test_a_thumbnail_fetch_that_fails_leaves_no_signed_url_in_the_log(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The issue's leak: the thumbnail's fetch failed and its reason, requests' ConnectionError,
+    wrote the signed URL's path and query ("Max retries exceeded with url: /t.png?...")."""
+    import boto3
+    import requests
+    from moto import mock_aws
+
+    from aistudios_export.delivery import thumbnails
+    from aistudios_export.net.pinned import PinnedAdapter
+    from tests.unit.net.refused import HOST, SIGNATURE, SIGNED_PATH, refused_fetch
+
+    class Refusing(PinnedAdapter):
+        def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
+            raise refused_fetch(str(request.path_url))[0]
+
+    def refusing_session() -> tuple[requests.Session, PinnedAdapter]:
+        session, adapter = requests.Session(), Refusing()
+        session.mount("https://", adapter)
+        return session, adapter
+
+    monkeypatch.setattr(thumbnails, "pinned_session", refusing_session)
+    with mock_aws(), _captured() as lines:
+        s3 = boto3.client("s3", region_name="us-east-1")
+        key = thumbnails.copy_thumbnail(s3, f"https://{HOST}{SIGNED_PATH}", bucket="b", key_stem="k")
+
+    assert key is None
+    [line] = [line for line in lines if line["message"] == "thumbnail not copied"]
+    assert "Max retries exceeded with url: /cdn/videos/" in line["reason"]  # the reason is still said
+    assert SIGNATURE not in json.dumps(lines)
+    assert "AKIDEXAMPLE" not in json.dumps(lines)
+
+
+def test_urllib3s_own_retry_warning_reaches_the_log_without_the_signed_query(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """urllib3 logs "Retrying (...) after connection broken by '...': /path?query" at WARNING, which
+    the runtime's handler writes to the function's log; the URL is one of its %-arguments."""
+    from tests.unit.net.refused import SIGNATURE, refused_fetch
+
+    with caplog.at_level(logging.WARNING, logger="urllib3"):
+        _, written = refused_fetch()
+
+    [record] = [r for r in caplog.records if r.name == "urllib3.connectionpool"]
+    assert SIGNATURE in written[0]  # as urllib3 wrote it
+    assert "after connection broken by" in record.getMessage()
+    assert SIGNATURE not in record.getMessage()
+    assert SIGNATURE not in caplog.text
+
+
+def test_a_logged_exception_and_percent_arguments_keep_no_signed_query() -> None:
+    """What the filter cannot reach (the exception's text and value, which Powertools formats from
+    the exception itself) the formatter scrubs from the whole line."""
+    import requests
+
+    from tests.unit.net.refused import SIGNATURE, refused_fetch
+
+    error, _ = refused_fetch()
+    with _captured() as lines:
+        try:
+            raise error
+        except requests.ConnectionError:
+            logger.exception("the fetch failed")
+        logger.warning("the fetch failed: %s", error)
+
+    assert len(lines) == 2
+    assert SIGNATURE not in json.dumps(lines)
+    assert "url: /cdn/videos/" in lines[0]["exception"]
+    assert "?<redacted>" in lines[1]["message"]
+
+
 # -- the export's keys on every log line -------------------------------------------------------------
 
 

@@ -43,6 +43,7 @@ def test_seconds_override_minutes() -> None:
         ({"EXPORTS_TABLE": "t", "DEFAULT_RESOLUTION": "8k"}, "DEFAULT_RESOLUTION"),
         ({"EXPORTS_TABLE": "t", "AISTUDIOS_BASE_URL": "http://x"}, "must use https"),
         ({"EXPORTS_TABLE": "t", "PART_SIZE_MB": "1"}, "PART_SIZE_MB must be >= 5"),
+        ({"EXPORTS_TABLE": "t", "MAX_VIDEO_BYTES": "0"}, "MAX_VIDEO_BYTES must be >= 1"),
     ],
 )
 def test_bad_configuration_fails_fast_with_the_variable_name(env: dict[str, str], message: str) -> None:

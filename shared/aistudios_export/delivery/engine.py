@@ -2,8 +2,9 @@
 
 When the source serves byte ranges and says how long the video is, `workers` connections each fetch
 a range and upload it as a part (a CDN caps each connection, not the sum); otherwise one stream, as
-a plain download. Memory stays within about part size x 2 x workers whatever the video's size;
-nothing touches the disk."""
+a plain download. Memory stays within about part size x 2 x workers whatever the video's size (and
+the workers within the function's memory, memory.py); a video over `max_bytes` is refused before any
+byte is fetched, or cut there when its source does not say its size; nothing touches the disk."""
 
 from __future__ import annotations
 
@@ -19,10 +20,11 @@ from ..net.pinned import PinnedAdapter, pinned_session
 from ..observability import logger
 from . import multipart
 from .checksums import ObjectDigest
-from .memory import workers_within
+from .memory import DEFAULT_MAX_VIDEO_BYTES, too_large, workers_within
 from .multipart import DeliveryResult, Upload
 from .ranges import (
     MIN_PART_SIZE,
+    MP4_HEAD,
     PartBuffers,
     check_mp4,
     content_length,
@@ -32,8 +34,7 @@ from .ranges import (
     read_into,
 )
 from .source import open_download
-
-STREAM_CHUNK = 1024 * 1024
+from .stream import copy_stream
 
 
 class VideoDelivery:
@@ -50,12 +51,16 @@ class VideoDelivery:
         local_origin: str | None = None,
         allowed_hosts: Iterable[str] = (),
         memory: int | None = None,
+        max_bytes: int = DEFAULT_MAX_VIDEO_BYTES,
     ) -> None:
         """`session` None (production) connects only to validated, pinned addresses; a session given
         by a test still has every URL validated but keeps its own transport. `memory` (bytes, the
-        function's): fewer workers than `workers` when their parts would not fit (memory.py)."""
+        function's): fewer workers than `workers` when their parts would not fit (memory.py).
+        `max_bytes`: the largest video copied (MaxVideoBytes)."""
         if part_size < MIN_PART_SIZE:
             raise ValueError("S3 multipart parts must be at least 5 MiB")
+        if max_bytes < 1:
+            raise ValueError("max_bytes must be positive")
         self._s3 = s3
         self._pins: PinnedAdapter | None = None
         if session is None:
@@ -65,6 +70,7 @@ class VideoDelivery:
         self._timeout = timeout
         self._workers = max(1, workers)
         self._memory = memory
+        self._max_bytes = max_bytes
         self._run_workers = self._workers  # this delivery's, within memory
         self._local_origin = local_origin
         self._allowed_hosts = tuple(allowed_hosts)
@@ -100,12 +106,15 @@ class VideoDelivery:
         )
         try:
             length = content_length(response)
-            part = part_size_for(length, self._part_size) if length else self._part_size
+            if length is not None and length > self._max_bytes:
+                raise too_large(length, self._max_bytes)
+            # Without a length the stream may run up to the limit: its parts are cut for that.
+            part = part_size_for(length or self._max_bytes, self._part_size)
             self._run_workers = workers_within(self._memory, part, self._workers)
             ranged = response.headers.get("Accept-Ranges", "").lower() == "bytes"
             parallel = self._run_workers > 1 and ranged and bool(length) and (length or 0) > MIN_PART_SIZE
             if parallel and length and resume_upload_id:
-                ranges = plan_ranges(length, part_size_for(length, self._part_size))
+                ranges = plan_ranges(length, part)
                 resumed = multipart.resume(self._s3, bucket, key, resume_upload_id, ranges)
                 if resumed is not None:
                     response.close()
@@ -113,7 +122,7 @@ class VideoDelivery:
             upload = multipart.create(self._s3, bucket, key, metadata, filename)
             if on_upload is not None:
                 on_upload(upload.upload_id)
-            return self._copy(response, final_url, length, parallel, upload, metadata)
+            return self._copy(response, final_url, length, part, parallel, upload, metadata)
         except requests.RequestException as exc:
             raise TransientUpstreamError(
                 f"download interrupted: {type(exc).__name__}", code="DownloadInterrupted"
@@ -126,6 +135,7 @@ class VideoDelivery:
         response: requests.Response,
         url: str,
         length: int | None,
+        part: int,
         parallel: bool,
         upload: Upload,
         metadata: dict[str, str],
@@ -135,7 +145,8 @@ class VideoDelivery:
             if parallel and length:
                 total, digest, fetched = self._parallel(response, url, length, upload)
             else:
-                total, digest, fetched = self._single(response, upload)
+                total, digest = copy_stream(response, part, self._max_bytes, self._next_part(upload))
+                fetched = total
             if total == 0:
                 raise DeliveryVerificationError("the download was empty", code="EmptyDownload")
             if length is not None and total != length:
@@ -179,9 +190,9 @@ class VideoDelivery:
 
         def part(number: int) -> None:
             start, end = ranges[number - 1]
-            data = fetch_range(self._ranged_get, url, start, end, on_bytes=fetched.append)
+            data = self._fetch(url, start, end, ranges[-1][1], on_bytes=fetched.append)
             if number == 1:
-                check_mp4(data[:8])
+                check_mp4(data[:MP4_HEAD])
             self._put_part(upload, number, data)
 
         try:
@@ -202,24 +213,6 @@ class VideoDelivery:
             upload.bucket, upload.key, ranges[-1][1], digest.sha256(), str(completed.get("ETag", "")).strip('"'),
             multipart.version_of(completed), len(parts), sum(fetched), digest.crc32c(),
         )  # fmt: skip
-
-    def _single(self, response: requests.Response, upload: Upload) -> tuple[int, ObjectDigest, int]:
-        """One stream, cut into parts as it arrives: one part in memory at a time."""
-        digest = ObjectDigest()
-        buffer = bytearray()
-        total = 0
-        for chunk in response.iter_content(chunk_size=STREAM_CHUNK):
-            if not total:
-                check_mp4(chunk)
-            total += len(chunk)
-            digest.update(chunk)
-            buffer += chunk
-            if len(buffer) >= self._part_size:
-                self._put_part(upload, len(upload.parts) + 1, bytes(buffer))
-                buffer = bytearray()
-        if buffer or not upload.parts:
-            self._put_part(upload, len(upload.parts) + 1, bytes(buffer))
-        return total, digest, total
 
     def _parallel(
         self, response: requests.Response, url: str, length: int, upload: Upload
@@ -246,15 +239,15 @@ class VideoDelivery:
 
         def part(number: int) -> tuple[int, bytearray, int]:
             start, end = ranges[number - 1]
-            data = buffers.take(end - start)
-            with fetching:
+            with fetching:  # the buffer is taken with the slot: no part waits holding one
+                data = buffers.take(end - start)
                 have = 0
                 if number == 1:  # part 1 comes from the open GET, which is then left
                     have = read_into(response, memoryview(data), count)
                     response.close()
-                fetch_range(self._ranged_get, url, start, end, into=data, have=have, on_bytes=count)
+                self._fetch(url, start, end, length, into=data, have=have, on_bytes=count)
             if number == 1:
-                check_mp4(data[:8])
+                check_mp4(data[:MP4_HEAD])
             with uploading:
                 return number, data, self._put_part(upload, number, data)
 
@@ -281,6 +274,15 @@ class VideoDelivery:
                     future.cancel()
                 raise
         return length, digest, sum(fetched)
+
+    def _next_part(self, upload: Upload) -> Callable[[bytes], object]:
+        """Uploads what it is given as the upload's next part (the single stream's parts)."""
+        return lambda data: self._put_part(upload, len(upload.parts) + 1, data)
+
+    def _fetch(self, url: str, start: int, end: int, length: int, **kwargs: Any) -> bytearray:
+        """fetch_range over this delivery's connections, each answer held to the video's `length`
+        and to the size limit."""
+        return fetch_range(self._ranged_get, url, start, end, total=length, limit=self._max_bytes, **kwargs)
 
     def _put_part(self, upload: Upload, number: int, data: bytes | bytearray) -> int:
         if self._cancelled is not None and self._cancelled():

@@ -17,6 +17,7 @@ import requests
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from ..errors import DeliveryVerificationError, PermanentUpstreamError, TransientUpstreamError
+from .memory import too_large
 
 MIB = 1024 * 1024
 MIN_PART_SIZE = 5 * MIB
@@ -140,9 +141,13 @@ def fetch_range(
     have: int = 0,
     attempts: int = RANGE_ATTEMPTS,
     on_bytes: Callable[[int], None] | None = None,
+    total: int | None = None,
+    limit: int | None = None,
 ) -> bytearray:
     """Bytes [start, end) of `url` in `into` (or a new buffer), of which the first `have` are there
-    already, resuming after a dropped connection from the first missing byte."""
+    already, resuming after a dropped connection from the first missing byte. `total`: the video's
+    length as planned, which every answer's Content-Range must repeat; one over `limit` is refused
+    before its body is read."""
     want = end - start
     buffer = bytearray(want) if into is None else into
     if len(buffer) != want:
@@ -154,7 +159,7 @@ def fetch_range(
                 break
             try:
                 with get(url, headers={"Range": f"bytes={start + got}-{end - 1}"}) as response:
-                    _check_range_answer(response, start + got, end - 1)
+                    _check_range_answer(response, start + got, end - 1, total, limit)
                     got += read_into(response, view[got:], on_bytes)
                     if got == want:
                         if read_into(response, memoryview(bytearray(1))):
@@ -172,7 +177,9 @@ def fetch_range(
     return buffer
 
 
-def _check_range_answer(response: requests.Response, first: int, last: int) -> None:
+def _check_range_answer(
+    response: requests.Response, first: int, last: int, total: int | None, limit: int | None
+) -> None:
     if response.status_code != 206:
         if response.status_code >= 300:
             raise refusal(response.status_code)
@@ -183,11 +190,25 @@ def _check_range_answer(response: requests.Response, first: int, last: int) -> N
         raise DeliveryVerificationError(
             f"asked for bytes {first}-{last}, got {header or 'no Content-Range'}", code="SizeMismatch"
         )
+    if match[3] == "*" or total is None:
+        return
+    if limit is not None and int(match[3]) > limit:
+        raise too_large(int(match[3]), limit)
+    if int(match[3]) != total:
+        raise DeliveryVerificationError(
+            f"the source now says the video has {match[3]} bytes, not {total}", code="SizeMismatch"
+        )
+
+
+MP4_HEAD = 8
+"""Bytes that show an MP4: a box's 32-bit size, then its type, which for the first box is ftyp."""
 
 
 def check_mp4(head: bytes | bytearray) -> None:
-    """An MP4 starts with its ftyp box; an HTML or JSON error page is refused before any completion."""
-    if len(head) >= 8 and head[4:8] != b"ftyp":
+    """An MP4 starts with its ftyp box; an HTML or JSON error page is refused before any completion,
+    and so is a body too short to hold the box's header. `head`: the body's first MP4_HEAD bytes (all
+    of them, however the body arrived in chunks), or the whole body when it is shorter."""
+    if len(head) < MP4_HEAD or head[4:MP4_HEAD] != b"ftyp":
         raise PermanentUpstreamError("the download is not an MP4 file", code="NotAVideo")
 
 

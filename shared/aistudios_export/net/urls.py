@@ -13,7 +13,18 @@ from ..errors import UnsafeUrlError
 
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
-_URL_QUERY = re.compile(r"(?i)(\bhttps?://[^\s?#\"'<>]*\?)[^\s#\"'<>]*")
+# What a query string holds in free text: it ends at a space, a quote, an angle bracket, a fragment, or a
+# backslash (the escape of a quote once the text is inside a JSON log line).
+_QUERY = r"[^\s#\"'<>\\]"
+_URL_QUERY = re.compile(r"(?i)(\bhttps?://[^\s?#\"'<>\\]*\?)" + _QUERY + "+")
+# A query string with no scheme before it: urllib3 and requests write the path alone ("Max retries
+# exceeded with url: /v.mp4?Signature=...", "Retrying (...) after connection broken by '...':
+# /v.mp4?...", "GET /v.mp4?... HTTP/1.1"), or a host and path.
+_BARE_QUERY = re.compile(r"\?[\w.~%+-]+[=&]" + _QUERY + "*")
+# A signing parameter cut from its URL (a message shortened mid-query, an Authorization header).
+_SIGNING_PARAMETER = re.compile(
+    r"(?i)\b((?:x-amz-)?(?:signature|credential|security-token))=[^&\s#\"'<>\\,]+"
+)
 
 
 def redact_url(url: str | None) -> str:
@@ -32,8 +43,12 @@ def redact_url(url: str | None) -> str:
 
 
 def redact_text(text: str) -> str:
-    """Drop the query string of every URL in free text (signed URLs carry their secret there)."""
-    return _URL_QUERY.sub(r"\1<redacted>", text)
+    """Drop every query string from free text, with or without the URL's scheme and host (signed URLs
+    carry their secret there), and any signing parameter left on its own. Every string that can
+    reach a log line or an export's record goes through here (observability, workflow.payloads)."""
+    text = _URL_QUERY.sub(r"\1<redacted>", text)
+    text = _BARE_QUERY.sub("?<redacted>", text)
+    return _SIGNING_PARAMETER.sub(r"\1=<redacted>", text)
 
 
 def _is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:

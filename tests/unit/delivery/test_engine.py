@@ -26,7 +26,7 @@ from aistudios_export.delivery.engine import MIN_PART_SIZE, VideoDelivery
 pytestmark = pytest.mark.unit
 ORIGIN = "https://93.184.216.34"  # a public literal address: validated without DNS
 BUCKET = "videos"
-Handler = Callable[[requests.PreparedRequest], tuple[int, dict[str, str], bytes]]
+Handler = Callable[[requests.PreparedRequest], tuple[int, dict[str, str], Any]]
 
 
 class Origin(BaseAdapter):
@@ -43,7 +43,7 @@ class Origin(BaseAdapter):
         response = requests.Response()
         response.status_code = status
         response.headers.update(headers)
-        response.raw = io.BytesIO(body)
+        response.raw = io.BytesIO(body) if isinstance(body, bytes) else body  # or a stream of its own
         response.url = str(request.url)
         response.request = request
         return response
@@ -622,10 +622,210 @@ def test_a_video_too_large_for_the_functions_memory_is_refused_before_any_range(
         return 200, {"Content-Length": str(huge), "Accept-Ranges": "bytes", "Content-Type": "video/mp4"}, b""
 
     session, origin = serving(source)
-    delivery = VideoDelivery(s3, session, part_size=8 * MIB, workers=8, memory=1024 * MIB)
+    delivery = VideoDelivery(s3, session, part_size=8 * MIB, workers=8, memory=1024 * MIB, max_bytes=huge)
     with pytest.raises(PermanentUpstreamError) as refused:
         delivery.deliver(f"{ORIGIN}/v.mp4", bucket=BUCKET, key="huge.mp4", metadata={"export-id": "e"})
 
     assert refused.value.code == "VideoTooLarge"
+    assert "memory" in refused.value.message
     assert len(origin.requests) == 1  # the opening GET only: no range fetched
     assert s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []) == []
+
+
+# -- bounded videos (MaxVideoBytes) and the MP4 check ------------------------------------------------
+
+
+class Trickle(io.RawIOBase):
+    """A body that arrives `step` bytes per read, as a slow or chunked source sends it; `endless`
+    repeats it for ever, up to `guard` bytes (past which the test has failed: the copy never stopped)."""
+
+    def __init__(self, body: bytes, step: int = 1, endless: bool = False, guard: int = 0) -> None:
+        self.body, self.step, self.endless, self.guard = body, step, endless, guard
+        self.sent = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self.endless and self.sent >= self.guard:
+            raise AssertionError(f"read {self.sent} bytes of an endless body: nothing cut it")
+        position = self.sent % len(self.body) if self.endless else self.sent
+        data = self.body[position : position + min(self.step, len(buffer))]
+        buffer[: len(data)] = data
+        self.sent += len(data)
+        return len(data)
+
+
+def stream_of(raw: io.RawIOBase, **headers: str) -> Handler:
+    """A source answering with `raw` as its body, with no Content-Length unless given."""
+    return lambda request: (200, {"Content-Type": "video/mp4", **headers}, raw)
+
+
+@pytest.mark.parametrize("ranged", [False, True])
+def test_a_video_announced_over_the_limit_is_refused_before_any_byte(s3: Any, ranged: bool) -> None:
+    limit = 3 * MIN_PART_SIZE
+    body = mp4(limit + 1)
+    source = Trickle(body, step=64 * 1024)
+    headers = {"Content-Length": str(len(body)), **({"Accept-Ranges": "bytes"} if ranged else {})}
+    session, adapter = serving(stream_of(source, **headers))
+
+    with pytest.raises(PermanentUpstreamError) as refused:
+        VideoDelivery(s3, session, part_size=MIN_PART_SIZE, workers=4, max_bytes=limit).deliver(
+            f"{ORIGIN}/v.mp4", bucket=BUCKET, key="k.mp4", metadata={}
+        )
+
+    assert refused.value.code == "VideoTooLarge"
+    assert f"the source announces {limit + 1} bytes, over the {limit}-byte limit (MaxVideoBytes)" in str(
+        refused.value
+    )
+    assert len(adapter.requests) == 1  # the opening GET, whose body is never read
+    assert source.sent == 0
+    assert no_uploads_left(s3)
+    assert "Contents" not in s3.list_objects_v2(Bucket=BUCKET)
+
+
+def test_a_video_at_the_limit_is_delivered(s3: Any) -> None:
+    body = mp4(2 * MIN_PART_SIZE + 5)
+    session, _ = serving(Ranged(body))
+    result = VideoDelivery(s3, session, part_size=MIN_PART_SIZE, workers=2, max_bytes=len(body)).deliver(
+        f"{ORIGIN}/v.mp4", bucket=BUCKET, key="k.mp4", metadata={}
+    )
+    assert result.size == len(body)
+    assert s3.get_object(Bucket=BUCKET, Key="k.mp4")["Body"].read() == body
+
+
+def test_a_stream_without_a_length_is_cut_at_the_limit(s3: Any) -> None:
+    """The single-stream path (no Content-Length): it would otherwise stream without end."""
+    limit = 2 * MIN_PART_SIZE
+    body = Trickle(mp4(1 << 20), step=64 * 1024, endless=True, guard=4 * limit)
+    session, _ = serving(stream_of(body))
+
+    with pytest.raises(PermanentUpstreamError) as refused:
+        VideoDelivery(s3, session, part_size=MIN_PART_SIZE, max_bytes=limit).deliver(
+            f"{ORIGIN}/v.mp4", bucket=BUCKET, key="k.mp4", metadata={}
+        )
+
+    assert refused.value.code == "VideoTooLarge"
+    assert f"the download passed {limit} bytes" in refused.value.message
+    assert body.sent <= limit + 1024 * 1024  # cut within one read of the limit
+    assert no_uploads_left(s3)
+    assert "Contents" not in s3.list_objects_v2(Bucket=BUCKET)
+
+
+@pytest.mark.parametrize(
+    ("total", "code"), [(5 * 1024**4, "VideoTooLarge"), (3 * MIN_PART_SIZE + 1, "SizeMismatch")]
+)
+def test_a_range_whose_content_range_total_differs_is_refused_before_its_body(
+    s3: Any, total: int, code: str
+) -> None:
+    """The opening GET announced a size within the limit; a range's Content-Range then says the
+    video is larger (5 TiB: over the limit) or merely other than planned."""
+    body = mp4(3 * MIN_PART_SIZE)
+
+    def lying(request: requests.PreparedRequest) -> tuple[int, dict[str, str], bytes]:
+        status, headers, data = Ranged(body)(request)
+        if "Content-Range" in headers:
+            headers["Content-Range"] = headers["Content-Range"].rsplit("/", 1)[0] + f"/{total}"
+        return status, headers, data
+
+    session, _ = serving(lying)
+    with pytest.raises((PermanentUpstreamError, DeliveryVerificationError)) as refused:
+        VideoDelivery(s3, session, part_size=MIN_PART_SIZE, workers=2, max_bytes=4 * MIN_PART_SIZE).deliver(
+            f"{ORIGIN}/v.mp4", bucket=BUCKET, key="k.mp4", metadata={}
+        )
+
+    assert getattr(refused.value, "code", None) == code
+    assert no_uploads_left(s3)
+    assert "Contents" not in s3.list_objects_v2(Bucket=BUCKET)
+
+
+@pytest.mark.parametrize("advertised", [3 * MIN_PART_SIZE + 1, 11 * 1024**3, 5 * 1024**4, 2**62], ids=str)
+def test_no_part_buffer_is_taken_for_a_video_over_the_limit_at_any_advertised_length(
+    s3: Any, monkeypatch: pytest.MonkeyPatch, advertised: int
+) -> None:
+    """The issue's case among them: 5 TiB advertised chose 525 MiB parts and began fetching."""
+    from aistudios_export.delivery import engine
+
+    taken: list[int] = []
+
+    class Watched(engine.PartBuffers):
+        def take(self, size: int) -> bytearray:
+            taken.append(size)
+            return super().take(size)
+
+    monkeypatch.setattr(engine, "PartBuffers", Watched)
+    headers = {"Content-Length": str(advertised), "Accept-Ranges": "bytes", "Content-Type": "video/mp4"}
+    session, origin = serving(lambda r: (200, headers, b""))
+
+    with pytest.raises(PermanentUpstreamError) as refused:
+        VideoDelivery(
+            s3, session, part_size=8 * 1024 * 1024, workers=8, memory=1024 * 1024 * 1024,
+            max_bytes=3 * MIN_PART_SIZE,
+        ).deliver(f"{ORIGIN}/v.mp4", bucket=BUCKET, key="k.mp4", metadata={})  # fmt: skip
+
+    assert refused.value.code == "VideoTooLarge"
+    assert "MaxVideoBytes" in refused.value.message
+    assert (len(origin.requests), taken) == (1, [])
+    assert no_uploads_left(s3)
+
+
+def test_part_buffers_held_at_once_stay_within_the_memory_the_plan_allows(
+    s3: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Memory room for two workers (8 asked for): the part buffers held at once, measured, never
+    pass what the plan allows (memory.py), and each is taken only with a fetch slot."""
+    from aistudios_export.delivery import engine
+    from aistudios_export.delivery.memory import BASE_MEMORY, planned_memory
+
+    held, peak = [0], [0]
+
+    class Measured(engine.PartBuffers):
+        def take(self, size: int) -> bytearray:
+            held[0] += size
+            peak[0] = max(peak[0], held[0])
+            return super().take(size)
+
+        def give(self, buffer: bytearray) -> None:
+            held[0] -= len(buffer)
+            super().give(buffer)
+
+    monkeypatch.setattr(engine, "PartBuffers", Measured)
+    memory = planned_memory(2, MIN_PART_SIZE)
+    body = mp4(9 * MIN_PART_SIZE + 7)
+    session, _ = serving(Ranged(body))
+
+    result = VideoDelivery(s3, session, part_size=MIN_PART_SIZE, workers=8, memory=memory).deliver(
+        f"{ORIGIN}/v.mp4", bucket=BUCKET, key="k.mp4", metadata={}
+    )
+
+    assert result.sha256 == hashlib.sha256(body).hexdigest()
+    assert 0 < peak[0] <= memory - BASE_MEMORY == 2 * 2 * MIN_PART_SIZE
+
+
+@pytest.mark.parametrize("step", [1, 3, 7])
+def test_the_mp4_check_reads_the_first_eight_bytes_however_they_are_chunked(s3: Any, step: int) -> None:
+    """A first chunk under 8 bytes bypassed the check on the single-stream path."""
+    page = b"<html><body>Your session has expired</body></html>" * 40
+    session, _ = serving(stream_of(Trickle(page, step=step)))
+
+    with pytest.raises(PermanentUpstreamError) as refused:
+        VideoDelivery(s3, session).deliver(f"{ORIGIN}/v.mp4", bucket=BUCKET, key="k.mp4", metadata={})
+
+    assert refused.value.code == "NotAVideo"
+    assert no_uploads_left(s3)
+    assert "Contents" not in s3.list_objects_v2(Bucket=BUCKET)
+
+    video = mp4(3000)
+    session, _ = serving(stream_of(Trickle(video, step=step)))
+    result = VideoDelivery(s3, session).deliver(f"{ORIGIN}/v.mp4", bucket=BUCKET, key="k.mp4", metadata={})
+    assert s3.get_object(Bucket=BUCKET, Key="k.mp4")["Body"].read() == video
+    assert result.size == len(video)
+
+
+@pytest.mark.parametrize("body", [b"\x00", b"\x00\x00\x00\x18ftyp"[:7]])
+def test_a_body_shorter_than_an_mp4_box_header_is_not_a_video(s3: Any, body: bytes) -> None:
+    session, _ = serving(stream_of(Trickle(body)))
+    with pytest.raises(PermanentUpstreamError) as refused:
+        VideoDelivery(s3, session).deliver(f"{ORIGIN}/v.mp4", bucket=BUCKET, key="k.mp4", metadata={})
+    assert refused.value.code == "NotAVideo"
+    assert no_uploads_left(s3)

@@ -54,3 +54,25 @@ def test_a_video_whose_parts_cannot_fit_is_refused_before_any_byte() -> None:
 def test_without_a_known_memory_the_configured_workers_stand() -> None:
     assert workers_within(None, 64 * MIB, 16) == 16
     assert _deliver_memory() > BASE_MEMORY
+
+
+def test_the_max_video_bytes_default_is_the_codes_and_any_allowed_limit_fits_the_deliver_function() -> None:
+    """Up to the largest MaxVideoBytes, with the largest part size and most workers allowed, every
+    video (and a stream of unknown length, cut into parts planned for the limit) gets a plan that
+    fits the Deliver function and S3's 10,000 parts: a size refusal (VideoTooLarge) comes from the
+    limit, never from memory, unless the function's memory is lowered."""
+    from aistudios_export import Settings
+    from aistudios_export.delivery.memory import DEFAULT_MAX_VIDEO_BYTES
+    from aistudios_export.delivery.ranges import MAX_PARTS, plan_ranges
+
+    parameter = TEMPLATE["Parameters"]["MaxVideoBytes"]
+    assert int(parameter["Default"]) == DEFAULT_MAX_VIDEO_BYTES == Settings().max_video_bytes
+    largest_limit = int(parameter["MaxValue"])
+    largest_part = int(TEMPLATE["Parameters"]["DeliveryPartSizeMB"]["MaxValue"]) * MIB
+    most_workers = int(TEMPLATE["Parameters"]["DeliveryWorkers"]["MaxValue"])
+    memory = _deliver_memory()
+    for length in (1, 1024 * MIB, DEFAULT_MAX_VIDEO_BYTES, largest_limit):
+        part = part_size_for(length, largest_part)
+        workers = workers_within(memory, part, most_workers)
+        assert planned_memory(workers, part) <= memory
+        assert len(plan_ranges(length, part)) <= MAX_PARTS

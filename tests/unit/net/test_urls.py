@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from aistudios_export import UnsafeUrlError
 from aistudios_export.net.urls import redact_text, redact_url, resolve_target, validate_url
+from tests.unit.net.refused import HOST, SIGNATURE, SIGNED_PATH, refused_fetch
 
 pytestmark = pytest.mark.unit
 
@@ -144,3 +147,51 @@ def test_a_pinned_session_connects_only_to_the_validated_address(monkeypatch: py
     with pytest.raises(requests.ConnectionError, match="not validated"):
         session.get("https://other.example.com/v.mp4", timeout=1)
     assert dialled == [("93.184.216.34", 443)]
+
+
+def test_redaction_covers_urls_written_without_their_scheme_as_urllib3_and_requests_write_them() -> None:
+    """The thumbnail's signed URL leaked through these: urllib3 and requests write the path alone."""
+
+    error, warnings = refused_fetch()
+    assert warnings, "urllib3 retried once and said so"
+    path, _ = SIGNED_PATH.split("?")
+    texts = [
+        str(error),  # HTTPSConnectionPool(host=..., port=443): Max retries exceeded with url: /p?q (...)
+        repr(error),
+        *warnings,  # Retrying (Retry(...)) after connection broken by '...': /p?q
+        f'https://{HOST}:443 "GET {SIGNED_PATH} HTTP/1.1" 403 0',  # urllib3's debug line
+        f"cdn.example.com{SIGNED_PATH}",
+        f"url={SIGNED_PATH}",
+    ]
+    for text in texts:
+        redacted = redact_text(text)
+        assert SIGNATURE not in redacted, redacted
+        assert "AKIDEXAMPLE" not in redacted, redacted
+        assert f"{path}?<redacted>" in redacted
+        assert redact_text(redacted) == redacted
+        # inside a JSON log line, next to an escaped quote, the line stays JSON
+        line = json.dumps({"message": f'"{text}"'})
+        assert SIGNATURE not in redact_text(line)
+        assert json.loads(redact_text(line))["message"].startswith('"')
+    assert redact_text(str(error)).endswith(
+        "Max retries exceeded with url: " + path + "?<redacted> (Caused by ProtocolError('Connection "
+        "aborted.', ConnectionRefusedError(111, 'Connection refused')))"
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a message cut short: ...&X-Amz-Signature=cafe1234",
+        "Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261128, Signature=cafe1234",
+        "X-Amz-Security-Token=cafe1234",
+    ],
+)
+def test_a_signing_parameter_on_its_own_is_redacted(text: str) -> None:
+    assert "cafe1234" not in redact_text(text)
+    assert "AKIDEXAMPLE" not in redact_text(text)
+
+
+def test_text_without_a_query_is_left_alone() -> None:
+    for text in ("GET /exports/abc HTTP/1.1", "is it done? yes", "https://h/p?", "retry policy=standard"):
+        assert redact_text(text) == text

@@ -53,6 +53,25 @@ def test_step_functions_errors_become_a_status_code_and_message(
     assert describe_error(error) == Failure(status, code, message)
 
 
+def test_a_requests_error_stored_in_the_record_keeps_no_signed_query() -> None:
+    """An error no step caught reaches the record as Lambda reports it ({errorMessage, errorType});
+    requests writes the URL without its scheme ("Max retries exceeded with url: /path?query")."""
+    from aistudios_export.workflow.payloads import describe_execution_end
+    from tests.unit.net.refused import SIGNATURE, refused_fetch
+
+    error, _ = refused_fetch()
+    cause = json.dumps({"errorMessage": str(error), "errorType": "ConnectionError", "stackTrace": []})
+
+    failure = describe_error({"Error": "ConnectionError", "Cause": cause})
+    ended = describe_execution_end({"status": "FAILED", "error": "ConnectionError", "cause": cause})
+
+    assert failure.code == "ConnectionError"
+    assert "Max retries exceeded with url: /cdn/videos/" in failure.message
+    for message in (failure.message, ended.message):
+        assert SIGNATURE not in message
+        assert "?<redacted>" in message
+
+
 def test_the_poll_task_reads_what_the_state_machine_sends() -> None:
     task = PollTask.from_event(load_event("poll_export"))
     assert task.export_id == "01a21ec5ce135e5ff0ab93749a578ff3"
