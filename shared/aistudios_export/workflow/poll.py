@@ -44,12 +44,7 @@ def poll_export(
     except TransientUpstreamError as exc:
         return _unavailable(adapters, export_id, exc, samples, now)
     except PermanentUpstreamError as exc:
-        # no export for the project: after an ambiguous start, ask again (resubmit.py); else it ends
-        if not (says_no_export(exc) and resubmit_if_lost(adapters, adapters.store.get(export_id))):
-            raise
-        wait = int(adapters.settings.poll_min_wait_seconds)
-        return PollResult(0.0, "resubmitted", False, False, "asked AI Studios again", wait,
-                          iso_seconds(now), samples=tuple(samples))  # fmt: skip
+        return _refused(adapters, export_id, exc, samples, now)
     try:
         created_at = iso(requested_at) if requested_at else None  # the record this execution started with
         record = adapters.store.record_progress(
@@ -111,6 +106,18 @@ def _ready(adapters: Adapters, record: ExportRecord, progress: Progress, elapsed
     if not ready:
         logger.info("a 100 not yet proven to be this export's render")
     return ready
+
+
+def _refused(
+    adapters: Adapters, export_id: str, exc: PermanentUpstreamError, samples: Sequence[Sample], now: datetime
+) -> PollResult:
+    """The progress route refused: "no export for the project" after an ambiguous start is asked
+    again (resubmit.py), and polled on; anything else ends the export (the error propagates)."""
+    if not (says_no_export(exc) and resubmit_if_lost(adapters, adapters.store.get(export_id))):
+        raise exc
+    wait = int(adapters.settings.poll_min_wait_seconds)
+    return PollResult(0.0, "resubmitted", False, False, "asked AI Studios again", wait,
+                      iso_seconds(now), samples=tuple(samples))  # fmt: skip
 
 
 def _unavailable(
