@@ -114,11 +114,11 @@ def resolve_target(
     if not host:
         raise UnsafeUrlError("URL has no host")
     port = port or (443 if scheme == "https" else 80)
-    if is_local:  # the local simulator's own origin, as configured: nothing else on loopback
-        return SafeTarget(url, scheme, host, port, host)
     allowed = [h.lower().strip().rstrip(".") for h in allowed_hosts if h.strip()]
     if allowed and not any(host == a or host.endswith("." + a) for a in allowed):
         raise UnsafeUrlError(f"host {host} is not in the allowed list")
+    if is_local:  # the local simulator's own origin, as configured: nothing else on loopback
+        return SafeTarget(url, scheme, host, port, host)
     try:
         literal = ipaddress.ip_address(host)
     except ValueError:
