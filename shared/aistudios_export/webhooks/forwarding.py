@@ -17,7 +17,7 @@ from .. import strict_json
 from ..aws.secrets import read_secret
 from ..errors import ExportPipelineError, UnsafeUrlError
 from ..net.pinned import pinned_session
-from ..net.urls import redact_url, resolve_target
+from ..net.urls import SafeTarget, redact_url, resolve_target
 from ..observability import logger
 from ..settings import Settings
 from .signing import EVENT_ID_HEADER, SIGNATURE_HEADER, signature_header
@@ -57,18 +57,10 @@ def forward_event(
     within `budget_seconds`); any other answer, a redirect included, is final. Each attempt is
     signed afresh (its own timestamp) and carries the event's id, the same on every attempt.
     """
-    try:
-        target = resolve_target(url, local_origin=local_origin)
-    except UnsafeUrlError as exc:
-        logger.warning(
-            "webhook not forwarded: URL refused", extra={"url": redact_url(url), "reason": exc.message}
-        )
+    prepared = _prepare(url, event, local_origin)
+    if prepared is None:
         return False
-    try:
-        body = strict_json.dumps(event, separators=(",", ":"), sort_keys=True).encode()
-    except ValueError:  # a NaN or Infinity: the receiver reads strictly, so only a bug gets here
-        logger.error("webhook event not forwarded: not valid JSON", extra={"url": redact_url(url)})
-        return False
+    target, body = prepared
     deadline = clock() + budget_seconds
     reason = "no attempt made"
     session, pins = pinned_session()
@@ -102,3 +94,21 @@ def forward_event(
                 break
     logger.warning("webhook event not forwarded", extra={"url": redact_url(url), "reason": reason})
     return False
+
+
+def _prepare(url: str, event: dict[str, Any], local_origin: str | None) -> tuple[SafeTarget, bytes] | None:
+    """Where to send and what: the URL under the URL policy, the event as strict JSON; None (logged)
+    when either is refused."""
+    try:
+        target = resolve_target(url, local_origin=local_origin)
+    except UnsafeUrlError as exc:
+        logger.warning(
+            "webhook not forwarded: URL refused", extra={"url": redact_url(url), "reason": exc.message}
+        )
+        return None
+    try:
+        body = strict_json.dumps(event, separators=(",", ":"), sort_keys=True).encode()
+    except ValueError:  # a NaN or Infinity: the receiver reads strictly, so only a bug gets here
+        logger.error("webhook event not forwarded: not valid JSON", extra={"url": redact_url(url)})
+        return None
+    return target, body
