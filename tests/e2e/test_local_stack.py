@@ -470,3 +470,100 @@ def test_make_up_ends_an_export_whose_status_change_event_was_lost(
 
     again = requests.post(f"{e['api_url']}/exports", json={"projectId": project_id}, timeout=30)
     assert again.status_code == 202, again.text  # the project's lease was released
+
+
+def test_make_up_meets_a_busy_ai_studios_and_bad_input_and_ends_each_right(
+    running_stack: tuple[subprocess.Popen[str], dict[str, str]],
+) -> None:
+    """Issue 19's acceptance on `make up`, its simulator configured through its own admin API: a 503
+    on the export POST (through the API, a caller retrying on 503, and through an Export Requested
+    event), the previous render reported for a while after the request, a video advertising 5 TiB,
+    and an empty request file."""
+    _, e = running_stack
+    api, sim = e["api_url"], e["aistudios_url"]
+    session = boto3.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=e["region"]
+    )
+    s3, sqs, events = (session.client(n, endpoint_url=e["aws_endpoint_url"]) for n in ("s3", "sqs", "events"))
+
+    def fault(**spec: object) -> None:
+        assert requests.post(f"{sim}/_sim/faults", json=spec, timeout=10).status_code in (200, 201)
+
+    def post(project_id: str) -> requests.Response:
+        return requests.post(f"{api}/exports", json={"projectId": project_id}, timeout=30)
+
+    # 503 on every attempt of the POST: the caller is told to retry; its retry meets two more and
+    # gets 202 (the client tries again within the call), and the export is delivered.
+    busy = new_project_id()
+    fault(kind="http_status", route="export", project_id=busy, status=503, times=4)
+    refused = post(busy)
+    assert refused.status_code == 503, refused.text
+    assert int(refused.headers["Retry-After"]) >= 1
+    fault(kind="http_status", route="export", project_id=busy, status=503, times=2)
+    retried = post(busy)
+    assert retried.status_code == 202, retried.text
+
+    # the same through an Export Requested event: the request queue tries again by itself
+    queued = new_project_id()
+    fault(kind="http_status", route="export", project_id=queued, status=503, times=4)
+    answer = events.put_events(
+        Entries=[
+            {
+                "Source": "com.example.e2e",
+                "DetailType": "Export Requested",
+                "Detail": json.dumps({"projectId": queued}),
+                "EventBusName": e["event_bus"],
+            }
+        ]
+    )
+    assert answer["FailedEntryCount"] == 0
+
+    # the previous render reported for 5 s after the request: this render's video is delivered
+    again = new_project_id()
+    first = _wait_final(post(again).json()["links"]["self"])
+    assert first["status"] == "SUCCEEDED"
+    fault(kind="stale_progress", project_id=again, stale_seconds=5)
+    second = post(again)
+    assert second.status_code == 202, second.text
+
+    # a video that says it is 5 TiB: refused before any byte, at once
+    huge = new_project_id()
+    fault(kind="download_huge", project_id=huge)
+    too_big = post(huge)
+    assert too_big.status_code == 202, too_big.text
+
+    # an empty request file: a result that names the problem, nothing dead-lettered
+    s3.put_object(Bucket=e["bucket"], Key=e["requests_prefix"] + "empty.json", Body=b"")
+
+    assert _wait_final(retried.json()["links"]["self"])["status"] == "SUCCEEDED"
+    stale = _wait_final(second.json()["links"]["self"])
+    assert stale["status"] == "SUCCEEDED", stale
+    render = requests.get(f"{sim}/_sim/exports/{again}", timeout=10).json()["data"]
+    video = stale["video"]
+    assert isinstance(video, dict)
+    stored = s3.get_object(Bucket=video["bucket"], Key=video["key"])["Body"].read()
+    assert f"backendTaskId={render['backendTaskId']}".encode() in stored  # this render's, not the last
+    started = time.monotonic()
+    failed = _wait_final(too_big.json()["links"]["self"], timeout=60)
+    assert failed["status"] == "FAILED", failed
+    error = failed["error"]
+    assert isinstance(error, dict)
+    assert error["code"] == "VideoTooLarge", failed
+    assert time.monotonic() - started < 30
+
+    deadline, delivered = time.monotonic() + 120, False
+    while not delivered:
+        assert time.monotonic() < deadline, "the queued request was never delivered"
+        for message in sqs.receive_message(
+            QueueUrl=e["queue_url"], MaxNumberOfMessages=10, WaitTimeSeconds=1
+        ).get("Messages", []):
+            body = json.loads(json.loads(message["Body"])["Message"])
+            delivered = delivered or (body["projectId"] == queued and body["status"] == "SUCCEEDED")
+    result = json.loads(
+        s3.get_object(Bucket=e["bucket"], Key="results/empty.json.result.json")["Body"].read()
+    )
+    assert "empty" in json.dumps(result).lower(), result
+    dead = sqs.get_queue_attributes(
+        QueueUrl=e["dead_letter_queue_url"], AttributeNames=["ApproximateNumberOfMessages"]
+    )
+    assert dead["Attributes"]["ApproximateNumberOfMessages"] == "0"
