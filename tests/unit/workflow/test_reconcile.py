@@ -4,6 +4,7 @@ without a status-change event reaching the safety net."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -52,6 +53,11 @@ def _stopped_by_hand(env: Resources, export_id: str) -> None:
     """The execution ends outside the failure path, and its status-change event never comes."""
     arn = env.adapters.store.get(export_id).execution_arn
     env.sfn.stop_execution(executionArn=arn, error="Console", cause="stopped by an operator")
+    # where moto runs the definition, the stop reaches the execution's thread a moment later
+    deadline = time.monotonic() + 10
+    while env.sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
+        assert time.monotonic() < deadline, "the execution never stopped"
+        time.sleep(0.05)
 
 
 def _after_deadline(env: Resources, export_id: str, seconds: float) -> object:
