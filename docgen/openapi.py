@@ -9,9 +9,10 @@ OpenAPIMerge joins them, refusing a route described twice. A new API function (s
 `app`, and running `make openapi` again; tests/unit/test_openapi.py fails until then.
 
 Then: the schemas the routes name (api_schema.COMPONENTS) are added; Powertools' 422 answer is
-dropped (the API answers 400 ValidationError, documented per route); every operation gets a
-`default` answer for the errors API Gateway gives itself, in the same shape (template.yaml's
-GatewayResponses); and the servers and the SigV4 security of the deployed API are described."""
+dropped (the API answers 400 ValidationError, documented per route; a route's own 422 stays);
+every operation gets the answers API Gateway gives itself, in the same shape (template.yaml's
+GatewayResponses): those it can give on that route by status, any other as `default`; and the
+servers and the SigV4 security of the deployed API are described."""
 
 from __future__ import annotations
 
@@ -38,10 +39,20 @@ DESCRIPTION = (
     'route and from API Gateway itself, is {"error": {"code", "message", "field"?}}. Requests are '
     "signed with SigV4 (IAM authorization, execute-api:Invoke)."
 )
-GATEWAY_ERRORS = (
-    "An error API Gateway answers itself (e.g. 403 MISSING_AUTHENTICATION_TOKEN or ACCESS_DENIED, "
-    "413 REQUEST_TOO_LARGE, 429 THROTTLED, 504 INTEGRATION_TIMEOUT): `code` is its response type"
+GATEWAY_ERRORS = "Any other error API Gateway answers itself: `code` is its response type"
+# What API Gateway answers itself, before or instead of the function (`code`: its response type).
+GATEWAY_ANSWERS = {
+    429: "`THROTTLED` (API Gateway): over the stage's rate limit (template.yaml MethodSettings); retry later",
+    502: "API Gateway: the function failed, or its answer was not a proxy result",
+    504: "`INTEGRATION_TIMEOUT` (API Gateway): the function did not answer within 29 s",
+}
+SIGNED_ANSWER = (
+    "API Gateway: `MISSING_AUTHENTICATION_TOKEN`, the request is not signed (or its method and path "
+    "are not a route of the API's); `INVALID_SIGNATURE` or `EXPIRED_TOKEN`, its signature is wrong "
+    "or stale; `ACCESS_DENIED`, the principal may not execute-api:Invoke it"
 )
+BODY_ANSWER = "`REQUEST_TOO_LARGE` (API Gateway): a body over 10 MB"
+POWERTOOLS_VALIDATION = "#/components/schemas/HTTPValidationError"
 SERVERS = [
     {
         "url": "https://{restApiId}.execute-api.{region}.amazonaws.com/v1",
@@ -123,12 +134,22 @@ def _finish(document: dict[str, Any], unsigned: set[tuple[str, str]]) -> dict[st
     schemas.update(extra["$defs"])
     for path, path_item in document["paths"].items():
         for method, operation in path_item.items():
-            operation["responses"].pop("422", None)  # Powertools' own validation answer; ours is 400
-            operation["responses"]["default"] = {
-                "description": GATEWAY_ERRORS,
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}},
-            }
-            if (method.upper(), route_shape(path)) in unsigned:
+            responses = operation["responses"]
+            if _powertools_validation(responses.get("422", {})):
+                del responses["422"]  # Powertools' own validation answer; ours is 400
+            signed = (method.upper(), route_shape(path)) not in unsigned
+            gateway = dict(GATEWAY_ANSWERS)
+            if signed:
+                gateway[403] = SIGNED_ANSWER
+            if "requestBody" in operation:
+                gateway[413] = BODY_ANSWER
+            for status, text in gateway.items():
+                known = responses.get(str(status))
+                description = f"{known['description']}; or {text}" if known else text
+                responses[str(status)] = {"description": description, "content": _ERROR_CONTENT}
+            responses["default"] = {"description": GATEWAY_ERRORS, "content": _ERROR_CONTENT}
+            operation["responses"] = dict(sorted(responses.items()))
+            if not signed:
                 operation["security"] = []  # open to unsigned callers (see template.yaml)
     used = _referenced(document["paths"], schemas)  # Powertools adds its validation errors' schemas
     document["components"]["schemas"] = {name: schemas[name] for name in sorted(used)}
@@ -137,6 +158,14 @@ def _finish(document: dict[str, Any], unsigned: set[tuple[str, str]]) -> dict[st
     document["servers"] = SERVERS
     document["paths"] = {path: dict(sorted(item.items())) for path, item in sorted(document["paths"].items())}
     return document
+
+
+_ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
+
+
+def _powertools_validation(answer: dict[str, Any]) -> bool:
+    """Whether a 422 is the one Powertools adds to a validated route (HTTPValidationError)."""
+    return POWERTOOLS_VALIDATION in json.dumps(answer)
 
 
 def _referenced(paths: dict[str, Any], schemas: dict[str, Any]) -> set[str]:

@@ -24,6 +24,7 @@ def create_export(idempotency_key: routes.IdempotencyKeyHeader = None):  # type:
         idempotency_key=idempotency_key,
         lambda_context=app.lambda_context,
         webhook_receiver=views.resource_link(app.current_event, "/webhooks"),
+        received_at=app.current_event.request_context.request_time_epoch / 1000,
     )
     count_started()
     return views.accepted_response(app.current_event, started)

@@ -1,8 +1,9 @@
 """API Gateway emulation: the deployed REST API's routes on loopback, each request a proxy event.
 
 It also serves the API's OpenAPI document at GET /openapi.json (docs/openapi.json, with this
-server as its server), and answers its own errors in the API's one error shape, as the deployed
-API's GatewayResponses do."""
+server as its server). A method or path the API does not have is answered as API Gateway answers
+it, whatever the method: 403 MISSING_AUTHENTICATION_TOKEN, shaped by the API's GatewayResponses
+(template.yaml)."""
 
 from __future__ import annotations
 
@@ -18,10 +19,61 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from .template import gateway_responses as declared_responses
+from .template import load_template
+
 Invoke = Callable[[str, Any], tuple[Any, dict[str, Any] | None]]
 STAGE = "v1"
 OPENAPI_PATH = "/openapi.json"
 OPENAPI_DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
+# API Gateway's own answers that this emulation gives, with their default status and message. A
+# REST API answers a method or resource it does not have as it answers an unsigned request: it
+# cannot tell which method a caller meant, so there is no 404 or 405 (docs: "Gateway response types").
+GATEWAY_ANSWERS = {"MISSING_AUTHENTICATION_TOKEN": (403, "Missing Authentication Token")}
+_TEMPLATE_VARIABLE = re.compile(r"\$(?:context|input|util|stageVariables)\.[\w.]+|\$\{[^}]*\}")
+
+
+class GatewayResponses:
+    """API Gateway's own answers as the API's GatewayResponses (template.yaml) shape them: a
+    response type's own entry if the API has one, else DEFAULT_4XX or DEFAULT_5XX, else API
+    Gateway's {"message"}. Its templates may use `$context.error.responseType`, `.message` and
+    `.messageString`; any other variable is refused, so a template this cannot render is noticed."""
+
+    def __init__(self, declared: dict[str, Any]) -> None:
+        self._declared = declared
+
+    def answer(self, response_type: str) -> tuple[int, dict[str, str], bytes]:
+        """(status, headers, body) of the answer of `response_type`."""
+        status, message = GATEWAY_ANSWERS[response_type]
+        entry = self._declared.get(response_type) or self._declared.get(f"DEFAULT_{status // 100}XX") or {}
+        template = (entry.get("ResponseTemplates") or {}).get("application/json")
+        body = (
+            json.dumps({"message": message})
+            if template is None
+            else _render(template, response_type, message)
+        )
+        headers = {"Content-Type": "application/json"}
+        for name, value in (entry.get("ResponseParameters") or {}).items():
+            prefix = "gatewayresponse.header."
+            if not (name.startswith(prefix) and value.startswith("'") and value.endswith("'")):
+                raise ValueError(f"GatewayResponses: only static headers are emulated, not {name}: {value}")
+            headers[name[len(prefix) :]] = value[1:-1]
+        return int(entry.get("StatusCode", status)), headers, body.encode()
+
+
+def _render(template: str, response_type: str, message: str) -> str:
+    values = {
+        "$context.error.responseType": response_type,
+        "$context.error.message": message,
+        "$context.error.messageString": json.dumps(message),
+    }
+
+    def value(found: re.Match[str]) -> str:
+        if found.group(0) not in values:
+            raise ValueError(f"GatewayResponses: {found.group(0)} is not emulated locally")
+        return values[found.group(0)]
+
+    return _TEMPLATE_VARIABLE.sub(value, template)
 
 
 class Route:
@@ -48,11 +100,17 @@ class LocalApiGateway:
     """Serves `routes` on 127.0.0.1; each request becomes a REST API proxy event for its function."""
 
     def __init__(
-        self, routes: list[Route], invoke: Invoke, port: int = 0, openapi: Path = OPENAPI_DOCUMENT
+        self,
+        routes: list[Route],
+        invoke: Invoke,
+        port: int = 0,
+        openapi: Path = OPENAPI_DOCUMENT,
+        gateway_responses: GatewayResponses | None = None,
     ) -> None:
         self.routes = routes
         self._invoke = invoke
         self._openapi = openapi
+        self._gateway_responses = gateway_responses or GatewayResponses(declared_responses(load_template()))
         self._server = _BurstServer(("127.0.0.1", port), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True, name="local-api")
 
@@ -82,7 +140,12 @@ class LocalApiGateway:
             def _dispatch(self) -> None:
                 api.handle(self)
 
-            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _dispatch
+            def __getattr__(self, name: str) -> Any:
+                """Every method, TRACE and made-up ones too (the standard library answers a method
+                without its do_ method with an HTML 501): API Gateway answers them all."""
+                if name.startswith("do_"):
+                    return self._dispatch
+                raise AttributeError(name)
 
         return Handler
 
@@ -93,13 +156,9 @@ class LocalApiGateway:
         if parts.path == OPENAPI_PATH and request.command in ("GET", "HEAD"):
             self._send_openapi(request)
             return
-        allowed = []
         for route in self.routes:
             params = route.match(parts.path)
-            if params is None:
-                continue
-            allowed.append(route.method)
-            if route.method == request.command:
+            if params is not None and route.method == request.command:
                 event = self._event(request, route, params, parts.query, body)
                 result, error = self._invoke(route.function_name, event)
                 if error is not None:
@@ -107,11 +166,8 @@ class LocalApiGateway:
                     return
                 self._send_proxy_result(request, result)
                 return
-        if allowed:
-            message = f"{parts.path} does not take {request.command}"
-            self._send_error(request, 405, "MethodNotAllowed", message, {"Allow": ", ".join(allowed)})
-        else:
-            self._send_error(request, 404, "RouteNotFound", f"no route {request.command} {parts.path}", {})
+        status, headers, data = self._gateway_responses.answer("MISSING_AUTHENTICATION_TOKEN")
+        self._write(request, status, data, headers)
 
     def _send_openapi(self, request: BaseHTTPRequestHandler) -> None:
         """The checked-in document, read on each request (so `make openapi` shows at once)."""

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 
 from .accounts import existing_credentials_secret, role_client
-from .api_gateway import LocalApiGateway, Route
+from .api_gateway import GatewayResponses, LocalApiGateway, Route
 from .execution_events import ExecutionEvents
 from .functions import FunctionSpec, FunctionSupervisor
 from .iam import CallRecord, IamGate, Principals
@@ -18,7 +18,7 @@ from .provisioner import provision
 from .queue_sources import QueuePollers
 from .resources import ACCOUNT
 from .schedules import Schedules
-from .template import api_routes, load_template
+from .template import api_routes, gateway_responses, load_template
 
 if TYPE_CHECKING:
     from local.simulator import Simulator
@@ -246,7 +246,12 @@ class LocalDeployment:
             Route(method, path, functions[logical].name)
             for method, path, logical in api_routes(self.template)
         ]
-        self.api_gateway = LocalApiGateway(routes, self.supervisor.invoke, port=self.options.api_port).start()
+        self.api_gateway = LocalApiGateway(
+            routes,
+            self.supervisor.invoke,
+            port=self.options.api_port,
+            gateway_responses=GatewayResponses(gateway_responses(self.template)),
+        ).start()
         self.endpoints["api_url"] = self.api_gateway.url
         # The template names the API's AWS URL; locally it is this gateway's, known only now (before
         # any worker starts, so every function sees it).

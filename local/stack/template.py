@@ -214,3 +214,9 @@ def api_routes(template: dict[str, Any]) -> list[tuple[str, str, str]]:
                 props = event["Properties"]
                 routes.append((props["Method"].upper(), props["Path"], logical))
     return routes
+
+
+def gateway_responses(template: dict[str, Any], api: str = "ExportsApi") -> dict[str, Any]:
+    """The API's GatewayResponses: how API Gateway shapes the answers it gives itself."""
+    responses: dict[str, Any] = template["Resources"][api]["Properties"].get("GatewayResponses", {})
+    return responses

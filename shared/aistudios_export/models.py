@@ -14,6 +14,7 @@ from .clock import now_iso
 
 OBJECT_ID = re.compile(r"^[0-9a-fA-F]{24}$")  # an AI Studios project id
 EXPORT_ID = re.compile(r"^[0-9a-f]{32}$")  # what new_export_id makes (and a queued request's derived id)
+IDEMPOTENCY_KEY = re.compile(r"^[!-~]{1,128}$")  # an Idempotency-Key: 1 to 128 printable ASCII characters
 Resolution = Literal["4k", "1080", "720", "480"]
 RESOLUTIONS: tuple[str, ...] = get_args(Resolution)
 VIDEO_CONTENT_TYPE = "video/mp4"

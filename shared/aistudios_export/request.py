@@ -13,6 +13,23 @@ from .models import OBJECT_ID, RESOLUTIONS, Resolution
 from .net.urls import validate_url
 from .settings import Settings
 
+# What the API's document declares of the checks below, which stay the server's (their messages say
+# what is wrong); tests/unit/api/test_declared_constraints.py holds each pattern to its check.
+# The strings pydantic strips to nothing (str_strip_whitespace: Unicode White_Space) are refused.
+_WHITE_SPACE = "\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+NOT_BLANK_PATTERN = f"[^{_WHITE_SPACE}]"
+# The URL policy (net/urls.py) as far as a pattern can say it without DNS: https, a host name that is
+# not localhost, *.localhost or *.internal (a public IP address is accepted too, undeclared), no
+# user:password, a port up to 65535.
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_NOT_LOCAL = (
+    r"(?![Ll][Oo][Cc][Aa][Ll][Hh][Oo][Ss][Tt](?:[:/?#]|$))(?![Ii][Nn][Tt][Ee][Rr][Nn][Aa][Ll](?:[:/?#]|$))"
+)
+_PORT = r"(?::(?:[0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?"
+WEBHOOK_URL_PATTERN = (
+    rf"^[Hh][Tt][Tt][Pp][Ss]://(?:{_LABEL}\.)+{_NOT_LOCAL}[A-Za-z]{{2,63}}{_PORT}(?:[/?#].*)?$"
+)
+
 
 class ExportRequest(BaseModel):
     """What a caller asks for, whichever trigger it came through.
@@ -23,13 +40,19 @@ class ExportRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
 
     projectId: str = Field(pattern=OBJECT_ID.pattern, description="24-hex ObjectId of the AI Studios project")
-    workspaceId: str | None = Field(default=None, min_length=1, max_length=128)
+    workspaceId: str | None = Field(
+        default=None, min_length=1, max_length=128, json_schema_extra={"pattern": NOT_BLANK_PATTERN}
+    )
     resolution: Resolution | None = Field(
         default=None,
         description="the deployment's DefaultResolution when absent (1080p and 2160 are accepted)",
     )
     webhookUrl: str | None = Field(
-        default=None, max_length=2048, description="https URL AI Studios calls when the render ends"
+        default=None,
+        max_length=2048,
+        description="https URL AI Studios calls when the render ends: a public host name (or address), "
+        "no user:password",
+        json_schema_extra={"pattern": WEBHOOK_URL_PATTERN},
     )
 
     @field_validator("projectId")

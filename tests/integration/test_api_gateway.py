@@ -42,12 +42,33 @@ def test_the_openapi_document_is_served_naming_this_server(gateway: LocalApiGate
 
 def test_the_gateway_s_own_errors_have_the_api_s_shape(gateway: LocalApiGateway) -> None:
     assert requests.get(f"{gateway.url}/exports", timeout=5).json() == {"path": "/exports"}
-    for method, path, status, code in [
-        ("GET", "/nowhere", 404, "RouteNotFound"),
-        ("DELETE", "/exports", 405, "MethodNotAllowed"),
-        ("GET", "/exports/abc", 502, "BadGateway"),
-    ]:
-        answer = requests.request(method, f"{gateway.url}{path}", timeout=5)
-        assert (answer.status_code, answer.json()["error"]["code"]) == (status, code)
+    answer = requests.get(f"{gateway.url}/exports/abc", timeout=5)
+    assert (answer.status_code, answer.json()["error"]["code"]) == (502, "BadGateway")
+    check_error(answer.json())
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/nowhere"),
+        ("DELETE", "/exports"),  # a path the API has, with a method it has not
+        ("HEAD", "/exports"),  # a REST API does not answer HEAD for GET
+        ("OPTIONS", "/exports"),  # nor OPTIONS, without CORS
+        ("PATCH", "/exports/abc"),
+        ("TRACE", "/exports/abc"),  # the standard library's server answered these with an HTML 501
+        ("PURGE", "/exports"),
+    ],
+)
+def test_a_method_or_path_the_api_has_not_is_answered_as_api_gateway_answers_it(
+    gateway: LocalApiGateway, method: str, path: str
+) -> None:
+    """API Gateway's MISSING_AUTHENTICATION_TOKEN (403), in the shape template.yaml's
+    GatewayResponses give it: neither a 404 nor a 405, which a REST API never answers."""
+    answer = requests.request(method, f"{gateway.url}{path}", timeout=5)
+    assert answer.status_code == 403
+    assert answer.headers["Content-Type"] == "application/json"
+    if method != "HEAD":
+        assert answer.json() == {
+            "error": {"code": "MISSING_AUTHENTICATION_TOKEN", "message": "Missing Authentication Token"}
+        }
         check_error(answer.json())
-    assert requests.delete(f"{gateway.url}/exports", timeout=5).headers["Allow"] == "GET"

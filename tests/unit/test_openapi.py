@@ -74,6 +74,39 @@ def test_every_export_route_documents_its_errors_in_the_one_shape() -> None:
                 assert operation["responses"][status]["content"]["application/json"]["schema"] == error
 
 
+def test_every_answer_a_route_declares_is_in_the_document() -> None:
+    """Powertools' own 422 is dropped, a route's own stays: the generator dropped every 422, and
+    POST /exports' IdempotencyKeyReused and AI Studios' refusals were undocumented (schemathesis)."""
+    from aistudios_export.api import routes
+
+    operations = {
+        operation["operationId"]: operation
+        for item in json.loads(DOCUMENT.read_text())["paths"].values()
+        for operation in item.values()
+    }
+    declarations = [d for d in vars(routes).values() if isinstance(d, dict) and "operation_id" in d]
+    assert {d["operation_id"] for d in declarations} == set(operations)
+    for declaration in declarations:
+        documented = set(operations[declaration["operation_id"]]["responses"])
+        assert {str(status) for status in declaration["responses"]} <= documented, declaration["operation_id"]
+    assert "422" in operations["createExport"]["responses"]
+
+
+def test_every_route_declares_what_api_gateway_answers_on_it() -> None:
+    """Throttling, a failed or late function on every route; an unsigned or denied request on the
+    signed ones; a body too large where there is a body. Anything else it answers is `default`."""
+    for path, item in json.loads(DOCUMENT.read_text())["paths"].items():
+        for method, operation in item.items():
+            expected = {"429", "502", "504", "default"}
+            if operation.get("security") != []:
+                expected.add("403")
+            if "requestBody" in operation:
+                expected.add("413")
+            assert expected <= set(operation["responses"]), (method, path)
+            if operation.get("security") == []:
+                assert "403" not in operation["responses"], (method, path)
+
+
 def test_every_api_route_validates_its_parameters() -> None:
     """Validation is enabled per route (api_docs.VALIDATED), so a route that forgets it is noticed."""
     template = load_template()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Any
 
-from ..models import OBJECT_ID, ExportStatus
+from ..models import IDEMPOTENCY_KEY, OBJECT_ID, ExportStatus
 
 if TYPE_CHECKING:  # what each declaration below is, for type checkers (made at runtime on first use)
     ExportIdPath = str
@@ -50,6 +50,8 @@ def _parameters() -> dict[str, Any]:
                 alias="Idempotency-Key",
                 min_length=1,
                 max_length=128,
+                # documented, and checked by submission.py, which says what a key is made of
+                json_schema_extra={"pattern": IDEMPOTENCY_KEY.pattern},
                 description="1 to 128 printable ASCII characters: the same caller retrying with the "
                 "same key and body within 24 h gets the first answer instead of a second render",
             ),
@@ -150,8 +152,9 @@ CREATE_EXPORT: dict[str, Any] = {
         ),
         **_errors(
             {
-                400: "`ValidationError`: the body or Idempotency-Key is invalid (a body that is not UTF-8 "
-                "or not strict JSON: NaN, Infinity, numbers over 40 characters, nesting over 32 levels); "
+                400: "`ValidationError`: the body or Idempotency-Key is invalid (a body that is missing, "
+                "over 16 KiB, not UTF-8 or not strict JSON: NaN, Infinity, numbers over 40 characters, "
+                "nesting over 32 levels); "
                 "`field` names the first field in error, `details` all of them",
                 404: "AI Studios does not know the project (its code and message); nothing is kept",
                 409: "`ProjectBusy`: the project already has an export in progress (`activeExportId`, "
@@ -205,7 +208,9 @@ LIST_EXPORTS: dict[str, Any] = {
         **_errors(
             {
                 400: "`ValidationError`: a parameter is invalid or unknown, or nextToken is not one this "
-                "listing issued; `field` names it"
+                "listing issued; `field` names it",
+                503: "`ListingThrottled`, `IndexNotReady`: the exports table is busy, or its index still "
+                "being built after a stack update: retry after `Retry-After`",
             }
         ),
     },
@@ -220,7 +225,13 @@ CANCEL_EXPORT: dict[str, Any] = {
     "tags": TAGS,
     "responses": {
         200: _json("Export", "The export, CANCELLED"),
-        **_errors({404: _NOT_FOUND, 409: "`ExportAlreadyEnded`: the export has already ended"}),
+        **_errors(
+            {
+                404: _NOT_FOUND,
+                409: "`ExportAlreadyEnded`: the export has already ended",
+                503: "`AwsServiceError`: AWS throttled or failed a call: retry after `Retry-After`",
+            }
+        ),
     },
 }
 

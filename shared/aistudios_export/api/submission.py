@@ -4,25 +4,23 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import re
 import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from .. import clock
 from ..adapters import Adapters
 from ..clock import answer_deadline
 from ..errors import ConflictError, invalid
+from ..models import IDEMPOTENCY_KEY
 from ..settings import Settings
 from ..workflow.start import start_export
 
 if TYPE_CHECKING:
     from ..request import ExportRequest
 
-IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
 IDEMPOTENCY_HOURS = 24
 API_GATEWAY_LIMIT_SECONDS = 29.0
-_warm = False  # this process has answered a request before: its init is behind it
+INIT_LIMIT_SECONDS = 10.0  # Lambda's init phase, the longest a request waits for its function
 
 
 def submit_request(
@@ -34,6 +32,7 @@ def submit_request(
     idempotency_key: str | None = None,
     lambda_context: Any = None,
     webhook_receiver: str | None = None,
+    received_at: float | None = None,
 ) -> dict[str, str]:
     """Validate and start an export; returns {"exportId", "status"}.
 
@@ -41,11 +40,12 @@ def submit_request(
     returns the first answer instead of starting a second render; the same key with another body is
     refused. A submission that failed is not remembered, so it can be retried with the same key.
     `webhook_receiver`: the API's own `/webhooks` URL, for AI Studios' webhooks (see webhooks/receiver.py).
+    `received_at`: when API Gateway received the request (epoch seconds), which its 29 s count from.
     """
     from ..request import parse_export_request  # pydantic, on the first request (see intake/consumer.py)
 
     request = parse_export_request(body)
-    answer_by = _answer_by(adapters, lambda_context)
+    answer_by = _answer_by(adapters, lambda_context, received_at)
     if idempotency_key is None:
         return _start(adapters, request, trigger, answer_by, webhook_receiver)
     if not IDEMPOTENCY_KEY.match(idempotency_key):
@@ -63,19 +63,21 @@ def submit_request(
     )
 
 
-def _answer_by(adapters: Adapters, lambda_context: Any) -> float | None:
+def _answer_by(adapters: Adapters, lambda_context: Any, received_at: float | None = None) -> float | None:
     """When the AI Studios call must be over. What may follow it: two AWS calls at their worst
     (abandoning the export, or saving the idempotency record) and a second of slack. And the
-    earlier of the function's timeout and API Gateway's 29 s, whose clock, on a cold start, began
-    before the init phase (up to 10 s) that the function's timeout does not count."""
+    earlier of the function's timeout and API Gateway's 29 s, which count from the request's arrival:
+    on a cold start that is before the init phase (up to 10 s), which the function's timeout does not
+    count; in an environment initialized ahead of demand (provisioned concurrency, the local stack's
+    warmed workers) it is now, however long ago the init ran (counted from the init, such a first
+    request was answered 503). A request cannot have waited for its function longer than an init
+    phase: an older arrival time (a sample event's) counts as that."""
     reserve = 2 * adapters.settings.aws_call_worst_seconds() + 1
     by_function = answer_deadline(lambda_context, reserve)
     if by_function is None:
         return None
-    global _warm
-    since = time.monotonic() if _warm else clock.STARTED
-    _warm = True
-    return min(by_function, since + API_GATEWAY_LIMIT_SECONDS - reserve)
+    waited = 0.0 if received_at is None else min(max(0.0, time.time() - received_at), INIT_LIMIT_SECONDS)
+    return min(by_function, time.monotonic() - waited + API_GATEWAY_LIMIT_SECONDS - reserve)
 
 
 def _start(

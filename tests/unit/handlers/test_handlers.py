@@ -216,6 +216,46 @@ def test_an_idempotency_key_is_checked_before_anything_starts(env: Resources) ->
     assert env.items() == []
 
 
+def test_an_environment_initialized_ahead_of_its_first_request_has_api_gateways_29_seconds(
+    env: Resources, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lambda may initialize an environment ahead of demand (and the local stack warms its workers
+    when it starts): API Gateway's 29 s count from the request's arrival (requestTimeEpoch), not from
+    the init. Counted from an init 2 minutes old, the first POST was answered 503 "no time left in
+    the call budget" without asking AI Studios (schemathesis found it on a local stack)."""
+    import time
+
+    from aistudios_export import TransientUpstreamError, clock
+    from aistudios_export.api import submission
+
+    budgets: list[float | None] = []
+
+    class Recording:
+        def progress(self, project_id: str, **kwargs: Any) -> Any:
+            raise TransientUpstreamError("not needed here", code="Unavailable")
+
+        def export(self, project_id: str, *, budget_seconds: float | None = None, **kwargs: Any) -> str:
+            budgets.append(budget_seconds)
+            return "task"
+
+    monkeypatch.setattr(clock, "STARTED", time.monotonic() - 120)
+    monkeypatch.setattr(submission, "_warm", False, raising=False)  # the first request, to the old rule
+    start = _load_handler("start_export")
+    variables = TEMPLATE["Resources"]["StartExportFunction"]["Properties"]["Environment"]["Variables"]
+    timeouts = {k: v for k, v in variables.items() if k.startswith("AWS_")}  # its AWS calls' bounds
+    settings = Settings.from_env(env.env | timeouts)
+    start.adapters = Adapters(settings, aistudios=Recording(), table=env.table)  # type: ignore[arg-type]
+    event = load_event("start_export")
+    event["requestContext"]["requestTimeEpoch"] = int(time.time() * 1000)
+
+    answer = start.lambda_handler(event, Context())
+
+    assert answer["statusCode"] == 202, answer["body"]
+    [budget] = budgets
+    reserve = 2 * settings.aws_call_worst_seconds() + 1
+    assert budget == pytest.approx(28 - reserve, abs=0.5)  # the function's 28 s less what follows the call
+
+
 def test_credentials_problems_are_a_502_for_the_operator_not_a_4xx(env: Resources) -> None:
     start = _load_handler("start_export")
 
