@@ -74,6 +74,13 @@ class Schedules:
             for schedule in self._schedules:
                 self.fire(schedule)
 
+    def run_now(self, timeout: float = 30) -> None:
+        """Every schedule's function once, now, waiting (at most `timeout` seconds) for the runs."""
+        for schedule in self._schedules:
+            self.fire(schedule)
+        for run in list(self._running.values()):
+            run.join(timeout=timeout)
+
     def fire(self, schedule: Schedule) -> None:
         """Invoke the schedule's function now, unless its rule is disabled or its last run goes on."""
         previous = self._running.get(schedule.rule)
