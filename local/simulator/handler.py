@@ -196,7 +196,7 @@ class SimRequestHandler(SimHTTPBase):
             self.close_connection = True
         validators = {
             "ETag": video.etag,
-            "Last-Modified": video.last_modified,
+            "Last-Modified": self.sim.last_modified_for_download(path) or video.last_modified,
             "Accept-Ranges": "bytes",
             "Cache-Control": "private, max-age=0",
         }

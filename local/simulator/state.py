@@ -7,6 +7,7 @@ import random
 import secrets
 import threading
 import time
+from email.utils import formatdate
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -209,6 +210,16 @@ class SimulatorState:
     def verify_download(self, path: str, query: str) -> str | None:
         """``None`` if ``path?query`` is a valid, unexpired signed URL, else the reason for a 403."""
         return self._signer.verify(path, query)
+
+    def last_modified_for_download(self, path: str) -> str | None:
+        """The ``Last-Modified`` of a render's file: when the render completed (the file was written
+        then, as a CDN would say); ``None`` for a path that names no render."""
+        match = DOWNLOAD_PATH_RE.match(path)
+        with self._lock:
+            render = self._by_token.get(match.group(2)) if match else None
+        if render is None:
+            return None
+        return formatdate(render.started_wall + render.render_seconds, usegmt=True)
 
     def video_for_download(self, path: str) -> VideoSource:
         """The video a (verified) download path names: its render's, or the base video if unknown."""

@@ -430,6 +430,26 @@ def test_a_post_reset_after_it_was_sent_keeps_the_export_and_posts_once(
     assert api.wait_final(export_id)["status"] == "SUCCEEDED"  # asked once more by its execution
 
 
+def test_a_100_first_seen_after_a_failed_look_is_dated_by_the_cdn_not_the_grace(
+    stack: LocalDeployment, api: Api
+) -> None:
+    """The progress API is down when the export is requested (the start cannot look at the project)
+    and until the render is over, so no poll sees it under way: the video's Last-Modified, after
+    the request, proves the 100 is this render's long before the 60 s grace (and the 10 s deadline)."""
+    project_id = new_project_id()
+    assert stack.simulator is not None
+    stack.simulator.inject(
+        Fault(kind="http_status", route="progress", project_id=project_id, status=503, for_seconds=4)
+    )
+    stack.simulator.inject(Fault(kind="webhook_drop", project_id=project_id, times=10))  # no other proof
+    export_id = start(api, project_id)
+    view = api.wait_final(export_id, timeout=30)
+    assert view["status"] == "SUCCEEDED", view
+    [record] = records_for(stack, project_id)
+    assert "previousVideo" not in record  # the look failed
+    assert record["renderSeen"] == {"BOOL": False}  # no poll saw it under way
+
+
 def test_unknown_export_is_404(api: Api) -> None:
     response = api.get_export("0" * 32)
     assert response.status_code == 404

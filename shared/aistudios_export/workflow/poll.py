@@ -61,7 +61,7 @@ def poll_export(
     if says_no_export(progress):
         resubmit_if_lost(adapters, record)
     elapsed = (now - (requested_at or parse_iso(record.created_at))).total_seconds()
-    ready = _ready(adapters, record, progress, elapsed)
+    ready = _ready(adapters, record, progress, requested_at or parse_iso(record.created_at))
     kept = keep_samples([*samples, (elapsed, progress.percent)])
     s = adapters.settings
     seconds_left = (deadline - now).total_seconds() if deadline else s.export_deadline_seconds - elapsed
@@ -85,27 +85,48 @@ def poll_export(
     )
 
 
-def _ready(adapters: Adapters, record: ExportRecord, progress: Progress, elapsed: float) -> bool:
+def _ready(adapters: Adapters, record: ExportRecord, progress: Progress, requested: datetime) -> bool:
     """The stale-100 rule: right after an export request AI Studios may still report the project's
     previous render at 100, with its old video. A 100 counts as this export's render only on
-    evidence, strongest first: a poll of this export saw the project below 100 (the new render
-    had begun); the video is the very file the project offered just before the request (the
-    previous render's: not this one, however long it lasts); a webhook to this export's own
-    receiver was confirmed; the project offered no video or another one before the request. Only
-    when the look before the request failed does time decide: `stale_grace_seconds` after it."""
+    evidence, strongest first: a poll of this export saw the project below 100 (the new render had
+    begun); the video's file, against the one the project offered just before the request (the
+    same file is the previous render's, another is a new one); where that says nothing for sure
+    (the same file, or the look before the request failed), the file's Last-Modified against the
+    request; a webhook to this export's own receiver was confirmed. Only when none of them can be
+    had does time decide: `stale_grace_seconds` after the request."""
     if not progress.done:
         return False
     if record.render_seen:
         return True
-    if record.previous_video and progress.video_file == record.previous_video:
+    same_file = bool(record.previous_video) and progress.video_file == record.previous_video
+    if same_file or (record.previous_video is None and not record.webhook_confirmed_at):
+        modified = _modified(adapters, progress)
+        second = requested.replace(microsecond=0)  # Last-Modified counts whole seconds
+        if modified is not None and modified != second:  # in the request's own second: no telling
+            if modified < second:
+                logger.info("a 100 on a video last modified before the request: the previous render's")
+            return modified > second
+    if same_file:
         logger.info("a 100 on the video offered before the request: the previous render's")
         return False
     if record.webhook_confirmed_at or record.previous_video is not None:
         return True
-    ready = elapsed >= adapters.settings.stale_grace_seconds
+    ready = (utcnow() - requested).total_seconds() >= adapters.settings.stale_grace_seconds
     if not ready:
         logger.info("a 100 not yet proven to be this export's render")
     return ready
+
+
+def _modified(adapters: Adapters, progress: Progress) -> datetime | None:
+    from ..net.modified import last_modified  # requests' pinned session: only when it is needed
+
+    s = adapters.settings
+    return last_modified(
+        progress.download_url or "",
+        local_origin=s.local_http_origin or None,
+        allowed_hosts=s.download_allowed_hosts,
+        timeout=(s.connect_timeout, 5.0),
+    )
 
 
 def _refused(

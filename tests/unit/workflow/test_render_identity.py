@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from moto import mock_aws
@@ -108,3 +109,32 @@ def test_without_a_look_before_the_request_the_grace_decides(env: Resources) -> 
     env.aistudios.readings = [_done(OLD, 1)]
     assert not _poll(env, seconds_ago=grace - 5).download_ready
     assert _poll(env, seconds_ago=grace + 1).download_ready
+
+
+def test_the_same_file_written_after_the_request_is_this_render(env: Resources, modified: Any) -> None:
+    """A service that keeps one file per project: the file's Last-Modified says it was written after
+    the request, so it is this render's even though no poll saw the render under way."""
+    env.seed(previous_video=OLD)
+    env.aistudios.readings = [_done(OLD, 2)]
+    modified.at = datetime.now(UTC)
+    assert _poll(env, seconds_ago=5).download_ready
+    modified.at = datetime.now(UTC) - timedelta(days=1)  # the previous render's, as before
+    assert not _poll(env, seconds_ago=5).download_ready
+
+
+def test_without_a_look_the_files_date_decides_before_the_grace(env: Resources, modified: Any) -> None:
+    env.seed(previous_video=None)
+    grace = env.adapters.settings.stale_grace_seconds
+    env.aistudios.readings = [_done(OLD, 1)]
+    modified.at = datetime.now(UTC) - timedelta(days=1)
+    assert not _poll(env, seconds_ago=grace * 10).download_ready  # old, however long it lasts
+    modified.at = datetime.now(UTC)
+    assert _poll(env, seconds_ago=2).download_ready  # written after the request: at once
+    assert modified.asked == [f"{OLD}?X-Amz-Signature=1"] * 2
+
+
+def test_a_new_file_needs_no_date(env: Resources, modified: Any) -> None:
+    env.seed(previous_video=OLD)
+    env.aistudios.readings = [_done(NEW, 1)]
+    assert _poll(env, seconds_ago=1).download_ready
+    assert modified.asked == []
