@@ -12,6 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 from ..errors import UnsafeUrlError
 
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")  # RFC 8215: local-use NAT64
 
 # What a query string holds in free text: it ends at a space, a quote, an angle bracket, a fragment, or a
 # backslash (the escape of a quote once the text is inside a JSON log line).
@@ -52,12 +53,29 @@ def redact_text(text: str) -> str:
 
 
 def _is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    """Globally routable unicast only (excludes private, shared 100.64/10, loopback, link-local, ...)."""
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        return _is_public(ip.ipv4_mapped)
-    if isinstance(ip, ipaddress.IPv6Address) and ip in _NAT64:
-        return False
+    """Globally routable unicast only (excludes private, shared 100.64/10, loopback, link-local, ...).
+    An IPv6 address that embeds an IPv4 one (mapped, compatible ::/96, NAT64 64:ff9b::/96 and
+    64:ff9b:1::/48, 6to4, Teredo) is judged by what it embeds, read from its bits, not by the
+    Python version's tables of IPv6 ranges (which differ between 3.11 and 3.13)."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = _embedded_ipv4(ip)
+        if embedded is not None:
+            return all(_is_public(inner) for inner in embedded)
     return ip.is_global and not ip.is_multicast
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> tuple[ipaddress.IPv4Address, ...] | None:
+    """The IPv4 addresses an IPv6 address carries, by its form; None for a plain IPv6 address."""
+    low32 = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if ip.ipv4_mapped is not None:
+        return (ip.ipv4_mapped,)
+    if int(ip) >> 32 == 0 or ip in _NAT64 or ip in _NAT64_LOCAL:  # ::/96 (:: and ::1 included)
+        return (low32,)
+    if ip.sixtofour is not None:
+        return (ip.sixtofour,)
+    if ip.teredo is not None:
+        return ip.teredo  # (server, client)
+    return None
 
 
 @dataclass(frozen=True)
