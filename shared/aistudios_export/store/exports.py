@@ -89,14 +89,11 @@ class ExportStore(ProjectLeases):
     def claim_resubmission(self, export_id: str) -> bool:
         """True for the one poll that may send the export POST again (once per export, while open)."""
         values: dict[str, Any] = {":now": now_iso()}
-        for i, status in enumerate(_OPEN):
-            values[f":s{i}"] = status
         try:
             self._table.update_item(
                 Key={"exportId": export_id},
                 UpdateExpression="SET resubmittedAt = :now",
-                ConditionExpression="attribute_not_exists(resubmittedAt) AND #status IN "
-                f"({', '.join(f':s{i}' for i in range(len(_OPEN)))})",
+                ConditionExpression=f"attribute_not_exists(resubmittedAt) AND {_status_in(_OPEN, values)}",
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues=values,
             )
@@ -149,15 +146,11 @@ class ExportStore(ProjectLeases):
         if completed:
             update += " SET webhookConfirmedAt = if_not_exists(webhookConfirmedAt, :now)"
             values[":now"] = now_iso()
-        statuses = []
-        for i, status in enumerate(_OPEN):
-            values[f":s{i}"] = status
-            statuses.append(f":s{i}")
         try:
             self._table.update_item(
                 Key={"exportId": export_id},
                 UpdateExpression=update,
-                ConditionExpression=f"attribute_exists(exportId) AND #status IN ({', '.join(statuses)}) AND "
+                ConditionExpression=f"attribute_exists(exportId) AND {_status_in(_OPEN, values)} AND "
                 "(attribute_not_exists(webhookEvents) OR "
                 "(NOT contains(webhookEvents, :key) AND size(webhookEvents) < :max))",
                 ExpressionAttributeNames={"#status": "status"},
@@ -214,12 +207,8 @@ class ExportStore(ProjectLeases):
         names = {f"#f{i}": name for i, name in enumerate(values)}
         attr_values: dict[str, Any] = {f":v{i}": value for i, value in enumerate(values.values())}
         sets = ", ".join(f"#f{i} = :v{i}" for i in range(len(values)))
-        allowed = []
-        for i, status in enumerate(allowed_from):
-            attr_values[f":s{i}"] = status
-            allowed.append(f":s{i}")
         names["#status"] = "status"
-        condition = f"attribute_exists(exportId) AND #status IN ({', '.join(allowed)})"
+        condition = f"attribute_exists(exportId) AND {_status_in(allowed_from, attr_values)}"
         if created_at is not None:
             names["#created"] = "createdAt"
             attr_values[":created"] = created_at
@@ -245,3 +234,10 @@ class ExportStore(ProjectLeases):
                 f"export {export_id} is {current.status.value}; update not applied"
             ) from None
         return ExportRecord.from_item(response["Attributes"])
+
+
+def _status_in(statuses: list[str], values: dict[str, Any]) -> str:
+    """`#status IN (...)` for a condition, its values added to `values` (`#status` names "status")."""
+    for i, status in enumerate(statuses):
+        values[f":s{i}"] = status
+    return f"#status IN ({', '.join(f':s{i}' for i in range(len(statuses)))})"
