@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Self
 
 log = logging.getLogger(__name__)
 Invoke = Callable[[str, Any], tuple[Any, dict[str, Any] | None]]
@@ -25,6 +25,31 @@ class Rule:
     function: str
     retries: int = 3
     name: str = ""  # the rule's name in moto's EventBridge: disabling it there loses its events
+
+
+class Periodic:
+    """A daemon thread calling tick() every `period` seconds from start() until stop()."""
+
+    def __init__(self, period: float, name: str) -> None:
+        self._period = period
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name=name)
+
+    def start(self) -> Self:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._period):
+            self.tick()
+
+    def tick(self) -> None:
+        raise NotImplementedError
 
 
 def rule_enabled(events: Any, name: str) -> bool:
@@ -75,7 +100,7 @@ def status_change(execution: dict[str, Any], account: str, region: str) -> dict[
     }
 
 
-class ExecutionEvents:
+class ExecutionEvents(Periodic):
     """Polls the state machines' executions and emits one event per status change."""
 
     def __init__(
@@ -92,26 +117,15 @@ class ExecutionEvents:
     ) -> None:
         self._sfn, self._arns, self._rules, self._invoke = sfn, state_machine_arns, rules, invoke
         self._events = events
-        self._account, self._region, self._interval = account, region, interval
+        super().__init__(interval, "execution-events")
+        self._account, self._region = account, region
         self._seen: dict[str, str] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True, name="execution-events")
 
-    def start(self) -> ExecutionEvents:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval):
-            try:
-                self.scan()
-            except Exception:
-                log.exception("could not list executions")
+    def tick(self) -> None:
+        try:
+            self.scan()
+        except Exception:
+            log.exception("could not list executions")
 
     def scan(self) -> None:
         for arn in self._arns:

@@ -11,9 +11,9 @@ import threading
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Self
 
-from .execution_events import Invoke, rule_enabled
+from .execution_events import Invoke, Periodic, rule_enabled
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ def scheduled_event(schedule: Schedule, account: str, region: str) -> dict[str, 
     }
 
 
-class Schedules:
+class Schedules(Periodic):
     """Runs every schedule each `period` seconds; stop() ends it."""
 
     def __init__(
@@ -53,26 +53,17 @@ class Schedules:
         region: str,
         period: float,
     ) -> None:
+        super().__init__(period, "schedules")
         self._events, self._schedules, self._invoke = events, schedules, invoke
-        self._account, self._region, self._period = account, region, period
+        self._account, self._region = account, region
         self._running: dict[str, threading.Thread] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True, name="schedules")
 
-    def start(self) -> Schedules:
-        if self._schedules:
-            self._thread.start()
-        return self
+    def start(self) -> Self:
+        return super().start() if self._schedules else self
 
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._period):
-            for schedule in self._schedules:
-                self.fire(schedule)
+    def tick(self) -> None:
+        for schedule in self._schedules:
+            self.fire(schedule)
 
     def run_now(self, timeout: float = 30) -> None:
         """Every schedule's function once, now, waiting (at most `timeout` seconds) for the runs."""
