@@ -9,7 +9,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .models import OBJECT_ID
+from .models import METADATA_KEY, METADATA_VALUE, NAME, OBJECT_ID
 
 # The one format for "[code] message" strings: Lambda reports str(exc) as errorMessage, and the
 # failure path reads the code back out of it.
@@ -127,7 +127,14 @@ class ProjectBusyError(ConflictError):
 # -- validation errors, as callers see them --------------------------------------------------------
 
 # What a pattern means, for the error message of a value that does not match it.
-PATTERN_MEANINGS = {OBJECT_ID.pattern: "a 24-character hexadecimal ObjectId"}
+PATTERN_MEANINGS = {
+    OBJECT_ID.pattern: "a 24-character hexadecimal ObjectId",
+    NAME.pattern: "1 to 100 ASCII letters, digits, spaces, '.', '_' or '-', starting and ending with a "
+    "letter or digit",
+    METADATA_KEY.pattern: "1 to 40 lowercase letters, digits or '-', starting with a letter or digit",
+    METADATA_VALUE.pattern: "at most 256 printable ASCII characters",
+}
+_KEY = "[key]"  # pydantic's location of a mapping's key, after the key
 # Where Powertools' request validation found an error, as the first element of its location.
 _LOCATIONS = frozenset({"body", "query", "path", "header", "cookie"})
 
@@ -151,7 +158,7 @@ def describe(errors: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
 
 
 def _field(loc: tuple[Any, ...] | list[Any]) -> str:
-    parts = list(loc)
+    parts = [p for p in loc if p != _KEY]  # a mapping's key: the field is the entry it names
     where = parts.pop(0) if parts and parts[0] in _LOCATIONS else "body"
     names = [str(p) for p in parts if isinstance(p, str)]  # integers are positions in the JSON text
     if not names:
@@ -162,6 +169,8 @@ def _field(loc: tuple[Any, ...] | list[Any]) -> str:
 
 
 def _message(err: Mapping[str, Any]) -> str:
+    if tuple(err["loc"])[-1:] == (_KEY,):
+        return "is not a valid key: " + _message({**err, "loc": tuple(err["loc"])[:-1]})
     kind, ctx = str(err["type"]), err.get("ctx") or {}
     if kind == "missing":
         return "is required (a JSON object)" if _field(err["loc"]) == "body" else "is required"
@@ -186,6 +195,7 @@ def _message(err: Mapping[str, Any]) -> str:
         "greater_than_equal": f"must be at least {ctx.get('ge')}",
         "string_too_long": f"must be at most {ctx.get('max_length')} characters",
         "string_too_short": f"must be at least {ctx.get('min_length')} character(s)",
+        "too_long": f"must have at most {ctx.get('max_length')} entries",
     }
     if kind in simple:
         return simple[kind]

@@ -15,6 +15,18 @@ from .clock import now_iso
 OBJECT_ID = re.compile(r"^[0-9a-fA-F]{24}$")  # an AI Studios project id
 EXPORT_ID = re.compile(r"^[0-9a-f]{32}$")  # what new_export_id makes (and a queued request's derived id)
 IDEMPOTENCY_KEY = re.compile(r"^[!-~]{1,128}$")  # an Idempotency-Key: 1 to 128 printable ASCII characters
+# A caller's references (request.py checks them, docs/api.md explains them). `name` goes into object
+# keys and file names: ASCII letters, digits, space, '.', '_' and '-', starting and ending with a letter
+# or digit (so never '.', '..' nor a leading '-'). Metadata becomes S3 user metadata and SNS message
+# body fields: S3 lowercases its keys and sends them as HTTP headers (x-amz-meta-<key>), so a key is
+# lowercase letters, digits and '-'; S3 does not return a value with unprintable characters, so a value
+# is printable ASCII; S3 allows 2 KB of keys and values per object, the caller has METADATA_TOTAL of it.
+# (Python: check with fullmatch, since "$" also matches before a final newline.)
+NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9 ._-]{0,98}[A-Za-z0-9])?$")
+METADATA_KEY = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+METADATA_VALUE = re.compile(r"^[ -~]{0,256}$")
+METADATA_PAIRS = 10
+METADATA_TOTAL = 1536  # characters of keys and values together (ASCII: bytes), of S3's 2 KB
 Resolution = Literal["4k", "1080", "720", "480"]
 RESOLUTIONS: tuple[str, ...] = get_args(Resolution)
 VIDEO_CONTENT_TYPE = "video/mp4"
@@ -133,6 +145,9 @@ class ExportRecord:
     webhook_confirmed_at: str | None = None
     webhook_events: frozenset[str] = frozenset()
     wait_token: str | None = field(default=None, repr=False)
+    # The caller's references (NAME, METADATA_KEY, METADATA_VALUE), returned and published as given.
+    name: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
 
     def to_item(self) -> dict[str, Any]:
         """As stored in the exports table."""
@@ -163,6 +178,8 @@ class ExportRecord:
             "webhookConfirmedAt": self.webhook_confirmed_at,
             "webhookEvents": set(self.webhook_events) or None,
             "waitToken": self.wait_token,
+            "name": self.name,
+            "metadata": dict(self.metadata) or None,
             "video": self.video.to_item() if self.video else None,
             "error": self.error,
         }
@@ -199,6 +216,8 @@ class ExportRecord:
             webhook_confirmed_at=item.get("webhookConfirmedAt"),
             webhook_events=frozenset(item.get("webhookEvents") or ()),
             wait_token=item.get("waitToken"),
+            name=item.get("name"),
+            metadata={str(k): str(v) for k, v in (item.get("metadata") or {}).items()},
         )
 
 

@@ -4,12 +4,29 @@ not by a handler's import; errors.py names its errors)."""
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    WithJsonSchema,
+    field_validator,
+)
 
 from .errors import RequestValidationError, UnsafeUrlError, describe, invalid
-from .models import OBJECT_ID, RESOLUTIONS, Resolution
+from .models import (
+    METADATA_KEY,
+    METADATA_PAIRS,
+    METADATA_TOTAL,
+    METADATA_VALUE,
+    NAME,
+    OBJECT_ID,
+    RESOLUTIONS,
+    Resolution,
+)
 from .net.urls import validate_url
 from .settings import Settings
 
@@ -29,6 +46,24 @@ _PORT = r"(?::(?:[0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2
 WEBHOOK_URL_PATTERN = (
     rf"^[Hh][Tt][Tt][Pp][Ss]://(?:{_LABEL}\.)+{_NOT_LOCAL}[A-Za-z]{{2,63}}{_PORT}(?:[/?#].*)?$"
 )
+
+# The references are kept exactly as given (not stripped), so what the document declares is the check.
+MetadataKey = Annotated[str, StringConstraints(strip_whitespace=False, pattern=METADATA_KEY.pattern)]
+MetadataValue = Annotated[str, StringConstraints(strip_whitespace=False, pattern=METADATA_VALUE.pattern)]
+# As declared: no key but those the pattern allows (pydantic's own schema would allow any other).
+Metadata = Annotated[
+    dict[MetadataKey, MetadataValue],
+    WithJsonSchema(
+        {
+            "type": "object",
+            "maxProperties": METADATA_PAIRS,
+            "patternProperties": {
+                METADATA_KEY.pattern: {"type": "string", "pattern": METADATA_VALUE.pattern}
+            },
+            "additionalProperties": False,
+        }
+    ),
+]
 
 
 class ExportRequest(BaseModel):
@@ -53,6 +88,19 @@ class ExportRequest(BaseModel):
         description="https URL AI Studios calls when the render ends: a public host name (or address), "
         "no user:password",
         json_schema_extra={"pattern": WEBHOOK_URL_PATTERN},
+    )
+    name: Annotated[str, StringConstraints(strip_whitespace=False, pattern=NAME.pattern)] | None = Field(
+        default=None,
+        description="the caller's name for the export (object key and file name): 1 to 100 ASCII letters, "
+        "digits, spaces, '.', '_' or '-', starting and ending with a letter or digit",
+    )
+    metadata: Metadata | None = Field(
+        default=None,
+        max_length=METADATA_PAIRS,
+        description=f"up to {METADATA_PAIRS} pairs the caller gets back with the export (API, notification, "
+        "lifecycle events, S3 object metadata): keys of 1 to 40 lowercase letters, digits or '-' (not "
+        "starting with '-'), values of up to 256 printable ASCII characters, "
+        f"at most {METADATA_TOTAL} characters of keys and values together",
     )
 
     @field_validator("projectId")
@@ -85,6 +133,14 @@ class ExportRequest(BaseModel):
             validate_url(value, local_origin=_local_origin(), resolve=False)
         except UnsafeUrlError as exc:
             raise ValueError(exc.message) from None
+        return value
+
+    @field_validator("metadata")
+    @classmethod
+    def _metadata_size(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        """S3 keeps 2 KB of user metadata per object; the caller has METADATA_TOTAL of it."""
+        if value and sum(len(k) + len(v) for k, v in value.items()) > METADATA_TOTAL:
+            raise ValueError(f"keys and values together must be at most {METADATA_TOTAL} characters")
         return value
 
 

@@ -46,6 +46,8 @@ def test_a_record_survives_the_table_round_trip() -> None:
         video=video,
         error=None,
         notified=True,
+        name="Spring launch",
+        metadata={"campaign": "spring"},
     )
     item = record.to_item()
     assert item["progress"] == Decimal("99.46")
@@ -62,6 +64,8 @@ def test_a_record_survives_the_table_round_trip() -> None:
     assert back.video == video
     assert back.progress == pytest.approx(99.46)
     assert back.status is ExportStatus.SUCCEEDED
+    assert (back.name, back.metadata) == ("Spring launch", {"campaign": "spring"})
+    assert "metadata" not in ExportRecord.from_item(item | {"metadata": {}}).to_item()
 
 
 def test_the_public_video_names_its_uri_and_type_and_never_the_etag() -> None:

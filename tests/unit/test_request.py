@@ -61,3 +61,48 @@ def test_a_non_object_body_is_rejected(payload: Any) -> None:
     with pytest.raises(RequestValidationError) as caught:
         parse_export_request(payload)
     assert caught.value.errors == [{"field": "body", "message": "must be a JSON object"}]
+
+
+def test_name_and_metadata_are_kept_as_given() -> None:
+    request = parse_export_request(
+        {
+            "projectId": PID,
+            "name": "Spring launch_v2.final",
+            "metadata": {"campaign": "spring", "order-7": ""},
+        }
+    )
+    assert request.name == "Spring launch_v2.final"
+    assert request.metadata == {"campaign": "spring", "order-7": ""}
+
+
+@pytest.mark.parametrize(
+    ("extra", "field", "words"),
+    [
+        ({"name": "../etc"}, "name", "starting and ending with a letter or digit"),
+        ({"name": "a/b"}, "name", "ASCII letters, digits, spaces"),
+        ({"name": "x" * 101}, "name", "1 to 100"),
+        ({"name": ""}, "name", "1 to 100"),
+        ({"name": " ab"}, "name", "1 to 100"),
+        ({"name": "ab\n"}, "name", "1 to 100"),
+        ({"metadata": {" a": "x"}}, "metadata. a", "is not a valid key"),
+        (
+            {"metadata": {"Campaign": "x"}},
+            "metadata.Campaign",
+            "is not a valid key: must be 1 to 40 lowercase",
+        ),
+        ({"metadata": {"a_b": "x"}}, "metadata.a_b", "is not a valid key"),
+        ({"metadata": {"k" * 41: "x"}}, "metadata." + "k" * 41, "is not a valid key"),
+        ({"metadata": {"campaign": "é"}}, "metadata.campaign", "printable ASCII"),
+        ({"metadata": {"campaign": "a\nb"}}, "metadata.campaign", "printable ASCII"),
+        ({"metadata": {"campaign": "x" * 257}}, "metadata.campaign", "at most 256"),
+        ({"metadata": {"campaign": 3}}, "metadata.campaign", "must be a string"),
+        ({"metadata": ["campaign"]}, "metadata", "must be a JSON object"),
+        ({"metadata": {f"k{i}": "v" for i in range(11)}}, "metadata", "at most 10 entries"),
+        ({"metadata": {f"k{i}": "v" * 256 for i in range(10)}}, "metadata", "at most 1536 characters"),
+    ],
+)
+def test_invalid_references_name_the_field(extra: dict[str, Any], field: str, words: str) -> None:
+    with pytest.raises(RequestValidationError) as caught:
+        parse_export_request({"projectId": PID, **extra})
+    errors = {e["field"]: e["message"] for e in caught.value.errors}
+    assert words in errors[field], errors

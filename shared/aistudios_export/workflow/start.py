@@ -100,6 +100,8 @@ def _new_record(
         execution_arn=adapters.executions.arn_of(execution),
         webhook_token_hash=token_hash(token) if token else None,
         user_webhook_url=request.webhookUrl if token else None,
+        name=request.name,
+        metadata=dict(request.metadata or {}),
     )
 
 
