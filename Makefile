@@ -26,7 +26,7 @@ APP_ID ?= sim-app-id
 USER_KEY ?= sim-user-key
 RENDER_SECONDS ?= 20
 
-.PHONY: diagram bench bench-delivery bench-polling bench-coldstart openapi requirements-check help setup tools check lint format typecheck sam-validate scan sam-build lambda-build requirements test test-unit \
+.PHONY: diagram bench bench-delivery bench-polling bench-coldstart sam-package openapi requirements-check help setup tools check lint format typecheck sam-validate scan sam-build lambda-build requirements test test-unit \
 	test-integration test-e2e sim demo up clean
 
 help:
@@ -37,6 +37,7 @@ help:
 	@echo "make check  format check, lint, type check"
 	@echo "make scan   cfn-lint and checkov on template.yaml (make sam-validate: sam validate --lint)"
 	@echo "make openapi  regenerate docs/openapi.json from the API functions' routes"
+	@echo "make sam-package BUCKET=<s3-bucket>  build and package for the Serverless Application Repository"
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -103,6 +104,21 @@ lambda-build: $(SAM)
 		echo "         Everything else runs. To build too: install Python 3.13 (pyenv install 3.13, or"; \
 		echo "         your package manager's python3.13) and run make test again."; \
 	else PATH="$(PY313_DIR):$$PATH" $(SAM) build --region $(AWS_DEFAULT_REGION); fi
+
+# make sam-package BUCKET=<bucket> [PREFIX=aistudios-export]: the built application packaged for the
+# Serverless Application Repository (code, layer, LICENSE and README uploaded to the bucket) into
+# .aws-sam/packaged.yaml, which `sam publish` takes (docs/deploying.md, "Publishing it privately").
+PACKAGED := .aws-sam/packaged.yaml
+sam-package:
+	@if [ -z "$(BUCKET)" ]; then \
+		echo "usage: make sam-package BUCKET=<s3-bucket> [PREFIX=aistudios-export]"; \
+		echo "       the bucket (in the region you publish to) receives the packaged code, LICENSE and README;"; \
+		echo "       its policy must let serverlessrepo.amazonaws.com read them (docs/deploying.md)."; \
+		exit 2; fi
+	@$(MAKE) --no-print-directory sam-build
+	$(SAM) package --template-file .aws-sam/build/template.yaml --s3-bucket $(BUCKET) \
+		--s3-prefix $(or $(PREFIX),aistudios-export) --output-template-file $(PACKAGED) --region $(AWS_DEFAULT_REGION)
+	@echo "packaged: $(PACKAGED); publish it with: $(SAM) publish --template $(PACKAGED) --region $(AWS_DEFAULT_REGION)"
 
 # The tests run in PYTEST_WORKERS processes (pytest-xdist), a test module per process at a time: a
 # module's local deployment is its own, and most of a test's time is waiting for the state machine.
