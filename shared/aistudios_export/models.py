@@ -27,6 +27,9 @@ METADATA_KEY = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 METADATA_VALUE = re.compile(r"^[ -~]{0,256}$")
 METADATA_PAIRS = 10
 METADATA_TOTAL = 1536  # characters of keys and values together (ASCII: bytes), of S3's 2 KB
+# The object metadata the stack writes itself (delivery: export-id also tells a retried delivery its
+# own object), which a caller's metadata must not overwrite.
+METADATA_RESERVED = ("export-id", "project-id", "resolution")
 Resolution = Literal["4k", "1080", "720", "480"]
 RESOLUTIONS: tuple[str, ...] = get_args(Resolution)
 VIDEO_CONTENT_TYPE = "video/mp4"

@@ -7,6 +7,7 @@ import os
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -20,6 +21,7 @@ from .errors import RequestValidationError, UnsafeUrlError, describe, invalid
 from .models import (
     METADATA_KEY,
     METADATA_PAIRS,
+    METADATA_RESERVED,
     METADATA_TOTAL,
     METADATA_VALUE,
     NAME,
@@ -47,8 +49,19 @@ WEBHOOK_URL_PATTERN = (
     rf"^[Hh][Tt][Tt][Pp][Ss]://(?:{_LABEL}\.)+{_NOT_LOCAL}[A-Za-z]{{2,63}}{_PORT}(?:[/?#].*)?$"
 )
 
+
+def _not_reserved(key: str) -> str:
+    if key in METADATA_RESERVED:
+        raise ValueError(f"{key} is the stack's own object metadata ({', '.join(METADATA_RESERVED)})")
+    return key
+
+
 # The references are kept exactly as given (not stripped), so what the document declares is the check.
-MetadataKey = Annotated[str, StringConstraints(strip_whitespace=False, pattern=METADATA_KEY.pattern)]
+MetadataKey = Annotated[
+    str,
+    StringConstraints(strip_whitespace=False, pattern=METADATA_KEY.pattern),
+    AfterValidator(_not_reserved),
+]
 MetadataValue = Annotated[str, StringConstraints(strip_whitespace=False, pattern=METADATA_VALUE.pattern)]
 # As declared: no key but those the pattern allows (pydantic's own schema would allow any other).
 Metadata = Annotated[
@@ -61,6 +74,7 @@ Metadata = Annotated[
                 METADATA_KEY.pattern: {"type": "string", "pattern": METADATA_VALUE.pattern}
             },
             "additionalProperties": False,
+            "not": {"anyOf": [{"required": [key]} for key in METADATA_RESERVED]},
         }
     ),
 ]
@@ -100,7 +114,8 @@ class ExportRequest(BaseModel):
         description=f"up to {METADATA_PAIRS} pairs the caller gets back with the export (API, notification, "
         "lifecycle events, S3 object metadata): keys of 1 to 40 lowercase letters, digits or '-' (not "
         "starting with '-'), values of up to 256 printable ASCII characters, "
-        f"at most {METADATA_TOTAL} characters of keys and values together",
+        f"at most {METADATA_TOTAL} characters of keys and values together; "
+        f"not {', '.join(METADATA_RESERVED)} (the stack's own object metadata)",
     )
 
     @field_validator("projectId")

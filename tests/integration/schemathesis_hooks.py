@@ -47,6 +47,10 @@ def filter_failure(context: Any, failure: Any, case: Any, response: Any) -> bool
         # draft (IETF httpapi) prescribes for a key reused with another payload.
         if label == "POST /exports" and response.status_code == 422:
             return error.get("code") != "IdempotencyKeyReused"
+        # metadata's total size (S3's 2 KB of object metadata), which a JSON Schema cannot declare:
+        # the documented 400 naming it.
+        if label == "POST /exports" and response.status_code == 400 and error.get("field") == "metadata":
+            return "keys and values together" not in error.get("message", "")
     if isinstance(failure, UseAfterFree):
         # DELETE /exports/{exportId} cancels: the export stays readable, CANCELLED (the documented
         # answer; the routes are the API's contract). Any other answer after it still fails.

@@ -85,6 +85,7 @@ def test_name_and_metadata_are_kept_as_given() -> None:
         ({"name": " ab"}, "name", "1 to 100"),
         ({"name": "ab\n"}, "name", "1 to 100"),
         ({"metadata": {" a": "x"}}, "metadata. a", "is not a valid key"),
+        ({"metadata": {"export-id": "x"}}, "metadata.export-id", "the stack's own object metadata"),
         (
             {"metadata": {"Campaign": "x"}},
             "metadata.Campaign",

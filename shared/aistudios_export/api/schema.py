@@ -53,6 +53,8 @@ class Export(_Answer):
     updatedAt: str
     deadlineAt: str = Field(description="still rendering after this: TIMED_OUT")
     finishedAt: str | None
+    name: str | None = Field(description="the request's name")
+    metadata: dict[str, str] = Field(description="the request's metadata ({} when it had none)")
     links: ExportLinks
     video: Video | None = Field(default=None, description="once SUCCEEDED")
     error: ExportFailure | None = Field(default=None, description="once FAILED, TIMED_OUT or CANCELLED")

@@ -104,6 +104,8 @@ def export_view(adapters: Adapters, record: ExportRecord, self_link: str) -> dic
         "updatedAt": record.updated_at,
         "deadlineAt": record.deadline_at,
         "finishedAt": record.finished_at,
+        "name": record.name,
+        "metadata": dict(record.metadata),
         "links": {"self": self_link},
     }
     if record.status is ExportStatus.SUCCEEDED and record.video is not None:

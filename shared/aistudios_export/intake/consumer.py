@@ -198,6 +198,8 @@ def fail_request(
         finished_at=now,
         trigger=trigger,
         error={"code": code, "message": message},
+        name=request.name,
+        metadata=dict(request.metadata or {}),
     )
     try:
         adapters.store.create(record)

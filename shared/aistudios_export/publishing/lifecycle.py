@@ -14,6 +14,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ..models import ExportRecord, ExportStatus
 from ..observability import logger
+from .notifications import references
 
 EVENT_SOURCE = "aistudios.export"
 STATE_CHANGE = "Export State Change"
@@ -31,7 +32,7 @@ def state_change_detail(record: ExportRecord) -> dict[str, Any]:
         "progress": round(record.progress, 2),
         "trigger": record.trigger,
         "changedAt": record.updated_at,
-    }
+    } | references(record)
     if record.status is ExportStatus.SUCCEEDED and record.video is not None:
         detail["video"] = record.video.to_public()
     if record.error:

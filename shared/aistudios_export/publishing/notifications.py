@@ -16,7 +16,7 @@ def build_message(record: ExportRecord) -> dict[str, Any]:
     """The versioned message body for a record in a final status."""
     if not record.status.is_final:
         raise ValueError(f"export {record.export_id} is not final ({record.status.value})")
-    return {
+    return references(record) | {
         "version": SCHEMA_VERSION,
         "type": "export." + record.status.value.lower(),
         "status": record.status.value,
@@ -36,11 +36,19 @@ def build_message(record: ExportRecord) -> dict[str, Any]:
     }
 
 
+def references(record: ExportRecord) -> dict[str, Any]:
+    """The caller's own references, when the request had them: in the notification and every event."""
+    found: dict[str, Any] = {"name": record.name, "metadata": dict(record.metadata) or None}
+    return {key: value for key, value in found.items() if value is not None}
+
+
 def message_attributes(message: dict[str, Any]) -> dict[str, dict[str, str]]:
-    """SNS attributes subscribers filter on."""
+    """SNS attributes subscribers filter on (SNS allows 10). The metadata is not among them: its ten
+    pairs would not fit; a subscription filters on it with FilterPolicyScope MessageBody."""
     return {
         name: {"DataType": "String", "StringValue": str(message[name])}
-        for name in ("status", "projectId", "resolution", "dedupKey")
+        for name in ("status", "projectId", "resolution", "dedupKey", "name")
+        if message.get(name) is not None
     }
 
 
