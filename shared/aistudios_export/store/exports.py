@@ -21,6 +21,11 @@ MAX_WEBHOOK_EVENTS = 32
 _OPEN = sorted(s.value for s in OPEN_STATUSES)
 
 
+def webhook_event_room(*, completed: bool) -> int:
+    """How many events a record may hold before this one is taken: one place stays for the 100."""
+    return MAX_WEBHOOK_EVENTS if completed else MAX_WEBHOOK_EVENTS - 1
+
+
 class ExportStore(ProjectLeases):
     """DynamoDB access for export records (and, from ProjectLeases, the projects' leases). `table`
     is a boto3 DynamoDB Table resource."""
@@ -139,9 +144,14 @@ class ExportStore(ProjectLeases):
 
     def claim_webhook_event(self, export_id: str, key: str, *, completed: bool) -> ExportRecord | None:
         """Take one webhook event of an open export, once. None when it was taken before (a replay),
-        the export has ended, or it already took MAX_WEBHOOK_EVENTS (the record stays small).
+        the export has ended, or it already took MAX_WEBHOOK_EVENTS (the record stays small); the
+        last place is kept for the 100, so no number of other events can stop it from being taken.
         A confirmed 100 (`completed`) is remembered: the state machine no longer arms a wait after it."""
-        values: dict[str, Any] = {":keys": {key}, ":key": key, ":max": MAX_WEBHOOK_EVENTS}
+        values: dict[str, Any] = {
+            ":keys": {key},
+            ":key": key,
+            ":max": webhook_event_room(completed=completed),
+        }
         update = "ADD webhookEvents :keys"
         if completed:
             update += " SET webhookConfirmedAt = if_not_exists(webhookConfirmedAt, :now)"

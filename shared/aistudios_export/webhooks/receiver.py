@@ -1,12 +1,15 @@
 """AI Studios webhooks: a hint that an export may move on sooner, never a source of truth.
 
 The start step gives AI Studios, as the export's `webhookUrl`, a receiver URL on our API that
-names the export and carries an unguessable token (only its SHA-256 is stored). A webhook for that
-URL is believed only as far as AI Studios' progress API confirms it, taken once per event (a
-replay is refused), and only while the export is open (the token expires when the export ends).
-A confirmed 100 ends the state machine's interruptible wait, if one is armed, so that the export is
-polled at once; the poll still decides, as it always does. Each confirmed event is forwarded,
-signed, to the caller's own webhookUrl. The download URL a webhook carries is never used.
+names the export and carries an unguessable token (only its SHA-256 is stored). Whoever holds that
+URL (AI Studios, or anyone who read it in a leaked log line) can do no more than AI Studios would:
+a webhook is taken only at a level AI Studios posts at (25, 50, 75, 100), each level once per
+export, only while the export is open (the token expires when the export ends), and only as far as
+the progress API confirms it; a replay or an export that took its fill is refused before AI
+Studios is asked. A confirmed 100 ends the state machine's interruptible wait, if one is armed, so
+that the export is polled at once; the poll still decides, as it always does. Each confirmed event
+is forwarded, signed, to the caller's own webhookUrl, with only what the progress API said: the
+body's `backendTaskId`, `credit` and `download_url` are never believed, kept or forwarded.
 """
 
 from __future__ import annotations
@@ -20,14 +23,17 @@ from typing import Any
 from .. import strict_json
 from ..adapters import Adapters
 from ..aistudios.answers import Progress
-from ..clock import now_iso
+from ..aistudios.renders import this_render
+from ..clock import now_iso, parse_iso
 from ..errors import ExportNotFoundError, RequestValidationError, TransientUpstreamError, invalid
 from ..models import EXPORT_ID, ExportRecord
 from ..observability import about_export, logger
+from ..store.exports import webhook_event_room
 from .tokens import TOKEN, token_hash
 
 TASK_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 MAX_BODY_BYTES = 8 * 1024  # AI Studios' webhook is about 100 bytes; API Gateway would pass 10 MB
+LEVELS = (25.0, 50.0, 75.0, 100.0)  # the progress levels AI Studios posts a webhook at
 
 
 @dataclass(frozen=True)
@@ -52,25 +58,32 @@ def _invalid(exc: RequestValidationError) -> Answer:
 
 NOT_FOUND = Answer(404)
 DUPLICATE = _refusal(409, "DuplicateWebhook", "this event was already received")
+FULL = _refusal(409, "DuplicateWebhook", "this export takes no more webhooks")
+NOT_CONFIRMED = _refusal(409, "WebhookNotConfirmed", "AI Studios does not confirm it")
 
 
 @dataclass(frozen=True)
 class WebhookEvent:
-    """AI Studios' webhook body: `{progress, backendTaskId, credit?, download_url?}` (the last ignored)."""
+    """AI Studios' webhook body: `{progress, backendTaskId, credit?, download_url?}`. Only the
+    progress level is used; the rest is checked for shape (a malformed body is a 400) and dropped."""
 
     progress: float
-    backend_task_id: str
-    credit: float | None = None
+    backend_task_id: str = ""
 
     @property
     def key(self) -> str:
-        """What makes two deliveries the same event (AI Studios sends no event id)."""
-        return f"{self.backend_task_id}:{self.progress:g}"
+        """What makes two deliveries the same event: the level (AI Studios sends no event id, and a
+        `backendTaskId` is the sender's word, so it does not make a level new)."""
+        return f"{self.progress:g}"
+
+    @property
+    def completed(self) -> bool:
+        return self.progress >= 100
 
     @classmethod
     def parse(cls, body: bytes | str | None) -> WebhookEvent:
         """The event in `body`, any bytes; RequestValidationError naming the field otherwise. JSON is
-        read strictly (no NaN, no 400-digit number: a `credit` is forwarded as it came)."""
+        read strictly (no NaN, no 400-digit number, wherever it is)."""
         if not body:
             raise invalid("body", "is required (an AI Studios webhook)")
         if len(body) > MAX_BODY_BYTES:  # characters of a str: at least as many bytes
@@ -78,28 +91,35 @@ class WebhookEvent:
         data = strict_json.loads(body)
         if not isinstance(data, dict):
             raise invalid("body", "must be a JSON object")
-        progress, task, credit = data.get("progress"), data.get("backendTaskId", ""), data.get("credit")
+        progress, task = data.get("progress"), data.get("backendTaskId", "")
         if progress is None:
             raise invalid("progress", "is required (a number from 0 to 100)")
         if isinstance(progress, bool) or not isinstance(progress, int | float) or not 0 <= progress <= 100:
             raise invalid("progress", "must be a number from 0 to 100")
+        if float(progress) not in LEVELS:
+            raise invalid("progress", "must be 25, 50, 75 or 100 (the levels AI Studios posts at)")
         if not isinstance(task, str) or not (task == "" or TASK_ID.match(task)):
             raise invalid("backendTaskId", "must be 1 to 128 letters, digits or _.:- characters")
-        if isinstance(credit, bool) or not isinstance(credit, int | float):
-            credit = None  # not a number: not forwarded, as when AI Studios sends none
-        return cls(round(float(progress), 2), task, None if credit is None else float(credit))
+        return cls(float(progress), task)
 
-    def confirmed_by(self, reading: Progress) -> bool:
-        """The progress API shows at least what the webhook claims (a 100: done, with a video)."""
-        if self.progress >= 100:
-            return reading.done
-        return reading.done or reading.percent >= self.progress
+
+def confirms(adapters: Adapters, record: ExportRecord, event: WebhookEvent, reading: Progress) -> bool:
+    """Whether the progress API's `reading` confirms `event`: this export's render has reached the
+    event's level. A reading of 100 counts only with a download URL and only when the stale-100 rule
+    (aistudios/renders.py), without a webhook's word, takes it for this export's render, as the poll
+    would: otherwise it may be the previous render's, and a forged 100 must not make it this one's.
+    Below 100, the reading must be at or past the level (a late 25 is still AI Studios' 25)."""
+    if reading.percent >= 100:
+        requested = parse_iso(record.created_at)
+        return this_render(adapters, record, reading, requested, webhook_counts=False)
+    return not event.completed and reading.percent >= event.progress
 
 
 def receive_webhook(adapters: Adapters, export_id: str, token: str, body: bytes | str | None) -> Answer:
     """Check, confirm, take once, move the export on (a confirmed 100) and forward one webhook.
 
-    The token is checked before the body is read: whatever the body, a wrong token gets the same 404."""
+    The token is checked before the body is read: whatever the body, a wrong token gets the same 404.
+    A replay, or an export that holds all the events it may, is refused before AI Studios is asked."""
     record = _open_export(adapters, export_id, token)
     if record is None:
         return NOT_FOUND
@@ -110,23 +130,24 @@ def receive_webhook(adapters: Adapters, export_id: str, token: str, body: bytes 
         return _invalid(exc)
     if event.key in record.webhook_events:
         return DUPLICATE
+    if len(record.webhook_events) >= webhook_event_room(completed=event.completed):
+        return FULL
     try:
         reading = adapters.aistudios.progress(record.project_id)
     except TransientUpstreamError as exc:
         logger.warning("webhook not confirmed: AI Studios unavailable", extra={"reason": exc.message})
         return _refusal(503, "UpstreamUnavailable", "AI Studios could not confirm it; retry")
-    if not event.confirmed_by(reading):
+    if not confirms(adapters, record, event, reading):
         logger.warning(
             "webhook refused: AI Studios does not confirm it",
             extra={"claimed": event.progress, "progress": reading.percent},
         )
-        return _refusal(409, "WebhookNotConfirmed", "AI Studios does not confirm it")
-    completed = event.progress >= 100
-    claimed = adapters.store.claim_webhook_event(export_id, event.key, completed=completed)
+        return NOT_CONFIRMED
+    claimed = adapters.store.claim_webhook_event(export_id, event.key, completed=event.completed)
     if claimed is None:  # taken meanwhile by a duplicate, or the export ended
         return NOT_FOUND if _open_export(adapters, export_id, token) is None else DUPLICATE
     logger.info("webhook confirmed", extra={"progress": event.progress})
-    moved_on = completed and _end_wait(adapters, claimed)
+    moved_on = event.completed and _end_wait(adapters, claimed)
     forwarded = _forward(adapters, claimed, event, reading) if claimed.user_webhook_url else None
     return Answer(202, {"accepted": True}, moved_on=moved_on, forwarded=forwarded)
 
@@ -159,7 +180,8 @@ def _end_wait(adapters: Adapters, record: ExportRecord) -> bool:
 
 
 def _forward(adapters: Adapters, record: ExportRecord, event: WebhookEvent, reading: Progress) -> bool:
-    """Send the caller what AI Studios confirmed, without the download URL, signed."""
+    """Send the caller what AI Studios confirmed, signed: the level reached and the progress API's
+    state; nothing the webhook's body alone says (its backendTaskId, credit or download URL)."""
     from .forwarding import forward_event, signing_secret  # requests: only when there is a caller to tell
 
     assert record.user_webhook_url is not None
@@ -169,11 +191,8 @@ def _forward(adapters: Adapters, record: ExportRecord, event: WebhookEvent, read
         "projectId": record.project_id,
         "progress": event.progress,
         "state": reading.state,
-        "backendTaskId": event.backend_task_id,
         "confirmedAt": now_iso(),
     }
-    if event.credit is not None:
-        payload["credit"] = event.credit
     settings = adapters.settings
     try:
         secret = signing_secret(settings)

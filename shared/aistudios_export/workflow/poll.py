@@ -1,5 +1,6 @@
 """Polling an export: read the project's progress, record it, decide whether the video is this
-export's and ready, and plan the next wait (workflow/waiting.py, armed for webhooks by arming.py)."""
+export's and ready (aistudios/renders.py), and plan the next wait (waiting.py, armed for webhooks
+by arming.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from ..adapters import Adapters
-from ..aistudios.answers import Progress
+from ..aistudios.renders import this_render
 from ..aws.errors import transient_aws_errors
 from ..clock import iso, iso_seconds, parse_iso, utcnow
 from ..errors import (
@@ -16,7 +17,7 @@ from ..errors import (
     PermanentUpstreamError,
     TransientUpstreamError,
 )
-from ..models import ExportRecord, ExportStatus, PollResult
+from ..models import ExportStatus, PollResult
 from ..observability import logger
 from ..waiting import Sample, keep_samples, next_wait
 from .arming import outage_wait, webhook_wait
@@ -61,7 +62,7 @@ def poll_export(
     if says_no_export(progress):
         resubmit_if_lost(adapters, record)
     elapsed = (now - (requested_at or parse_iso(record.created_at))).total_seconds()
-    ready = _ready(adapters, record, progress, requested_at or parse_iso(record.created_at))
+    ready = this_render(adapters, record, progress, requested_at or parse_iso(record.created_at))
     kept = keep_samples([*samples, (elapsed, progress.percent)])
     s = adapters.settings
     seconds_left = (deadline - now).total_seconds() if deadline else s.export_deadline_seconds - elapsed
@@ -82,50 +83,6 @@ def poll_export(
         checked_at=iso_seconds(now),
         samples=tuple(kept),
         arm_webhook=arm,
-    )
-
-
-def _ready(adapters: Adapters, record: ExportRecord, progress: Progress, requested: datetime) -> bool:
-    """The stale-100 rule: right after an export request AI Studios may still report the project's
-    previous render at 100, with its old video. A 100 counts as this export's render only on
-    evidence, strongest first: a poll of this export saw the project below 100 (the new render had
-    begun); the video's file, against the one the project offered just before the request (the
-    same file is the previous render's, another is a new one); where that says nothing for sure
-    (the same file, or the look before the request failed), the file's Last-Modified against the
-    request; a webhook to this export's own receiver was confirmed. Only when none of them can be
-    had does time decide: `stale_grace_seconds` after the request."""
-    if not progress.done:
-        return False
-    if record.render_seen:
-        return True
-    same_file = bool(record.previous_video) and progress.video_file == record.previous_video
-    if same_file or (record.previous_video is None and not record.webhook_confirmed_at):
-        modified = _modified(adapters, progress)
-        second = requested.replace(microsecond=0)  # Last-Modified counts whole seconds
-        if modified is not None and modified != second:  # in the request's own second: no telling
-            if modified < second:
-                logger.info("a 100 on a video last modified before the request: the previous render's")
-            return modified > second
-    if same_file:
-        logger.info("a 100 on the video offered before the request: the previous render's")
-        return False
-    if record.webhook_confirmed_at or record.previous_video is not None:
-        return True
-    ready = (utcnow() - requested).total_seconds() >= adapters.settings.stale_grace_seconds
-    if not ready:
-        logger.info("a 100 not yet proven to be this export's render")
-    return ready
-
-
-def _modified(adapters: Adapters, progress: Progress) -> datetime | None:
-    from ..net.modified import last_modified  # requests' pinned session: only when it is needed
-
-    s = adapters.settings
-    return last_modified(
-        progress.download_url or "",
-        local_origin=s.local_http_origin or None,
-        allowed_hosts=s.download_allowed_hosts,
-        timeout=(s.connect_timeout, 5.0),
     )
 
 

@@ -14,73 +14,24 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from aistudios_export import Adapters, ExportRecord, ExportStatus, Progress, TransientUpstreamError
+from aistudios_export import ExportRecord, ExportStatus, Progress, TransientUpstreamError
 from aistudios_export.clock import iso, utcnow
 from aistudios_export.request import parse_export_request
-from aistudios_export.store.exports import MAX_WEBHOOK_EVENTS
 from aistudios_export.webhooks.forwarding import forward_event
-from aistudios_export.webhooks.receiver import WebhookEvent, receive_webhook
+from aistudios_export.webhooks.receiver import WebhookEvent
 from aistudios_export.webhooks.tokens import new_token, receiver_url, token_hash
 from aistudios_export.workflow.arming import ARM_FACTOR, webhook_wait
 from aistudios_export.workflow.payloads import poll_output
 from aistudios_export.workflow.poll import poll_export
 from aistudios_export.workflow.start import start_export
 from tests.helpers import REPO, load_event
-from tests.unit.aws_resources import EXPORT_ID, PROJECT_ID, RecordingAIStudios, Resources
+from tests.unit.aws_resources import EXPORT_ID, PROJECT_ID, Resources
+from tests.unit.webhooks.conftest import DONE, Hooks
 
 pytestmark = pytest.mark.unit
 
 RECEIVER = "https://abc123.execute-api.us-east-1.amazonaws.com/v1/webhooks"
-DONE = Progress(100.0, "complete", "https://cdn.example.com/v.mp4?Signature=x")
 ASL = (REPO / "statemachine" / "export.asl.json").read_text()
-
-
-class CountingAIStudios(RecordingAIStudios):
-    """The recording client, counting progress reads (a refusal must not cost AI Studios a call)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.progress_reads = 0
-
-    def progress(self, project_id: str, *args: Any, **kwargs: Any) -> Progress:
-        self.progress_reads += 1
-        return super().progress(project_id, *args, **kwargs)
-
-
-class Hooks:
-    """Resources with webhooks on, a signing secret, and one open export with a receiver token."""
-
-    def __init__(self) -> None:
-        secret = boto3.client("secretsmanager").create_secret(Name="signing", SecretString="k" * 64)
-        self.res = Resources(WEBHOOKS_ENABLED="true", WEBHOOK_SIGNING_SECRET_ID=secret["ARN"])
-        self.aistudios = CountingAIStudios()
-        self.adapters = Adapters(self.res.adapters.settings, aistudios=self.aistudios, table=self.res.table)  # type: ignore[arg-type]
-        self.token = new_token()
-
-    def seed(self, **fields: Any) -> ExportRecord:
-        record = ExportRecord(
-            export_id=EXPORT_ID,
-            project_id=PROJECT_ID,
-            resolution="1080",
-            status=ExportStatus.RENDERING,
-            deadline_at="2026-11-27T21:20:00Z",
-            webhook_token_hash=token_hash(self.token),
-            **fields,
-        )
-        return self.adapters.store.create(record)
-
-    def post(self, body: Any, token: str | None = None, export_id: str = EXPORT_ID) -> Any:
-        raw = body if isinstance(body, str | bytes) else json.dumps(body)
-        return receive_webhook(self.adapters, export_id, token or self.token, raw)
-
-    def record(self) -> ExportRecord:
-        return self.adapters.store.get(EXPORT_ID)
-
-
-@pytest.fixture
-def hooks() -> Iterator[Hooks]:
-    with mock_aws():
-        yield Hooks()
 
 
 # -- the start step ---------------------------------------------------------------------------
@@ -215,9 +166,11 @@ def test_a_body_is_not_read_before_the_token_is_proved(hooks: Hooks) -> None:
         assert (answer.status, answer.body) == (404, {})
 
 
-def test_a_credit_is_forwarded_only_as_a_number_every_json_reader_takes() -> None:
-    assert WebhookEvent.parse(b'{"progress": 5, "credit": 1.5e3}') == WebhookEvent(5.0, "", 1500.0)
-    assert WebhookEvent.parse(b'{"progress": 5, "credit": "free"}').credit is None  # not a number: left out
+def test_a_credit_and_a_backend_task_id_are_checked_for_shape_and_never_kept() -> None:
+    assert WebhookEvent.parse(b'{"progress": 25, "credit": 1.5e3}') == WebhookEvent(25.0, "")
+    assert WebhookEvent.parse(b'{"progress": 25, "credit": "free", "backendTaskId": "t"}') == WebhookEvent(
+        25.0, "t"
+    )
     local = "http://127.0.0.1:9"  # never connected to: a unit test opens no socket
 
     assert forward_event(f"{local}/hook", {"credit": float("nan")}, "k" * 64, local_origin=local) is False
@@ -253,7 +206,7 @@ def test_a_confirmed_milestone_is_taken_once_and_a_replay_is_refused_without_ask
     assert replay.status == 409
     assert hooks.aistudios.progress_reads == 1
     record = hooks.record()
-    assert record.webhook_events == {"task1:50"}
+    assert record.webhook_events == {"50"}
     assert record.webhook_confirmed_at is None  # a milestone is not the end
 
 
@@ -265,24 +218,15 @@ def test_late_and_out_of_order_webhooks_are_each_believed_once(hooks: Hooks) -> 
 
     assert answers == [202, 202, 202, 409, 202]
     record = hooks.record()
-    assert record.webhook_events == {"task1:25", "task1:50", "task1:75", "task1:100"}
+    assert record.webhook_events == {"25", "50", "75", "100"}
     confirmed = record.webhook_confirmed_at
     assert confirmed is not None
-    hooks.post({"progress": 100, "backendTaskId": "task2"})
+    reads = hooks.aistudios.progress_reads
+    assert (
+        hooks.post({"progress": 100, "backendTaskId": "task2"}).status == 409
+    )  # another task id: the same level
+    assert hooks.aistudios.progress_reads == reads
     assert hooks.record().webhook_confirmed_at == confirmed  # the first confirmation stands
-
-
-def test_an_export_takes_a_bounded_number_of_events(hooks: Hooks) -> None:
-    hooks.seed()
-    hooks.aistudios.readings = [Progress(99.0, "rendering")]
-
-    answers = [
-        hooks.post({"progress": p, "backendTaskId": "t"}).status for p in range(MAX_WEBHOOK_EVENTS + 3)
-    ]
-
-    assert answers.count(202) == MAX_WEBHOOK_EVENTS
-    assert answers[MAX_WEBHOOK_EVENTS:] == [409, 409, 409]
-    assert len(hooks.record().webhook_events) == MAX_WEBHOOK_EVENTS
 
 
 def test_when_ai_studios_cannot_confirm_the_webhook_is_not_taken_so_a_retry_can_be(hooks: Hooks) -> None:
@@ -438,9 +382,14 @@ def test_a_confirmed_completion_ends_the_armed_wait_at_once(executor: Hooks) -> 
     assert "TaskSucceeded" in events
 
 
-def test_an_unconfirmed_webhook_leaves_the_wait_to_run_its_course(executor: Hooks) -> None:
+@pytest.mark.parametrize(
+    "reading",
+    [Progress(30.0, "rendering"), Progress(100.0, "complete")],
+    ids=["the API reads 30", "the API reads 100 without a download URL"],
+)
+def test_an_unconfirmed_webhook_leaves_the_wait_to_run_its_course(executor: Hooks, reading: Progress) -> None:
     executor.seed()
-    executor.aistudios.readings = [Progress(30.0, "rendering")]
+    executor.aistudios.readings = [reading]
 
     def webhook() -> None:
         assert executor.post({"progress": 100, "backendTaskId": "t"}).status == 409
@@ -450,6 +399,7 @@ def test_an_unconfirmed_webhook_leaves_the_wait_to_run_its_course(executor: Hook
     assert took >= 2
     assert output["next"] == "polled"
     assert "TaskTimedOut" in events
+    assert executor.record().webhook_confirmed_at is None
 
 
 def test_a_stale_wait_token_is_ignored(executor: Hooks) -> None:
