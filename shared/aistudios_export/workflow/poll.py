@@ -70,8 +70,9 @@ def poll_export(
         kept, min_wait=s.poll_min_wait_seconds, max_wait=s.poll_max_wait_seconds, seconds_left=seconds_left
     )
     wait, arm = webhook_wait(
-        record, wait, min_wait=s.poll_min_wait_seconds, settled=ready or progress.failed, read_at=now
-    )
+        record, wait, min_wait=s.poll_min_wait_seconds, settled=ready or progress.failed, read_at=now,
+        samples=kept, max_wait=s.poll_max_wait_seconds, seconds_left=seconds_left,
+    )  # fmt: skip
     logger.info("export progress", extra={"progress": progress.percent, "state": progress.state})
     return PollResult(
         percent=progress.percent,

@@ -20,7 +20,7 @@ from aistudios_export.request import parse_export_request
 from aistudios_export.webhooks.forwarding import forward_event
 from aistudios_export.webhooks.receiver import WebhookEvent
 from aistudios_export.webhooks.tokens import new_token, receiver_url, token_hash
-from aistudios_export.workflow.arming import ARM_FACTOR, webhook_wait
+from aistudios_export.workflow.arming import ARM_FACTOR, arm_from, webhook_wait
 from aistudios_export.workflow.payloads import poll_output
 from aistudios_export.workflow.poll import poll_export
 from aistudios_export.workflow.start import start_export
@@ -278,7 +278,7 @@ def _record(**fields: Any) -> ExportRecord:
 
 def test_only_long_enough_waits_of_exports_with_a_receiver_are_armed() -> None:
     now = utcnow()
-    long_wait, short_wait = ARM_FACTOR * 10, ARM_FACTOR * 10 - 1
+    long_wait, short_wait = arm_from(10), arm_from(10) - 1
 
     assert webhook_wait(_record(), long_wait, min_wait=10, settled=False, read_at=now) == (long_wait, True)
     assert webhook_wait(_record(), short_wait, min_wait=10, settled=False, read_at=now) == (short_wait, False)
