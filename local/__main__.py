@@ -172,8 +172,8 @@ def up(args: argparse.Namespace) -> int:
         render_seconds=args.render_seconds,
         export_deadline_seconds=args.deadline,
         video_size=args.video_size,
-        poll_min_wait_seconds=2,
-        poll_max_wait_seconds=10,
+        poll_min_wait_seconds=args.poll_min_wait,
+        poll_max_wait_seconds=args.poll_max_wait,
         api_port=args.api_port,
         moto_port=args.aws_port,
     )
@@ -248,6 +248,12 @@ def main(argv: list[str] | None = None) -> int:
     up_parser = sub.choices["up"]
     up_parser.add_argument("--api-port", type=int, default=int(os.environ.get("API_PORT", 0)))
     up_parser.add_argument("--aws-port", type=int, default=int(os.environ.get("AWS_PORT", 0)))
+    up_parser.add_argument(
+        "--poll-min-wait", type=int, default=int(os.environ.get("POLL_MIN_WAIT_SECONDS", 2))
+    )
+    up_parser.add_argument(
+        "--poll-max-wait", type=int, default=int(os.environ.get("POLL_MAX_WAIT_SECONDS", 10))
+    )
     args = parser.parse_args(argv)
     try:
         return demo(args) if args.command == "demo" else up(args)

@@ -82,6 +82,14 @@ class Render:
                 done = at * self.back_to
         return min(1.0, done + w / self.work)
 
+    def clean(self, t: float) -> float:
+        """Progress at t before reading noise (100 only once done)."""
+        return 100.0 if t >= self.finish else 100.0 * self.fraction(t) ** self.exponent
+
+    def reached(self, level: float) -> float:
+        """When progress first reaches `level` (to the second; the finish for 100)."""
+        return next((float(t) for t in range(int(self.finish) + 1) if self.clean(t) >= level), self.finish)
+
     def progress(self, t: float) -> float:
         if t >= self.finish:
             return 100.0

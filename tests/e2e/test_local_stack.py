@@ -66,6 +66,14 @@ def slow_stack() -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
     yield from _make_up({"RENDER_SECONDS": "300", "EXPORT_DEADLINE_SECONDS": "15"})
 
 
+@pytest.fixture
+def twenty_second_waits() -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
+    """`make up` polling every 20 s (the shortest and longest wait), renders of 30 s, webhooks on."""
+    yield from _make_up(
+        {"RENDER_SECONDS": "30", "POLL_MIN_WAIT_SECONDS": "20", "POLL_MAX_WAIT_SECONDS": "20"}
+    )
+
+
 def _make_up(variables: dict[str, str]) -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
     endpoints_file = REPO / ".local" / "endpoints.json"
     endpoints_file.unlink(missing_ok=True)
@@ -567,3 +575,27 @@ def test_make_up_meets_a_busy_ai_studios_and_bad_input_and_ends_each_right(
         QueueUrl=e["dead_letter_queue_url"], AttributeNames=["ApproximateNumberOfMessages"]
     )
     assert dead["Attributes"]["ApproximateNumberOfMessages"] == "0"
+
+
+def test_make_up_sees_a_render_whose_webhooks_arrive_within_3_s_of_its_100(
+    twenty_second_waits: tuple[subprocess.Popen[str], dict[str, str]],
+) -> None:
+    """With 20 s waits a poll lands up to 20 s after the render's 100; its webhooks (25 and 50
+    confirmed before the first poll) make the poll arm its wait, and the confirmed 100 ends it."""
+    _, e = twenty_second_waits
+    project_id = new_project_id()
+    created = requests.post(f"{e['api_url']}/exports", json={"projectId": project_id}, timeout=30)
+    assert created.status_code == 202, created.text
+    link = created.json()["links"]["self"]
+    sim = f"{e['aistudios_url']}/_sim/exports/{project_id}"
+    done_at = seen_at = None
+    deadline = time.monotonic() + 90
+    while seen_at is None:
+        assert time.monotonic() < deadline, requests.get(link, timeout=10).json()
+        if done_at is None and requests.get(sim, timeout=5).json()["data"]["progress"] >= 100:
+            done_at = time.monotonic()
+        if requests.get(link, timeout=10).json()["status"] not in ("REQUESTED", "RENDERING"):
+            seen_at = time.monotonic()
+        time.sleep(0.2)
+    assert done_at is not None, "the export moved on before the render reached 100"
+    assert seen_at - done_at <= 3, f"seen {seen_at - done_at:.1f} s after the render's 100"
