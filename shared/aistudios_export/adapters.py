@@ -44,6 +44,12 @@ class Adapters:
         sqs: Any = None,
     ) -> None:
         self.settings = settings
+        if settings.bucket_name:  # the functions that write or link videos: their layout, checked now
+            from .delivery.keys import checked_layout
+
+            self.key_template, self.encryption = checked_layout(
+                settings.key_template, settings.video_encryption
+            )
         self._aistudios = aistudios
         self._http = http
         self._table = table
@@ -113,7 +119,8 @@ class Adapters:
         return VideoBucket(
             self.s3,
             s.bucket_name,
-            key_prefix=s.key_prefix,
+            key_template=self.key_template,
+            encryption=self.encryption,
             local_origin=s.local_http_origin or None,
             allowed_hosts=s.download_allowed_hosts,
         )
@@ -157,4 +164,5 @@ class Adapters:
             allowed_hosts=s.download_allowed_hosts,
             memory=s.function_memory_bytes,
             max_bytes=s.max_video_bytes,
+            encryption=self.encryption.arguments(),
         )

@@ -53,10 +53,6 @@ def _url(name: str, raw: str) -> str:
     return raw.rstrip("/")
 
 
-def _prefix(name: str, raw: str) -> str:
-    return raw.strip("/") or "exports"
-
-
 def _optional_megabytes(name: str, raw: str) -> int | None:
     return _integer(1, 1024 * 1024)(name, raw) if raw else None
 
@@ -104,7 +100,11 @@ class Settings:
     # Local only: the one plain-http origin that may be fetched (the simulator's), scheme://host:port.
     local_http_origin: str = env("LOCAL_HTTP_ORIGIN", "")
     presign_seconds: int = env("PRESIGN_SECONDS", 300, _integer(60))
-    key_prefix: str = env("KEY_PREFIX", "exports", _prefix)
+    # Where the videos land in VIDEO_BUCKET, and how they are encrypted: AES256, bucket-default or
+    # a KMS key ARN. Checked by the functions that write or link videos, at cold start (Adapters,
+    # delivery/keys.py, whose default a test holds equal, without importing the delivery here).
+    key_template: str = env("KEY_TEMPLATE", "exports/{projectId}/{exportId}.mp4")
+    video_encryption: str = env("VIDEO_ENCRYPTION", "AES256")
     # Every AWS call: explicit timeouts and the standard retry mode (the API's function sets tight ones).
     aws_connect_timeout: float = env("AWS_CONNECT_TIMEOUT", 2.0, _number(0.1))
     aws_read_timeout: float = env("AWS_READ_TIMEOUT", 20.0, _number(0.1))

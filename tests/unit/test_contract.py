@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 import aistudios_export.errors as errors
-from local.stack.template import load_template, resources_of_type
+from local.stack.template import Physical, Resolver, load_template, resources_of_type
 from tests.helpers import REPO, policy_statements
 
 pytestmark = pytest.mark.unit
@@ -351,19 +351,87 @@ def _allows(function: str, action: str) -> list[Any]:
     ]
 
 
+def resolved_allows(function: str, action: str, **parameters: str) -> list[Any]:
+    """The resources `function`'s policy grants `action` on, for these parameters (the stack's own
+    bucket is `stack-bucket`)."""
+    return [
+        s["Resource"]
+        for s in _resolved_statements(function, **parameters)
+        if action in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+    ]
+
+
 def test_who_reads_a_key_that_may_be_missing_may_list_the_bucket() -> None:
     """Without s3:ListBucket, S3 answers a HeadObject/GetObject of a missing key with 403, not 404
     (HeadObject API reference): Deliver asks whether its object exists, and the request consumer may
     meet a request file deleted before it is read."""
-    bucket = {"Fn::GetAtt": ["VideoBucket", "Arn"]}
     for function in ("DeliverExportFunction", "StartRequestedExportsFunction"):
-        assert _allows(function, "s3:ListBucket") == [bucket], function
+        assert resolved_allows(function, "s3:ListBucket") == ["arn:aws:s3:::stack-bucket"], function
+    mine = resolved_allows("DeliverExportFunction", "s3:ListBucket", DestinationBucketName="media")
+    assert mine == ["arn:aws:s3:::media"]
 
 
 def test_a_video_removed_after_a_late_cancel_may_be_deleted_by_deliver() -> None:
-    assert _allows("DeliverExportFunction", "s3:DeleteObject") == [
-        {"Fn::Sub": "${VideoBucket.Arn}/exports/*"}
+    assert resolved_allows("DeliverExportFunction", "s3:DeleteObject") == [
+        "arn:aws:s3:::stack-bucket/exports/*"
     ]
+
+
+KEY_ARN = "arn:aws:kms:us-east-1:210987654321:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+DESTINATION = {
+    "DestinationBucketName": "media",
+    "DestinationKmsKeyArn": KEY_ARN,
+    "DestinationKeyTemplate": "campaigns/c-{date}/{name}-{exportId}.mp4",
+}
+
+
+def test_videos_may_be_written_and_read_only_under_the_destinations_prefix_with_its_key() -> None:
+    writes = ("s3:PutObject", "s3:AbortMultipartUpload", "s3:PutObjectTagging", "s3:DeleteObject")
+    for action in writes:
+        assert resolved_allows("DeliverExportFunction", action, **DESTINATION) == [
+            "arn:aws:s3:::media/campaigns/c-*"
+        ]
+    for function in ("StartExportFunction", "PollExportFunction", "CancelExportFunction"):
+        assert resolved_allows(function, "s3:PutObject", **DESTINATION) == []
+    links = resolved_allows("GetExportFunction", "s3:GetObject", **DESTINATION)
+    assert links == [["arn:aws:s3:::media/campaigns/c-*", "arn:aws:s3:::stack-bucket/exports/*"]]
+    assert resolved_allows("DeliverExportFunction", "kms:GenerateDataKey", **DESTINATION) == [KEY_ARN]
+    assert resolved_allows("DeliverExportFunction", "kms:Decrypt", **DESTINATION) == [KEY_ARN]
+    assert resolved_allows("GetExportFunction", "kms:Decrypt", **DESTINATION) == [KEY_ARN]
+    assert resolved_allows("GetExportFunction", "kms:GenerateDataKey", **DESTINATION) == []
+    for function in ("DeliverExportFunction", "GetExportFunction"):
+        [grant] = [
+            s for s in _resolved_statements(function, **DESTINATION) if "kms:Decrypt" in str(s["Action"])
+        ]
+        assert grant["Condition"] == {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}
+        # without a key, no KMS grant at all
+        assert not [s for s in _resolved_statements(function) if "kms:" in str(s["Action"])]
+
+
+def _resolved_statements(function: str, **parameters: str) -> list[dict[str, Any]]:
+    pseudo = {"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": "123456789012"}
+    resolver = Resolver(TEMPLATE, parameters, pseudo)
+    for logical in TEMPLATE["Resources"]:
+        resolver.physical[logical] = Physical(logical, {"Arn": f"arn:{logical}", "Name": logical})
+    resolver.physical["VideoBucket"] = Physical("stack-bucket", {"Arn": "arn:aws:s3:::stack-bucket"})
+    return policy_statements(resolver.resolve(FUNCTIONS[function]["Properties"].get("Policies", [])))
+
+
+def test_the_delivering_function_is_told_the_destination() -> None:
+    pseudo = {"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": "123456789012"}
+    environment = FUNCTIONS["DeliverExportFunction"]["Properties"]["Environment"]["Variables"]
+    for parameters, expected in [
+        ({}, ("stack-bucket", "exports/{projectId}/{exportId}.mp4", "AES256")),
+        (
+            {"DestinationBucketName": "media"},
+            ("media", "exports/{projectId}/{exportId}.mp4", "bucket-default"),
+        ),
+        (DESTINATION, ("media", DESTINATION["DestinationKeyTemplate"], KEY_ARN)),
+    ]:
+        resolver = Resolver(TEMPLATE, parameters, pseudo)
+        resolver.physical["VideoBucket"] = Physical("stack-bucket", {"Arn": "arn:aws:s3:::stack-bucket"})
+        names = ("VIDEO_BUCKET", "KEY_TEMPLATE", "VIDEO_ENCRYPTION")
+        assert tuple(resolver.resolve(environment[n]) for n in names) == expected
 
 
 def test_the_users_data_outlives_the_stack() -> None:

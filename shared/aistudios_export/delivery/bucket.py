@@ -8,7 +8,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..errors import PermanentUpstreamError
-from ..models import VideoLocation
+from ..models import ExportRecord, VideoLocation
+from .keys import DEFAULT_TEMPLATE, SSE_S3, Encryption, KeyTemplate
 
 
 class VideoBucket:
@@ -17,18 +18,27 @@ class VideoBucket:
         s3: Any,
         name: str,
         *,
-        key_prefix: str,
+        key_template: KeyTemplate = DEFAULT_TEMPLATE,
+        encryption: Encryption = SSE_S3,
         local_origin: str | None = None,
         allowed_hosts: Iterable[str] = (),
     ) -> None:
         self._s3 = s3
         self.name = name
-        self._key_prefix = key_prefix
+        self._key_template = key_template
+        self.encryption = encryption
         self._local_origin = local_origin
         self._allowed_hosts = tuple(allowed_hosts)
 
-    def key_for(self, project_id: str, export_id: str) -> str:
-        return f"{self._key_prefix}/{project_id}/{export_id}.mp4"
+    def key_for(self, record: ExportRecord) -> str:
+        """The export's video key, from the key template (the same for every attempt)."""
+        return self._key_template.render(
+            project_id=record.project_id,
+            export_id=record.export_id,
+            resolution=record.resolution,
+            requested_at=record.created_at,
+            name=record.name,
+        )
 
     def tag(self, key: str, version_id: str | None, *, sha256: str, export_id: str) -> None:
         self._s3.put_object_tagging(
@@ -40,8 +50,9 @@ class VideoBucket:
             },
         )
 
-    def copy_thumbnail(self, url: str, video_key: str) -> str | None:
-        """The project's thumbnail next to the video (optional: None when there is none)."""
+    def copy_thumbnail(self, url: str, video_key: str, metadata: dict[str, str] | None = None) -> str | None:
+        """The project's thumbnail next to the video, with the video's metadata and encryption
+        (optional: None when there is none)."""
         from .thumbnails import copy_thumbnail  # requests: imported by the one step that fetches
 
         return copy_thumbnail(
@@ -49,6 +60,8 @@ class VideoBucket:
             url,
             bucket=self.name,
             key_stem=video_key.removesuffix(".mp4"),
+            encryption=self.encryption.arguments(),
+            metadata=metadata or {},
             local_origin=self._local_origin,
             allowed_hosts=self._allowed_hosts,
         )

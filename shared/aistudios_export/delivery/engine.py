@@ -1,15 +1,15 @@
 """Copies a finished video from its download URL into S3 with a multipart upload, and verifies it.
 
-When the source serves byte ranges and says how long the video is, `workers` connections each fetch
-a range and upload it as a part (a CDN caps each connection, not the sum); otherwise one stream, as
-a plain download. Memory stays within about part size x 2 x workers whatever the video's size (and
-the workers within the function's memory, memory.py); a video over `max_bytes` is refused before any
-byte is fetched, or cut there when its source does not say its size; nothing touches the disk."""
+When the source serves byte ranges and says how long the video is, `workers` connections each fetch a
+range and upload it as a part (a CDN caps each connection, not the sum); otherwise one stream, as a
+plain download. Memory stays within about part size x 2 x workers whatever the video's size (the
+workers within the function's memory, memory.py); a video over `max_bytes` is refused before any byte
+is fetched, or cut there when its source does not say its size; nothing touches the disk."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
@@ -20,6 +20,7 @@ from ..net.pinned import PinnedAdapter, pinned_session
 from ..observability import logger
 from . import multipart
 from .checksums import ObjectDigest
+from .keys import SSE_S3_ARGUMENTS
 from .memory import DEFAULT_MAX_VIDEO_BYTES, too_large, workers_within
 from .multipart import DeliveryResult, Upload
 from .ranges import (
@@ -52,11 +53,12 @@ class VideoDelivery:
         allowed_hosts: Iterable[str] = (),
         memory: int | None = None,
         max_bytes: int = DEFAULT_MAX_VIDEO_BYTES,
+        encryption: Mapping[str, Any] = SSE_S3_ARGUMENTS,
     ) -> None:
         """`session` None (production) connects only to validated, pinned addresses; a session given
         by a test still has every URL validated but keeps its own transport. `memory` (bytes, the
         function's): fewer workers than `workers` when their parts would not fit (memory.py).
-        `max_bytes`: the largest video copied (MaxVideoBytes)."""
+        `max_bytes`: the largest video copied (MaxVideoBytes). `encryption`: the objects' (keys.py)."""
         if part_size < MIN_PART_SIZE:
             raise ValueError("S3 multipart parts must be at least 5 MiB")
         if max_bytes < 1:
@@ -68,9 +70,8 @@ class VideoDelivery:
         self._session = session
         self._part_size = part_size
         self._timeout = timeout
-        self._workers = max(1, workers)
-        self._memory = memory
-        self._max_bytes = max_bytes
+        self._workers, self._memory = max(1, workers), memory
+        self._max_bytes, self._encryption = max_bytes, dict(encryption)
         self._run_workers = self._workers  # this delivery's, within memory
         self._local_origin = local_origin
         self._allowed_hosts = tuple(allowed_hosts)
@@ -119,7 +120,7 @@ class VideoDelivery:
                 if resumed is not None:
                     response.close()
                     return self._finish_resumed(resumed, final_url, ranges, metadata)
-            upload = multipart.create(self._s3, bucket, key, metadata, filename)
+            upload = multipart.create(self._s3, bucket, key, metadata, filename, self._encryption)
             if on_upload is not None:
                 on_upload(upload.upload_id)
             return self._copy(response, final_url, length, part, parallel, upload, metadata)

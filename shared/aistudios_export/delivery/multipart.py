@@ -5,6 +5,7 @@ object already there."""
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,16 +42,20 @@ class Upload:
     parts: dict[int, dict[str, Any]]
 
 
-def create(s3: Any, bucket: str, key: str, metadata: dict[str, str], filename: str) -> Upload:
+def create(
+    s3: Any, bucket: str, key: str, metadata: dict[str, str], filename: str, encryption: Mapping[str, Any]
+) -> Upload:
+    """`encryption`: the server-side encryption arguments (keys.Encryption); the parts and the
+    completion need none (an SSE-KMS upload's parts use the key it was created with)."""
     created = s3.create_multipart_upload(
         Bucket=bucket,
         Key=key,
         ContentType="video/mp4",
         ContentDisposition=content_disposition(filename),
         Metadata=metadata,
-        ServerSideEncryption="AES256",
         ChecksumAlgorithm="CRC32C",
         ChecksumType="FULL_OBJECT",
+        **encryption,
     )
     return Upload(bucket, key, created["UploadId"], {})
 

@@ -3,7 +3,7 @@ failure is logged and forgotten, never the export's. Fetched under the same URL 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import requests
@@ -13,6 +13,7 @@ from ..errors import ExportPipelineError
 from ..net.pinned import pinned_session
 from ..net.urls import redact_url, resolve_target
 from ..observability import logger
+from .keys import SSE_S3_ARGUMENTS
 
 MAX_THUMBNAIL_BYTES = 5 * 1024 * 1024
 EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif"}
@@ -24,11 +25,14 @@ def copy_thumbnail(
     *,
     bucket: str,
     key_stem: str,
+    encryption: Mapping[str, Any] = SSE_S3_ARGUMENTS,
+    metadata: Mapping[str, str] | None = None,
     local_origin: str | None = None,
     allowed_hosts: Iterable[str] = (),
     timeout: tuple[float, float] = (3.05, 10.0),
 ) -> str | None:
-    """The key of the stored thumbnail (`key_stem` plus its extension), or None if there is none."""
+    """The key of the stored thumbnail (`key_stem` plus its extension), or None if there is none.
+    `encryption` and `metadata`: the video's (PutObject's arguments, S3 user metadata)."""
     try:
         target = resolve_target(url, local_origin=local_origin, allowed_hosts=allowed_hosts)
         session, pins = pinned_session()
@@ -46,7 +50,12 @@ def copy_thumbnail(
             raise ValueError(f"{len(data)} bytes")
         key = f"{key_stem}.{EXTENSIONS[content_type]}"
         s3.put_object(
-            Bucket=bucket, Key=key, Body=data, ContentType=content_type, ServerSideEncryption="AES256"
+            Bucket=bucket,
+            Key=key,
+            Body=data,
+            ContentType=content_type,
+            Metadata=dict(metadata or {}),
+            **encryption,
         )
     except (ExportPipelineError, requests.RequestException, BotoCoreError, ClientError, ValueError) as exc:
         logger.warning("thumbnail not copied", extra={"url": redact_url(url), "reason": str(exc)})

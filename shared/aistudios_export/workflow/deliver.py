@@ -63,20 +63,23 @@ def _copy(adapters: Adapters, record: ExportRecord, download_url: str) -> tuple[
     """The video into the bucket, tagged, with the project's thumbnail when AI Studios offers one
     (its key, whatever its extension, or None)."""
     export_id, bucket = record.export_id, adapters.bucket
-    key = bucket.key_for(record.project_id, export_id)
+    key = bucket.key_for(record)
     project = _project_info(adapters, record.project_id)
+    # The caller's pairs as given; the stack's own names (the retry's check reads export-id) win.
+    own = {"export-id": export_id, "project-id": record.project_id, "resolution": record.resolution}
+    metadata = {**record.metadata, **own}
     result = adapters.delivery.deliver(
         download_url,
         bucket=bucket.name,
         key=key,
-        metadata={"export-id": export_id, "project-id": record.project_id, "resolution": record.resolution},
-        filename=project.name or f"{record.project_id}-{record.resolution}",
+        metadata=metadata,
+        filename=record.name or project.name or f"{record.project_id}-{record.resolution}",
         resume_upload_id=record.upload_id,
         on_upload=lambda upload_id: adapters.store.mark_upload(export_id, upload_id),
         cancelled=lambda: adapters.store.get(export_id).status is ExportStatus.CANCELLED,
     )
     bucket.tag(key, result.version_id, sha256=result.sha256, export_id=export_id)
-    thumbnail = bucket.copy_thumbnail(project.thumbnail_url, key) if project.thumbnail_url else None
+    thumbnail = bucket.copy_thumbnail(project.thumbnail_url, key, metadata) if project.thumbnail_url else None
     return result, thumbnail
 
 

@@ -28,7 +28,7 @@ def test_discard_removes_every_key_it_is_given(s3: Any) -> None:
     for key in ("exports/p/e.mp4", "exports/p/e.webp", "exports/p/other.mp4"):
         s3.put_object(Bucket="videos", Key=key, Body=b"x")
 
-    VideoBucket(s3, "videos", key_prefix="exports").discard("exports/p/e.mp4", "exports/p/e.webp")
+    VideoBucket(s3, "videos").discard("exports/p/e.mp4", "exports/p/e.webp")
 
     assert [o["Key"] for o in s3.list_objects_v2(Bucket="videos")["Contents"]] == ["exports/p/other.mp4"]
 
@@ -45,7 +45,7 @@ def test_a_key_s3_would_not_delete_is_an_error_not_silence(s3: Any) -> None:
         },
     )
     with stubber, pytest.raises(PermanentUpstreamError) as refused:
-        VideoBucket(s3, "videos", key_prefix="exports").discard("exports/p/e.mp4", "exports/p/e.png")
+        VideoBucket(s3, "videos").discard("exports/p/e.mp4", "exports/p/e.png")
 
     assert refused.value.code == "CleanupFailed"
     assert "exports/p/e.mp4 (AccessDenied)" in refused.value.message

@@ -435,13 +435,13 @@ def test_a_video_completed_as_its_export_is_cancelled_is_removed_with_its_thumbn
             return DeliveryResult(bucket, key, 12, "a" * 64, "etag", None, 1)
 
     class JpegThumbnails(VideoBucket):
-        def copy_thumbnail(self, url: str, video_key: str) -> str | None:
+        def copy_thumbnail(self, url: str, video_key: str, metadata: object = None) -> str | None:
             key = video_key.removesuffix(".mp4") + ".jpg"
             s3.put_object(Bucket=self.name, Key=key, Body=b"\xff\xd8\xff")
             return key
 
     env.adapters.__dict__["delivery"] = CancelledAtTheEnd()
-    env.adapters.__dict__["bucket"] = JpegThumbnails(s3, "videos", key_prefix="exports")
+    env.adapters.__dict__["bucket"] = JpegThumbnails(s3, "videos")
 
     ending = deliver_export(env.adapters, EXPORT_ID)
 
