@@ -21,9 +21,26 @@ class ExportsApi:
         self._session.headers["User-Agent"] = "aistudios-export-cli"
         self._session.auth = endpoint.auth
 
-    def start(self, project_id: str, resolution: str | None, workspace_id: str | None) -> dict[str, Any]:
-        body = {"projectId": project_id, "resolution": resolution, "workspaceId": workspace_id}
+    def start(
+        self,
+        project_id: str,
+        resolution: str | None,
+        workspace_id: str | None,
+        name: str | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        body = {
+            "projectId": project_id,
+            "resolution": resolution,
+            "workspaceId": workspace_id,
+            "name": name,
+            "metadata": metadata or None,
+        }
         return self._call("POST", "/exports", json={k: v for k, v in body.items() if v is not None})
+
+    def retry(self, export_id: str, idempotency_key: str | None = None) -> dict[str, Any]:
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        return self._call("POST", f"/exports/{quote(export_id, safe='')}/retry", headers=headers)
 
     def get(self, export_id: str) -> dict[str, Any]:
         return self._call("GET", f"/exports/{quote(export_id, safe='')}")

@@ -1,4 +1,4 @@
-"""POST /exports: validate, record the export, start its workflow, ask AI Studios to render it."""
+"""POST /exports (and /exports/{exportId}/retry): record an export, start its workflow, ask AI Studios."""
 
 from __future__ import annotations  # route parameters are declared by name (api/routes.py)
 
@@ -7,6 +7,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aistudios_export import Adapters, Settings
 from aistudios_export.api import responses, routes, views
+from aistudios_export.api.retry import RETRY_EXPORT, submit_retry
 from aistudios_export.api.submission import submit_request
 from aistudios_export.observability import count_started, logger, metrics
 
@@ -16,16 +17,18 @@ app = responses.api_resolver()
 
 @app.post("/exports", **routes.CREATE_EXPORT)
 def create_export(idempotency_key: routes.IdempotencyKeyHeader = None):  # type: ignore[no-untyped-def]
+    body = views.parse_json_body(app.current_event)
     started = submit_request(
-        adapters,
-        views.parse_json_body(app.current_event),
-        trigger="api",
-        caller=views.caller_identity(app.current_event),
-        idempotency_key=idempotency_key,
-        lambda_context=app.lambda_context,
-        webhook_receiver=views.resource_link(app.current_event, "/webhooks"),
-        received_at=app.current_event.request_context.request_time_epoch / 1000,
+        adapters, body, trigger="api", idempotency_key=idempotency_key, **views.call(app)
     )
+    count_started()
+    return views.accepted_response(app.current_event, started)
+
+
+@app.post("/exports/<exportId>/retry", **RETRY_EXPORT)
+def retry(exportId: routes.ExportIdPath, idempotency_key: routes.IdempotencyKeyHeader = None):  # type: ignore[no-untyped-def]
+    export_id = views.known_export_id(exportId)
+    started = submit_retry(adapters, export_id, idempotency_key=idempotency_key, **views.call(app))
     count_started()
     return views.accepted_response(app.current_event, started)
 

@@ -151,6 +151,16 @@ class ExportRecord:
     # The caller's references (NAME, METADATA_KEY, METADATA_VALUE), returned and published as given.
     name: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
+    # A retry (workflow/retry.py) names the export it retries, which names its retry in turn.
+    retry_of: str | None = None
+    retried_by: str | None = None
+    # The request's webhookUrl when it went to AI Studios as is (no receiver): kept for a retry.
+    direct_webhook_url: str | None = field(default=None, repr=False)
+
+    @property
+    def request_webhook_url(self) -> str | None:
+        """The webhookUrl the request gave, wherever it went."""
+        return self.user_webhook_url or self.direct_webhook_url
 
     def to_item(self) -> dict[str, Any]:
         """As stored in the exports table."""
@@ -183,6 +193,9 @@ class ExportRecord:
             "waitToken": self.wait_token,
             "name": self.name,
             "metadata": dict(self.metadata) or None,
+            "retryOf": self.retry_of,
+            "retriedBy": self.retried_by,
+            "directWebhookUrl": self.direct_webhook_url,
             "video": self.video.to_item() if self.video else None,
             "error": self.error,
         }
@@ -221,6 +234,9 @@ class ExportRecord:
             wait_token=item.get("waitToken"),
             name=item.get("name"),
             metadata={str(k): str(v) for k, v in (item.get("metadata") or {}).items()},
+            retry_of=item.get("retryOf"),
+            retried_by=item.get("retriedBy"),
+            direct_webhook_url=item.get("directWebhookUrl"),
         )
 
 

@@ -1,5 +1,5 @@
-"""Commands that drive an export: start it (--wait: follow it), watch it to its end, cancel it; and
-following an export, which start --wait and watch share."""
+"""Commands that drive an export: start it (--wait: follow it), watch it to its end, cancel it, retry
+it; and following an export, which start --wait, retry --wait and watch share."""
 
 from __future__ import annotations
 
@@ -22,6 +22,10 @@ from ..options import CONTEXT, Options, command, interval_option
     "--resolution", type=click.Choice(RESOLUTIONS), help="Resolution of the video (default: the stack's)."
 )
 @click.option("--workspace", "workspace_id", metavar="W", help="AI Studios workspace of the project.")
+@click.option("--name", metavar="NAME", help="Your name for the export (object key, file name).")
+@click.option(
+    "--meta", "meta", metavar="KEY=VALUE", multiple=True, help="A metadata pair of your own (repeatable)."
+)
 @click.option("--wait", is_flag=True, help="Follow the export until it ends; the exit code says how.")
 @interval_option
 @command
@@ -30,19 +34,57 @@ def start(
     project_id: str,
     resolution: str | None,
     workspace_id: str | None,
+    name: str | None,
+    meta: tuple[str, ...],
     wait: bool,
     interval: float,
 ) -> int:
     """Start an export of PROJECT_ID (an AI Studios project id, 24 hex digits)."""
     api = options.api()
-    created = api.start(project_id, resolution, workspace_id)
+    created = api.start(project_id, resolution, workspace_id, name, _pairs(meta))
+    return _started(options, api, created, wait, interval)
+
+
+@click.command(
+    context_settings=CONTEXT,
+    short_help="Retry an export that ended FAILED, TIMED_OUT or CANCELLED (--wait: follow the retry).",
+)
+@click.argument("export_id")
+@click.option(
+    "--idempotency-key",
+    metavar="KEY",
+    help="Make the call safe to repeat: the same key gives the same retry.",
+)
+@click.option("--wait", is_flag=True, help="Follow the retry until it ends; the exit code says how.")
+@interval_option
+@command
+def retry(options: Options, export_id: str, idempotency_key: str | None, wait: bool, interval: float) -> int:
+    """Start a new export of EXPORT_ID's request (exit 7 while it is going on, once it SUCCEEDED, or
+    while its project is busy)."""
+    api = options.api()
+    return _started(options, api, api.retry(export_id, idempotency_key), wait, interval)
+
+
+def _pairs(meta: tuple[str, ...]) -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    for item in meta:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--meta")
+        pairs[key] = value
+    return pairs
+
+
+def _started(options: Options, api: ExportsApi, created: dict[str, Any], wait: bool, interval: float) -> int:
     export_id = str(created["exportId"])
     if not wait:
         if options.as_json:
             output.emit_json(created)
         else:
             output.stdout_console().print(
-                f"Started export {export_id} ({created.get('status')}); follow it with: "
+                f"Started export {export_id} ({created.get('status')})"
+                + (f", retrying {created['retryOf']}" if created.get("retryOf") else "")
+                + f"; follow it with: "
                 f"aistudios-export watch {export_id}",
                 soft_wrap=True,
             )

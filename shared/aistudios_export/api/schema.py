@@ -19,6 +19,8 @@ class _Answer(BaseModel):
 class ExportLinks(_Answer):
     self_: str = Field(alias="self", description="this export")
     video: str | None = Field(default=None, description="redirect to the video, once SUCCEEDED")
+    retryOf: str | None = Field(default=None, description="the export this one retries")
+    retriedBy: str | None = Field(default=None, description="the export that retries this one")
 
 
 class Video(_Answer):
@@ -55,6 +57,8 @@ class Export(_Answer):
     finishedAt: str | None
     name: str | None = Field(description="the request's name")
     metadata: dict[str, str] = Field(description="the request's metadata ({} when it had none)")
+    retryOf: str | None = Field(description="the export this one retries (POST /exports/{exportId}/retry)")
+    retriedBy: str | None = Field(description="the export that retries this one")
     links: ExportLinks
     video: Video | None = Field(default=None, description="once SUCCEEDED")
     error: ExportFailure | None = Field(default=None, description="once FAILED, TIMED_OUT or CANCELLED")
@@ -78,6 +82,7 @@ class AcceptedLinks(_Answer):
 class ExportAccepted(_Answer):
     exportId: str
     status: ExportStatus
+    retryOf: str | None = Field(default=None, description="a retry: the export it retries")
     links: AcceptedLinks
 
 

@@ -46,21 +46,31 @@ def submit_request(
 
     request = parse_export_request(body)
     answer_by = _answer_by(adapters, lambda_context, received_at)
-    if idempotency_key is None:
-        return _start(adapters, request, trigger, answer_by, webhook_receiver)
-    if not IDEMPOTENCY_KEY.match(idempotency_key):
+    return once(
+        adapters,
+        functools.partial(_start, adapters, request, trigger, answer_by, webhook_receiver),
+        {"caller": caller, "key": idempotency_key, "request": request.model_dump()},
+        lambda_context,
+    )
+
+
+def once(
+    adapters: Adapters,
+    start: Callable[[], dict[str, str]],
+    submission: dict[str, Any],
+    lambda_context: Any = None,
+) -> dict[str, str]:
+    """`start()`, at most once per (caller, key) in 24 h when `submission` has an Idempotency-Key;
+    its "request" is what the key's later uses must repeat (POST /exports' body, or a retry's export)."""
+    key = submission["key"]
+    if key is None:
+        return start()
+    if not IDEMPOTENCY_KEY.match(key):
         raise invalid("Idempotency-Key", "must be 1 to 128 printable ASCII characters")
     if not adapters.settings.idempotency_table:
         raise invalid("Idempotency-Key", "is not supported by this deployment")
     run = _idempotent_runner(adapters.settings)
-    return run(
-        submission={"caller": caller, "key": idempotency_key, "request": request.model_dump()},
-        adapters=adapters,
-        trigger=trigger,
-        answer_by=answer_by,
-        lambda_context=lambda_context,
-        webhook_receiver=webhook_receiver,
-    )
+    return run(submission=submission, start=start, lambda_context=lambda_context)
 
 
 def _answer_by(adapters: Adapters, lambda_context: Any, received_at: float | None = None) -> float | None:
@@ -113,17 +123,8 @@ def _idempotent_runner(settings: Settings) -> Callable[..., dict[str, str]]:
     )
 
     @idempotent_function(data_keyword_argument="submission", persistence_store=persistence, config=config)  # type: ignore[untyped-decorator]
-    def run(
-        submission: dict[str, Any],
-        adapters: Adapters,
-        trigger: str,
-        answer_by: float | None,
-        webhook_receiver: str | None,
-    ) -> dict[str, str]:
-        from ..request import ExportRequest
-
-        request = ExportRequest.model_validate(submission["request"])
-        return _start(adapters, request, trigger, answer_by, webhook_receiver)
+    def run(submission: dict[str, Any], start: Callable[[], dict[str, str]]) -> dict[str, str]:
+        return start()  # the submission is the key and what it must repeat; `start` does the work
 
     def call(*, lambda_context: Any, **arguments: Any) -> dict[str, str]:
         if lambda_context is not None:

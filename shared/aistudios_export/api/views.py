@@ -68,6 +68,18 @@ def accepted_response(event: APIGatewayProxyEvent, started: dict[str, str]) -> R
     return json_response(202, {**started, "links": {"self": link}}, {"Location": link})
 
 
+def call(app: Any) -> dict[str, Any]:
+    """What a start through the API (api/submission.py) takes from the call: who calls, the Lambda
+    context, the API's own /webhooks URL, and when API Gateway received the request."""
+    event: APIGatewayProxyEvent = app.current_event
+    return {
+        "caller": caller_identity(event),
+        "lambda_context": app.lambda_context,
+        "webhook_receiver": resource_link(event, "/webhooks"),
+        "received_at": event.request_context.request_time_epoch / 1000,
+    }
+
+
 def caller_identity(event: APIGatewayProxyEvent) -> str:
     """Who is calling, as API Gateway's IAM authorization established it ("anonymous" locally)."""
     identity = event.request_context.identity
@@ -106,8 +118,13 @@ def export_view(adapters: Adapters, record: ExportRecord, self_link: str) -> dic
         "finishedAt": record.finished_at,
         "name": record.name,
         "metadata": dict(record.metadata),
+        "retryOf": record.retry_of,
+        "retriedBy": record.retried_by,
         "links": {"self": self_link},
     }
+    for name, other in (("retryOf", record.retry_of), ("retriedBy", record.retried_by)):
+        if other:
+            view["links"][name] = f"{self_link.rsplit('/', 1)[0]}/{other}"
     if record.status is ExportStatus.SUCCEEDED and record.video is not None:
         seconds = min(adapters.settings.presign_seconds, MAX_PRESIGN_SECONDS)
         view["video"] = record.video.to_public() | {

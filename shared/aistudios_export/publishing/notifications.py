@@ -37,8 +37,13 @@ def build_message(record: ExportRecord) -> dict[str, Any]:
 
 
 def references(record: ExportRecord) -> dict[str, Any]:
-    """The caller's own references, when the request had them: in the notification and every event."""
-    found: dict[str, Any] = {"name": record.name, "metadata": dict(record.metadata) or None}
+    """The caller's own references, and the export this one retries, when there are: in the
+    notification and every event."""
+    found: dict[str, Any] = {
+        "name": record.name,
+        "metadata": dict(record.metadata) or None,
+        "retryOf": record.retry_of,
+    }
     return {key: value for key, value in found.items() if value is not None}
 
 

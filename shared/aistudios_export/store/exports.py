@@ -197,6 +197,22 @@ class ExportStore(ProjectLeases):
             return False
         return True
 
+    def link_retry(self, export_id: str, retry_id: str) -> bool:
+        """Name on `export_id` the export that retries it, once: False when another one was named first."""
+        try:
+            self._table.update_item(
+                Key={"exportId": export_id},
+                UpdateExpression="SET retriedBy = :retry",
+                ConditionExpression="attribute_exists(exportId) AND "
+                "(attribute_not_exists(retriedBy) OR retriedBy = :retry)",
+                ExpressionAttributeValues={":retry": retry_id},
+            )
+        except ClientError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
+
     def mark_notified(self, export_id: str) -> None:
         self._table.update_item(
             Key={"exportId": export_id},

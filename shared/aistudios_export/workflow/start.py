@@ -41,6 +41,7 @@ def start_export(
     export_id: str | None = None,
     webhook_receiver: str | None = None,
     attempt: int = 1,
+    retry_of: str | None = None,
 ) -> ExportRecord:
     """Record the export and take its project's lease, start its execution, then ask AI Studios.
 
@@ -56,6 +57,7 @@ def start_export(
     With webhooks enabled and `webhook_receiver` (the API's `/webhooks` URL) known, AI Studios is
     given this export's own receiver URL (see webhooks/), and the caller's webhookUrl, if any, gets
     the confirmed events from the receiver; otherwise the caller's webhookUrl goes to AI Studios as is.
+    `retry_of`: the export this one retries (workflow/retry.py).
     """
     settings = adapters.settings
     now = utcnow()
@@ -64,6 +66,7 @@ def start_export(
     token = new_token() if settings.webhooks_enabled and webhook_receiver else None
     name = execution_name(export_id, attempt)
     record = _new_record(adapters, request, export_id, trigger, token, now, name)
+    record.retry_of = retry_of
     record.previous_video = _previous_video(adapters, request.projectId, answer_by)
     lease_until = int(parse_iso(record.deadline_at).timestamp()) + LEASE_MARGIN_SECONDS
     adapters.store.create_with_lease(record, lease_until)
@@ -100,6 +103,7 @@ def _new_record(
         execution_arn=adapters.executions.arn_of(execution),
         webhook_token_hash=token_hash(token) if token else None,
         user_webhook_url=request.webhookUrl if token else None,
+        direct_webhook_url=None if token else request.webhookUrl,
         name=request.name,
         metadata=dict(request.metadata or {}),
     )
