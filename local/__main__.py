@@ -197,7 +197,7 @@ def up(args: argparse.Namespace) -> int:
             f'-d \'{{"projectId": "{DEMO_PROJECT_ID}"}}\''
         )
         say(f"  curl -s {e['api_url']}/exports/<exportId>")
-        say(f"  {aws} s3 ls s3://{e['bucket']} --recursive")
+        say(f"  {aws} s3 ls s3://{e['video_bucket']} --recursive   # the videos")
         say(f"  {aws} stepfunctions list-executions --state-machine-arn {e['state_machine_arn']}")
         say(f"  {aws} sqs receive-message --queue-url {e['queue_url']} --wait-time-seconds 5")
         say(f"  {aws} dynamodb scan --table-name {e['table']}")

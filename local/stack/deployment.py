@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
-from .accounts import existing_credentials_secret, role_client
+from .accounts import destination_bucket, destination_key, existing_credentials_secret, role_client
 from .api_gateway import GatewayResponses, LocalApiGateway, Route
 from .execution_events import ExecutionEvents
 from .functions import FunctionSpec, FunctionSupervisor
@@ -74,6 +74,7 @@ class LocalDeployment:
                     "requests_prefix": outputs["RequestsPrefix"],
                     "request_queue_url": outputs["RequestQueueUrl"],
                     "dead_letter_queue_url": outputs["RequestDeadLetterQueueUrl"],
+                    "video_bucket": outputs["DestinationBucket"],
                 }
             )
             for spec in provisioned.functions.values():
@@ -199,11 +200,26 @@ class LocalDeployment:
             )
         return {
             "ExistingCredentialsSecretArn": existing,
+            **self._destination(),
             "ConfigureApiGatewayLogging": "false",
             # The simulator serves videos from its own loopback host and nowhere else.
             **({"DownloadAllowedHosts": "127.0.0.1"} if self.simulator is not None else {}),
             **opts.parameters,
         }
+
+    def _destination(self) -> dict[str, str]:
+        """DestinationBucketName, DestinationKmsKeyArn and DestinationKeyTemplate, the bucket and
+        key made first if the local AWS has not got them (as they would exist in an account)."""
+        opts, parameters = self.options, {}
+        key_arn = destination_key(self.client, opts.destination_kms_key) if opts.destination_kms_key else ""
+        if opts.destination_bucket:
+            destination_bucket(self.client, opts.destination_bucket, key_arn)
+            parameters["DestinationBucketName"] = opts.destination_bucket
+        if key_arn:
+            parameters["DestinationKmsKeyArn"] = key_arn
+        if opts.key_template:
+            parameters["DestinationKeyTemplate"] = opts.key_template
+        return parameters
 
     def _function_runtime_env(self) -> dict[str, str]:
         """What the deployment adds to each function's own environment: moto's fake credentials and

@@ -61,11 +61,24 @@ class DeploymentOptions:
     # Deploy as a user who brings their own credentials secret, encrypted with their own KMS key
     # (ExistingCredentialsSecretArn): reading it then needs kms:Decrypt through Secrets Manager.
     existing_credentials_secret: bool = False
+    # Deliver to a bucket of the user's own (DestinationBucketName), under their KMS key
+    # (DestinationKmsKeyArn; locally also alias/<name>) and a key template (DestinationKeyTemplate):
+    # DEST_BUCKET, DEST_KMS_KEY, KEY_TEMPLATE. Made before the stack if missing (accounts.py).
+    destination_bucket: str = ""
+    destination_kms_key: str = ""
+    key_template: str = ""
 
     @classmethod
     def from_env(cls, **overrides: Any) -> DeploymentOptions:
         """Honours AISTUDIOS_URL (+ AISTUDIOS_APP_ID / AISTUDIOS_USER_KEY) to drive another endpoint."""
         options = cls(**overrides)
+        for name, variable in (
+            ("destination_bucket", "DEST_BUCKET"),
+            ("destination_kms_key", "DEST_KMS_KEY"),
+            ("key_template", "KEY_TEMPLATE"),
+        ):
+            setattr(options, name, os.environ.get(variable, "").strip() or getattr(options, name))
+        options.check_destination()
         url = os.environ.get("AISTUDIOS_URL", "").strip()
         if url:
             options.aistudios_url = url.rstrip("/")
@@ -76,3 +89,15 @@ class DeploymentOptions:
                     "AISTUDIOS_URL needs AISTUDIOS_APP_ID and AISTUDIOS_USER_KEY in the environment"
                 )
         return options
+
+    def check_destination(self) -> None:
+        """The destination options, checked as the template's parameters will be."""
+        from aistudios_export.delivery.keys import KeyTemplate
+
+        if self.key_template:
+            try:
+                KeyTemplate.parse(self.key_template)
+            except ValueError as exc:
+                raise DeploymentConfigError(f"KEY_TEMPLATE {exc}") from None
+        if self.destination_kms_key and not self.destination_kms_key.startswith(("alias/", "arn:aws:kms:")):
+            raise DeploymentConfigError("DEST_KMS_KEY must be a KMS key ARN or alias/<name>")

@@ -115,6 +115,10 @@ def _plan_roles(ctx: Context) -> RolePlan:
         )
         ctx.role_arns[logical] = principal.role_arn
         ctx.credentials[logical] = principal.credentials()
+        # SAM's generated role (<Function>Role), which Outputs may name
+        ctx.resolver.physical.setdefault(
+            f"{logical}Role", Physical(principal.role_name, {"Arn": principal.role_arn})
+        )
     return plan
 
 

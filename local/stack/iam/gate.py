@@ -63,7 +63,7 @@ class IamGate:
 
     def plan(self, request: Request) -> Plan:
         if request.service == "s3":
-            return plan_s3(request)
+            return plan_s3(request, self.lookups)
         if request.service == "dynamodb":
             return plan_dynamodb(request, self.lookups)
         planner = PLANNERS.get(request.service)

@@ -44,6 +44,17 @@ class MotoLookups:
             resource = key_id if key_id.startswith("alias/") else f"key/{key_id}"
             return f"arn:aws:kms:{region}:{ACCOUNT}:{resource}"
 
+    def s3_kms_key(self, bucket: str, key: str, upload_id: str | None) -> str | None:
+        from moto.s3.models import s3_backends
+
+        try:
+            found: Any = s3_backends[ACCOUNT]["aws"].buckets[bucket]
+            item: Any = found.multiparts[upload_id] if upload_id else found.keys.get(key)
+        except KeyError:  # no such bucket or upload: S3 answers that itself
+            return None
+        encryption = getattr(item, "sse_encryption" if upload_id else "encryption", None) if item else None
+        return str(item.kms_key_id) if encryption == "aws:kms" and item.kms_key_id else None
+
     def state_machine_of_token(self, region: str, token: str) -> str | None:
         from moto.stepfunctions.responses import get_backend
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 import re
 from html import unescape
 
-from .calls import Check, Plan, Unmapped
+from ..resources.base import ACCOUNT
+from .calls import Check, Lookups, Plan, Unmapped
 from .request import Request
 
 # Bucket sub-resources: query parameter -> action by method.
@@ -48,7 +49,7 @@ def bucket_arn(bucket: str) -> str:
     return f"arn:aws:s3:::{bucket}"
 
 
-def plan_s3(request: Request) -> Plan:
+def plan_s3(request: Request, lookups: Lookups | None = None) -> Plan:
     bucket, _, key = request.path.lstrip("/").partition("/")
     if not bucket:
         if request.method == "GET":
@@ -56,8 +57,38 @@ def plan_s3(request: Request) -> Plan:
         raise Unmapped(f"S3 {request.method} /")
     context = _headers_context(request)
     if key:
-        return _object_plan(request, bucket, key, context)
+        plan = _object_plan(request, bucket, key, context)
+        if lookups is not None:
+            plan.checks.extend(_kms_checks(request, plan.operation, bucket, key, lookups))
+        return plan
     return _bucket_plan(request, bucket, context)
+
+
+def _kms_checks(request: Request, operation: str, bucket: str, key: str, lookups: Lookups) -> list[Check]:
+    """SSE-KMS: S3 uses the key as the caller (the S3 User Guide's "Using server-side encryption
+    with AWS KMS keys"): a new object's or upload's data key is generated (kms:GenerateDataKey), and
+    decrypted for each part, the completion and every read (kms:Decrypt)."""
+    if operation in ("PutObject", "CreateMultipartUpload"):
+        if request.headers.get("x-amz-server-side-encryption") != "aws:kms":
+            return []  # a bucket's KMS default is not looked at here
+        key_id, action = (
+            request.headers.get("x-amz-server-side-encryption-aws-kms-key-id"),
+            "kms:GenerateDataKey",
+        )
+    elif operation in ("UploadPart", "CompleteMultipartUpload", "GetObject"):
+        upload_id = None if operation == "GetObject" else request.param("uploadId")
+        key_id, action = lookups.s3_kms_key(bucket, key, upload_id), "kms:Decrypt"
+    else:
+        return []
+    if not key_id:
+        return []
+    context = {
+        "kms:ViaService": f"s3.{request.region}.amazonaws.com",
+        "kms:CallerAccount": ACCOUNT,
+        "aws:ViaAWSService": "true",
+        "aws:CalledVia": ["s3.amazonaws.com"],
+    }
+    return [Check(action, lookups.key_arn(request.region, key_id), context)]
 
 
 def _headers_context(request: Request) -> dict[str, str]:

@@ -26,10 +26,14 @@ class Lookups:
         return SecretInfo(arn, None, "v1") if secret_id in ("creds", arn) else None
 
     def key_arn(self, region: str, key_id: str) -> str:
-        return f"arn:aws:kms:{region}:123456789012:key/{key_id}"
+        return key_id if key_id.startswith("arn:") else f"arn:aws:kms:{region}:123456789012:key/{key_id}"
 
     def state_machine_of_token(self, region: str, token: str) -> str | None:
         return "arn:aws:states:us-east-1:123456789012:stateMachine:export" if token == "t1" else None
+
+    def s3_kms_key(self, bucket: str, key: str, upload_id: str | None) -> str | None:
+        """b/sealed.mp4 and upload u1 of b/k are under key k1; nothing else is SSE-KMS."""
+        return "k1" if (key, upload_id) in (("sealed.mp4", None), ("k", "u1")) else None
 
 
 def request(
@@ -109,6 +113,37 @@ def test_an_s3_copy_needs_both_ends_and_a_listing_carries_its_prefix() -> None:
     ]
     listing = plan_s3(request("s3", method="GET", path="/b", query="list-type=2&prefix=exports/"))
     assert listing.checks[0].context["s3:prefix"] == "exports/"
+
+
+def test_sse_kms_uses_the_key_as_the_caller_through_s3() -> None:
+    """A new SSE-KMS object or upload needs kms:GenerateDataKey on its key; each part, the
+    completion and each read of one kms:Decrypt; all with kms:ViaService s3.<region>."""
+    key = "arn:aws:kms:us-east-1:123456789012:key/k1"
+    created = request("s3", path="/b/k", query="uploads")
+    created.headers.update(
+        {"x-amz-server-side-encryption": "aws:kms", "x-amz-server-side-encryption-aws-kms-key-id": key}
+    )
+    put = request("s3", method="PUT", path="/b/k")
+    put.headers.update(created.headers)
+    cases = [
+        (created, "kms:GenerateDataKey"),
+        (put, "kms:GenerateDataKey"),
+        (request("s3", method="PUT", path="/b/k", query="uploadId=u1&partNumber=1"), "kms:Decrypt"),
+        (request("s3", path="/b/k", query="uploadId=u1"), "kms:Decrypt"),
+        (request("s3", method="GET", path="/b/sealed.mp4"), "kms:Decrypt"),
+    ]
+    for made, action in cases:
+        kms = plan_s3(made, Lookups()).checks[1:]
+        assert [(c.action, c.resource) for c in kms] == [(action, key)], made
+        assert kms[0].context["kms:ViaService"] == "s3.us-east-1.amazonaws.com"
+    plain = [
+        request("s3", method="PUT", path="/b/k"),  # SSE-S3
+        request("s3", method="HEAD", path="/b/sealed.mp4"),  # HeadObject needs no key
+        request("s3", method="GET", path="/b/other.mp4"),
+        request("s3", method="PUT", path="/b/k", query="uploadId=u2&partNumber=1"),
+    ]
+    for made in plain:
+        assert len(plan_s3(made, Lookups()).checks) == 1, made
 
 
 def test_delete_objects_names_each_key_and_keeps_only_the_allowed_ones() -> None:
