@@ -1,5 +1,7 @@
 """Forwarding confirmed webhook events to the caller's own webhookUrl: signed, under the URL policy
-every fetch obeys (validated, resolved once, connected to that address), a few bounded attempts.
+every fetch obeys (validated, resolved once, connected to that address), a few attempts, all of
+them within one budget that no endpoint can stretch: each exchange is bounded as a whole and the
+answer's body is never read (net/exchange.py), so the receiver always answers AI Studios in time.
 
 Best effort by design: whatever the caller's endpoint does, the export is not affected, and a
 failure is logged (without the URL's query string) and forgotten.
@@ -7,16 +9,15 @@ failure is logged (without the URL's query string) and forgotten.
 
 from __future__ import annotations
 
+import http.client
 import time
 from collections.abc import Callable
 from typing import Any
 
-import requests
-
 from .. import strict_json
 from ..aws.secrets import read_secret
 from ..errors import ExportPipelineError, UnsafeUrlError
-from ..net.pinned import pinned_session
+from ..net import exchange
 from ..net.urls import SafeTarget, redact_url, resolve_target
 from ..observability import logger
 from ..settings import Settings
@@ -24,8 +25,10 @@ from .signing import EVENT_ID_HEADER, SIGNATURE_HEADER, signature_header
 
 ATTEMPTS = 3
 BACKOFF_SECONDS = (0.5, 1.0)
-TIMEOUT = (2.0, 3.0)  # connect, read: an endpoint slower than that is treated as down
-BUDGET_SECONDS = 12.0  # all attempts together, so the receiver answers AI Studios in time
+CONNECT_SECONDS = 2.0
+ATTEMPT_SECONDS = 5.0  # one whole exchange: an endpoint slower than that is treated as down
+MIN_ATTEMPT_SECONDS = 1.0  # less than this left in the budget: no further attempt
+BUDGET_SECONDS = 12.0  # all attempts and pauses together, so the receiver answers AI Studios in time
 RETRIED_STATUSES = frozenset({408, 425, 429}) | frozenset(range(500, 600))
 
 
@@ -53,9 +56,10 @@ def forward_event(
 ) -> bool:
     """POST `event` as JSON to `url`, signed; True once the endpoint answers 2xx.
 
-    Connection errors, timeouts, 408/425/429 and 5xx are tried again (up to `attempts` in all,
-    within `budget_seconds`); any other answer, a redirect included, is final. Each attempt is
-    signed afresh (its own timestamp) and carries the event's id, the same on every attempt.
+    Connection errors, timeouts, 408/425/429 and 5xx are tried again (up to `attempts` in all);
+    any other answer, a redirect included, is final. Every attempt and pause ends within
+    `budget_seconds` of the call, whatever the endpoint does. Each attempt is signed afresh (its
+    own timestamp) and carries the event's id, the same on every attempt.
     """
     prepared = _prepare(url, event, local_origin)
     if prepared is None:
@@ -63,35 +67,32 @@ def forward_event(
     target, body = prepared
     deadline = clock() + budget_seconds
     reason = "no attempt made"
-    session, pins = pinned_session()
-    pins.pin(target)
-    with session:
-        for attempt in range(attempts):
-            if attempt:
-                pause = BACKOFF_SECONDS[min(attempt - 1, len(BACKOFF_SECONDS) - 1)]
-                if clock() + pause + sum(TIMEOUT) > deadline:
-                    break
-                sleep(pause)
-            headers = {
-                "Content-Type": "application/json",
-                SIGNATURE_HEADER: signature_header(secret, body),
-                EVENT_ID_HEADER: str(event.get("eventId", "")),
-            }
-            try:
-                response = session.post(
-                    url, data=body, headers=headers, timeout=TIMEOUT, allow_redirects=False
-                )
-            except requests.RequestException as exc:
-                reason = type(exc).__name__
-                continue
-            with response:
-                status = response.status_code
-            if 200 <= status < 300:
-                logger.info("webhook event forwarded", extra={"url": redact_url(url), "attempt": attempt + 1})
-                return True
-            reason = f"HTTP {status}"
-            if status not in RETRIED_STATUSES:
+    for attempt in range(attempts):
+        if attempt:
+            pause = BACKOFF_SECONDS[min(attempt - 1, len(BACKOFF_SECONDS) - 1)]
+            if deadline - clock() - pause < MIN_ATTEMPT_SECONDS:
                 break
+            sleep(pause)
+        seconds = min(ATTEMPT_SECONDS, deadline - clock())
+        if seconds < MIN_ATTEMPT_SECONDS and attempt:
+            break
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "aistudios-export/0.1",
+            SIGNATURE_HEADER: signature_header(secret, body),
+            EVENT_ID_HEADER: str(event.get("eventId", "")),
+        }
+        try:
+            status = exchange.post(target, body, headers, seconds=seconds, connect_timeout=CONNECT_SECONDS)
+        except (OSError, http.client.HTTPException) as exc:
+            reason = type(exc).__name__
+            continue
+        if 200 <= status < 300:
+            logger.info("webhook event forwarded", extra={"url": redact_url(url), "attempt": attempt + 1})
+            return True
+        reason = f"HTTP {status}"
+        if status not in RETRIED_STATUSES:
+            break
     logger.warning("webhook event not forwarded", extra={"url": redact_url(url), "reason": reason})
     return False
 

@@ -182,7 +182,7 @@ def _end_wait(adapters: Adapters, record: ExportRecord) -> bool:
 def _forward(adapters: Adapters, record: ExportRecord, event: WebhookEvent, reading: Progress) -> bool:
     """Send the caller what AI Studios confirmed, signed: the level reached and the progress API's
     state; nothing the webhook's body alone says (its backendTaskId, credit or download URL)."""
-    from .forwarding import forward_event, signing_secret  # requests: only when there is a caller to tell
+    from .forwarding import forward_event, signing_secret  # only when there is a caller to tell
 
     assert record.user_webhook_url is not None
     payload: dict[str, Any] = {
