@@ -171,6 +171,8 @@ sim: setup
 demo: setup
 	$(RUN) -m local demo
 
+# Options are environment variables (docs/running-locally.md), e.g. a bucket of your own:
+# make up DEST_BUCKET=team-media DEST_KMS_KEY=alias/team-media KEY_TEMPLATE='campaigns/{date}/{exportId}.mp4'
 up: setup
 	$(RUN) -m local up
 
