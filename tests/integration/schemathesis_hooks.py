@@ -44,8 +44,9 @@ def filter_failure(context: Any, failure: Any, case: Any, response: Any) -> bool
         if label == "GET /exports" and response.status_code == 400 and error.get("field") == "nextToken":
             return False
         # The same drawn Idempotency-Key with another body: the declared 422, as the Idempotency-Key
-        # draft (IETF httpapi) prescribes for a key reused with another payload.
-        if label == "POST /exports" and response.status_code == 422:
+        # draft (IETF httpapi) prescribes for a key reused with another payload (a retry's key is
+        # one of the same keys: drawn once for POST /exports, it is another request for a retry).
+        if label in {"POST /exports", "POST /exports/{exportId}/retry"} and response.status_code == 422:
             return error.get("code") != "IdempotencyKeyReused"
         # metadata's total size (S3's 2 KB of object metadata), which a JSON Schema cannot declare:
         # the documented 400 naming it.

@@ -13,6 +13,7 @@ from ..errors import ProjectBusyError, TransientUpstreamError
 from ..models import ExportRecord
 
 LEASE_PREFIX = "lease#"
+LEASE_ATTEMPTS = 3  # a lease released (or a transaction conflicting) between two looks: try again
 
 
 class ProjectLeases:
@@ -26,6 +27,19 @@ class ProjectLeases:
         The lease is an item of its own (`lease#<projectId>`, outside the project index), held until
         the export reaches a final status or `lease_expires_at` (epoch seconds) passes, so a lost
         release cannot block a project forever. ProjectBusyError names the export holding it."""
+        for _ in range(LEASE_ATTEMPTS):
+            if self._put_with_lease(record, lease_expires_at):
+                return record
+            holder = self.lease_holder(record.project_id)
+            if holder is not None:
+                raise ProjectBusyError(record.project_id, holder)
+            # Released between the two calls, or a conflicting transaction: the project is free now.
+        raise TransientUpstreamError(
+            "the project's lease is changing hands", code="ProjectLeaseContended", retry_after=1
+        )
+
+    def _put_with_lease(self, record: ExportRecord, lease_expires_at: int) -> bool:
+        """One transaction writing the record and the lease; False when it was cancelled."""
         lease = {
             "exportId": LEASE_PREFIX + record.project_id,
             "leaseHolder": record.export_id,
@@ -54,13 +68,8 @@ class ProjectLeases:
         except ClientError as exc:
             if error_code(exc) != "TransactionCanceledException":
                 raise
-            holder = self.lease_holder(record.project_id)
-            if holder is None:  # released between the two calls, or a conflicting transaction
-                raise TransientUpstreamError(
-                    "the project's lease is changing hands", code="ProjectLeaseContended", retry_after=1
-                ) from None
-            raise ProjectBusyError(record.project_id, holder) from None
-        return record
+            return False
+        return True
 
     def lease_holder(self, project_id: str) -> str | None:
         """The export holding the project's lease, unless there is none or it expired."""
