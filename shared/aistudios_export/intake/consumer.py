@@ -200,6 +200,7 @@ def fail_request(
         error={"code": code, "message": message},
         name=request.name,
         metadata=dict(request.metadata or {}),
+        direct_webhook_url=request.webhookUrl,  # kept for a retry (workflow/retry.py)
     )
     try:
         adapters.store.create(record)

@@ -173,3 +173,15 @@ def test_the_api_answers_202_with_the_new_export_and_the_views_link_both(env: Re
     missing["path"] = f"/exports/{'f' * 32}/retry"
     answer = start.lambda_handler(missing, Context())
     assert (answer["statusCode"], json.loads(answer["body"])["error"]["code"]) == (404, "ExportNotFound")
+
+
+def test_a_queued_request_that_never_started_is_retried_with_its_webhook_url(env: Resources) -> None:
+    from aistudios_export.intake.consumer import fail_request
+
+    body = {"projectId": PROJECT_ID, "webhookUrl": "https://hooks.example.com/in", "name": "Spring launch"}
+    fail_request(env.adapters, EXPORT_ID, parse_export_request(body), "s3", "ProjectBusy", "gave up")
+
+    retry = retry_export(env.adapters, EXPORT_ID)
+
+    assert env.aistudios.exports[-1]["webhook_url"] == "https://hooks.example.com/in"
+    assert env.adapters.store.get(retry.export_id).name == "Spring launch"
