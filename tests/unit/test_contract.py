@@ -434,6 +434,17 @@ def test_the_delivering_function_is_told_the_destination() -> None:
         assert tuple(resolver.resolve(environment[n]) for n in names) == expected
 
 
+def test_the_functions_that_judge_a_100_judge_it_alike() -> None:
+    """The poll and the webhook receiver both apply the stale-100 rule (aistudios/renders.py): the
+    same grace after the request, and the same URL policy for the Last-Modified they ask the CDN.
+    A receiver with a shorter grace than the poll's would confirm a previous render's 100, and the
+    poll then takes that confirmation as evidence."""
+    for function in ("PollExportFunction", "ReceiveWebhookFunction"):
+        environment = FUNCTIONS[function]["Properties"]["Environment"]["Variables"]
+        assert environment.get("STALE_GRACE_SECONDS") == {"Ref": "StaleProgressGraceSeconds"}, function
+        assert environment.get("DOWNLOAD_ALLOWED_HOSTS") == {"Ref": "DownloadAllowedHosts"}, function
+
+
 def test_the_users_data_outlives_the_stack() -> None:
     for logical in ("VideoBucket", "ExportsTable"):
         resource = TEMPLATE["Resources"][logical]
