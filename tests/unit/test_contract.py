@@ -386,7 +386,15 @@ DESTINATION = {
 
 
 def test_videos_may_be_written_and_read_only_under_the_destinations_prefix_with_its_key() -> None:
-    writes = ("s3:PutObject", "s3:AbortMultipartUpload", "s3:PutObjectTagging", "s3:DeleteObject")
+    # PutObjectVersionTagging: in a versioned bucket the completion names the version, and the
+    # video is tagged by it (S3 API reference, PutObjectTagging)
+    writes = (
+        "s3:PutObject",
+        "s3:AbortMultipartUpload",
+        "s3:PutObjectTagging",
+        "s3:PutObjectVersionTagging",
+        "s3:DeleteObject",
+    )
     for action in writes:
         assert resolved_allows("DeliverExportFunction", action, **DESTINATION) == [
             "arn:aws:s3:::media/campaigns/c-*"

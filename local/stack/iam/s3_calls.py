@@ -36,6 +36,15 @@ _OBJECT: dict[str, dict[str, tuple[str, str]]] = {
     "retention": {"GET": ("GetObjectRetention", "s3:GetObjectRetention")},
     "legal-hold": {"GET": ("GetObjectLegalHold", "s3:GetObjectLegalHold")},
 }
+# The action a sub-resource request needs when it names a version (the Service Authorization
+# Reference); retention and legal hold have no version action of their own.
+_VERSIONED = {
+    "s3:GetObjectTagging": "s3:GetObjectVersionTagging",
+    "s3:PutObjectTagging": "s3:PutObjectVersionTagging",
+    "s3:DeleteObjectTagging": "s3:DeleteObjectVersionTagging",
+    "s3:GetObjectAcl": "s3:GetObjectVersionAcl",
+    "s3:PutObjectAcl": "s3:PutObjectVersionAcl",
+}
 _OBJECT_BLOCK = re.compile(r"<Object>(.*?)</Object>", re.DOTALL)
 _KEY = re.compile(r"<Key>(.*?)</Key>", re.DOTALL)
 _VERSION = re.compile(r"<VersionId>(.*?)</VersionId>", re.DOTALL)
@@ -129,7 +138,9 @@ def _object_plan(request: Request, bucket: str, key: str, context: dict[str, str
     for sub, by_method in _OBJECT.items():
         if request.has(sub) and method in by_method:
             operation, action = by_method[method]
-            return Plan(operation, [Check(action + ("Version" if versioned else ""), arn, context)])
+            return Plan(
+                operation, [Check(_VERSIONED.get(action, action) if versioned else action, arn, context)]
+            )
     if method in ("GET", "HEAD") and request.has("uploadId"):
         return Plan("ListParts", [Check("s3:ListMultipartUploadParts", arn, context)])
     if method in ("GET", "HEAD"):
