@@ -230,6 +230,13 @@ def test_the_receiver_answers_ai_studios_within_its_budget_whatever_the_callers_
     hooks.adapters = Adapters(settings, aistudios=hooks.aistudios, table=hooks.res.table)  # type: ignore[arg-type]
     hooks.seed(user_webhook_url=stubborn.origin + "/hook")
     hooks.aistudios.readings = [DONE]
+    slow_read = hooks.aistudios.progress
+
+    def progress_after_4_s(project_id: str, *args: Any, **kwargs: Any) -> Any:
+        time.sleep(4)  # AI Studios slow to confirm: the budget counts from the webhook's arrival
+        return slow_read(project_id, *args, **kwargs)
+
+    hooks.aistudios.progress = progress_after_4_s  # type: ignore[method-assign]
     started = time.monotonic()
 
     answer = hooks.post({"progress": 100, "backendTaskId": "t"})
@@ -237,5 +244,5 @@ def test_the_receiver_answers_ai_studios_within_its_budget_whatever_the_callers_
     took = time.monotonic() - started
     assert (answer.status, answer.forwarded) == (202, False)
     assert took < BUDGET_SECONDS + 2, f"the receiver answered after {took:.1f} s"
-    assert stubborn.requests == 2  # two whole attempts of 5 s fit the 12 s; a third does not
+    assert stubborn.requests in (1, 2)  # what is left of the 12 s after the 4 s read: not three
     assert hooks.record().webhook_confirmed_at is not None

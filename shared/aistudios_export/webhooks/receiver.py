@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -119,7 +120,9 @@ def receive_webhook(adapters: Adapters, export_id: str, token: str, body: bytes 
     """Check, confirm, take once, move the export on (a confirmed 100) and forward one webhook.
 
     The token is checked before the body is read: whatever the body, a wrong token gets the same 404.
-    A replay, or an export that holds all the events it may, is refused before AI Studios is asked."""
+    A replay, or an export that holds all the events it may, is refused before AI Studios is asked.
+    Forwarding gets what is left of its budget counted from here, so the whole answer is bounded."""
+    started = time.monotonic()
     record = _open_export(adapters, export_id, token)
     if record is None:
         return NOT_FOUND
@@ -148,7 +151,7 @@ def receive_webhook(adapters: Adapters, export_id: str, token: str, body: bytes 
         return NOT_FOUND if _open_export(adapters, export_id, token) is None else DUPLICATE
     logger.info("webhook confirmed", extra={"progress": event.progress})
     moved_on = event.completed and _end_wait(adapters, claimed)
-    forwarded = _forward(adapters, claimed, event, reading) if claimed.user_webhook_url else None
+    forwarded = _forward(adapters, claimed, event, reading, started) if claimed.user_webhook_url else None
     return Answer(202, {"accepted": True}, moved_on=moved_on, forwarded=forwarded)
 
 
@@ -179,10 +182,13 @@ def _end_wait(adapters: Adapters, record: ExportRecord) -> bool:
     return ended
 
 
-def _forward(adapters: Adapters, record: ExportRecord, event: WebhookEvent, reading: Progress) -> bool:
+def _forward(
+    adapters: Adapters, record: ExportRecord, event: WebhookEvent, reading: Progress, started: float
+) -> bool:
     """Send the caller what AI Studios confirmed, signed: the level reached and the progress API's
-    state; nothing the webhook's body alone says (its backendTaskId, credit or download URL)."""
-    from .forwarding import forward_event, signing_secret  # only when there is a caller to tell
+    state; nothing the webhook's body alone says (its backendTaskId, credit or download URL).
+    Within what is left of BUDGET_SECONDS since the webhook arrived (`started`, monotonic)."""
+    from .forwarding import BUDGET_SECONDS, forward_event, signing_secret  # only with a caller to tell
 
     assert record.user_webhook_url is not None
     payload: dict[str, Any] = {
@@ -200,5 +206,9 @@ def _forward(adapters: Adapters, record: ExportRecord, event: WebhookEvent, read
         logger.warning("webhook not forwarded: no signing secret", extra={"error": type(exc).__name__})
         return False
     return forward_event(
-        record.user_webhook_url, payload, secret, local_origin=settings.local_http_origin or None
+        record.user_webhook_url,
+        payload,
+        secret,
+        local_origin=settings.local_http_origin or None,
+        budget_seconds=max(0.0, BUDGET_SECONDS - (time.monotonic() - started)),
     )
