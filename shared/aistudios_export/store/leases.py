@@ -31,6 +31,8 @@ class ProjectLeases:
             if self._put_with_lease(record, lease_expires_at):
                 return record
             holder = self.lease_holder(record.project_id)
+            if holder == record.export_id and self._is_stored(record):
+                return record  # an earlier attempt of this call committed (its answer was lost)
             if holder is not None:
                 raise ProjectBusyError(record.project_id, holder)
             # Released between the two calls, or a conflicting transaction: the project is free now.
@@ -70,6 +72,11 @@ class ProjectLeases:
                 raise
             return False
         return True
+
+    def _is_stored(self, record: ExportRecord) -> bool:
+        """The record this call writes is in the table (the same export, not only its id)."""
+        item = self._table.get_item(Key={"exportId": record.export_id}, ConsistentRead=True).get("Item")
+        return item is not None and item.get("createdAt") == record.created_at
 
     def lease_holder(self, project_id: str) -> str | None:
         """The export holding the project's lease, unless there is none or it expired."""

@@ -80,3 +80,28 @@ def test_a_lease_that_keeps_changing_hands_is_a_retryable_answer(
         store.create_with_lease(replace(_record("c" * 32)), _expires())
     assert raised.value.code == "ProjectLeaseContended"
     assert len(attempts) == LEASE_ATTEMPTS
+
+
+def test_a_write_whose_answer_was_lost_and_whose_resend_was_cancelled_is_this_exports(
+    env: Resources, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The transaction committed, its answer timed out, and the SDK's resend was cancelled by the
+    very record and lease it had written: the export is created, not 409 naming itself."""
+    store = env.adapters.store
+    real_put = store._put_with_lease
+
+    def committed_then_cancelled(record: ExportRecord, expires: int) -> bool:
+        real_put(record, expires)
+        return False
+
+    monkeypatch.setattr(store, "_put_with_lease", committed_then_cancelled)
+    mine = _record("d" * 32)
+    assert store.create_with_lease(mine, _expires()) == mine
+    assert store.lease_holder(PROJECT_ID) == "d" * 32
+
+
+def test_another_export_with_the_same_id_is_not_mistaken_for_this_one(env: Resources) -> None:
+    store = env.adapters.store
+    store.create_with_lease(replace(_record("e" * 32), created_at="2026-01-01T00:00:00Z"), _expires())
+    with pytest.raises(ProjectBusyError):
+        store.create_with_lease(_record("e" * 32), _expires())
