@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -48,6 +49,9 @@ def test_a_record_survives_the_table_round_trip() -> None:
         notified=True,
         name="Spring launch",
         metadata={"campaign": "spring"},
+        retry_of="0" * 32,
+        retried_by="f" * 32,
+        direct_webhook_url="https://hooks.example.com/in",
     )
     item = record.to_item()
     assert item["progress"] == Decimal("99.46")
@@ -65,6 +69,18 @@ def test_a_record_survives_the_table_round_trip() -> None:
     assert back.progress == pytest.approx(99.46)
     assert back.status is ExportStatus.SUCCEEDED
     assert (back.name, back.metadata) == ("Spring launch", {"campaign": "spring"})
+    assert (item["retryOf"], item["retriedBy"], item["directWebhookUrl"]) == (
+        "0" * 32,
+        "f" * 32,
+        "https://hooks.example.com/in",
+    )
+    assert (back.retry_of, back.retried_by, back.direct_webhook_url) == (
+        "0" * 32,
+        "f" * 32,
+        "https://hooks.example.com/in",
+    )
+    assert back.request_webhook_url == "https://hooks.example.com/in"
+    assert replace(back, progress=record.progress) == record  # every other field comes back as it was
     assert "metadata" not in ExportRecord.from_item(item | {"metadata": {}}).to_item()
 
 
