@@ -15,6 +15,7 @@ from ..errors import ExportNotFoundError, InvalidTransitionError
 from ..models import FAILURE_STATUSES, OPEN_STATUSES, ExportRecord, ExportStatus, VideoLocation, progress_item
 from .leases import ProjectLeases
 from .listing import Cursors, list_page, open_past_deadline
+from .retries import RetryClaims
 
 NOTIFY_CLAIM_SECONDS = 60
 MAX_WEBHOOK_EVENTS = 32
@@ -26,9 +27,9 @@ def webhook_event_room(*, completed: bool) -> int:
     return MAX_WEBHOOK_EVENTS if completed else MAX_WEBHOOK_EVENTS - 1
 
 
-class ExportStore(ProjectLeases):
-    """DynamoDB access for export records (and, from ProjectLeases, the projects' leases). `table`
-    is a boto3 DynamoDB Table resource."""
+class ExportStore(ProjectLeases, RetryClaims):
+    """DynamoDB access for export records (and, from ProjectLeases, the projects' leases; from
+    RetryClaims, who retries an export). `table` is a boto3 DynamoDB Table resource."""
 
     def __init__(self, table: Any) -> None:
         self._table = table
@@ -190,22 +191,6 @@ class ExportStore(ProjectLeases):
                     ":stale": Decimal(str(round(now - NOTIFY_CLAIM_SECONDS, 3))),
                     ":f": False,
                 },
-            )
-        except ClientError as exc:
-            if error_code(exc) != "ConditionalCheckFailedException":
-                raise
-            return False
-        return True
-
-    def link_retry(self, export_id: str, retry_id: str) -> bool:
-        """Name on `export_id` the export that retries it, once: False when another one was named first."""
-        try:
-            self._table.update_item(
-                Key={"exportId": export_id},
-                UpdateExpression="SET retriedBy = :retry",
-                ConditionExpression="attribute_exists(exportId) AND "
-                "(attribute_not_exists(retriedBy) OR retriedBy = :retry)",
-                ExpressionAttributeValues={":retry": retry_id},
             )
         except ClientError as exc:
             if error_code(exc) != "ConditionalCheckFailedException":

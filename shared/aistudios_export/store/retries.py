@@ -1,0 +1,60 @@
+"""Who retries an export (workflow/retry.py): `retriedBy` on its record, claimed before the retry
+starts, so that one export never has two retries, and given back when the retry never started."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from ..aws.errors import error_code
+from ..models import FAILURE_STATUSES
+
+_ENDED_WITHOUT_VIDEO = sorted(s.value for s in FAILURE_STATUSES)
+
+
+class RetryClaims:
+    """The retry half of ExportStore (which sets `_table`)."""
+
+    _table: Any
+
+    def claim_retry(self, export_id: str, retry_id: str, *, replacing: str | None = None) -> bool:
+        """Name `retry_id` as the retry of `export_id` (an export that ended without its video), if no
+        retry is named yet, or the one named is `replacing` (a claim whose retry never started). False
+        when another retry holds it."""
+        values: dict[str, Any] = {":retry": retry_id}
+        statuses = []
+        for i, status in enumerate(_ENDED_WITHOUT_VIDEO):
+            values[f":s{i}"] = status
+            statuses.append(f":s{i}")
+        free = "attribute_not_exists(retriedBy)"
+        if replacing is not None:
+            values[":replacing"] = replacing
+            free = f"({free} OR retriedBy = :replacing)"
+        try:
+            self._table.update_item(
+                Key={"exportId": export_id},
+                UpdateExpression="SET retriedBy = :retry",
+                ConditionExpression=f"attribute_exists(exportId) AND #status IN ({', '.join(statuses)}) "
+                f"AND {free}",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
+
+    def release_retry(self, export_id: str, retry_id: str) -> None:
+        """Give back the claim of `retry_id` on `export_id` (its start was withdrawn), if it holds it."""
+        try:
+            self._table.update_item(
+                Key={"exportId": export_id},
+                UpdateExpression="REMOVE retriedBy",
+                ConditionExpression="retriedBy = :retry",
+                ExpressionAttributeValues={":retry": retry_id},
+            )
+        except ClientError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
