@@ -101,16 +101,24 @@ class InvalidTransitionError(ExportPipelineError):
 
 
 class ConflictError(ExportPipelineError):
-    """The request conflicts with what the system is already doing; the API answers `status`."""
+    """The request conflicts with what the system is already doing; the API answers `status`, and
+    `field` when one is at fault."""
 
     code = "Conflict"
 
     def __init__(
-        self, message: str, *, code: str | None = None, status: int = 409, retry_after: float | None = None
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status: int = 409,
+        retry_after: float | None = None,
+        field: str | None = None,
     ) -> None:
         super().__init__(message, code=code)
         self.status = status
         self.retry_after = retry_after
+        self.field = field
 
 
 class ProjectBusyError(ConflictError):

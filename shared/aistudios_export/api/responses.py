@@ -119,7 +119,7 @@ def upstream_response(exc: ExportPipelineError) -> Response[str]:
 
 def conflict_response(exc: ConflictError) -> Response[str]:
     headers = {"Retry-After": str(max(1, round(exc.retry_after)))} if exc.retry_after else {}
-    return error_response(exc.status, exc.code, exc.message, headers=headers)
+    return error_response(exc.status, exc.code, exc.message, field=exc.field, headers=headers)
 
 
 def register_error_handlers(app: APIGatewayRestResolver) -> None:

@@ -30,7 +30,9 @@ RETRY_EXPORT: dict[str, Any] = {
                 400: "`ValidationError`: the Idempotency-Key is invalid",
                 404: f"{_NOT_FOUND}; or AI Studios no longer knows the project (its code and message)",
                 409: "`ExportNotEnded`: the export is still going; `ExportSucceeded`: it has its video; "
-                "`ExportAlreadyRetried`: retry its retry instead; `ProjectBusy`: the project has an "
+                "`ExportAlreadyRetried`: retry its retry instead; `ExportNotRetryable`: its stored "
+                "request no longer passes validation (`field` names what), start a new export; "
+                "`ProjectBusy`: the project has an "
                 "export in progress (`activeExportId`, `links.active`); `RequestInProgress`: the first "
                 "request with this Idempotency-Key is still being processed (`Retry-After`)",
                 422: "AI Studios refused the export (its code and message), or `IdempotencyKeyReused`: "

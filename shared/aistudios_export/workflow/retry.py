@@ -17,7 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ..adapters import Adapters
 from ..aws.errors import aws_errors_unavailable
-from ..errors import ConflictError
+from ..errors import ConflictError, describe
 from ..models import ExportRecord, ExportStatus, new_export_id
 from ..observability import about_export, logger
 from .start import start_export
@@ -39,8 +39,8 @@ def retry_export(
     webhook_receiver: str | None = None,
 ) -> ExportRecord:
     """Start the retry of a FAILED, TIMED_OUT or CANCELLED export (its `retryOf`), named on the
-    export (`retriedBy`) before it starts. ConflictError when the export is still going, SUCCEEDED
-    or already retried; the start's own errors otherwise
+    export (`retriedBy`) before it starts. ConflictError when the export is still going, SUCCEEDED,
+    already retried or its stored request no longer validates; the start's own errors otherwise
     (ProjectBusyError naming the active export, AI Studios refusing), the claim then given back."""
     about_export(export_id)
     original = adapters.store.get(export_id)
@@ -109,16 +109,28 @@ def _release_unless_stored(adapters: Adapters, export_id: str, retry_id: str) ->
 
 
 def retry_request(record: ExportRecord) -> ExportRequest:
-    """The request `record` was started from, as far as it is kept."""
+    """The request `record` was started from, as far as it is kept. ConflictError (409, naming the
+    field) when it no longer validates: the rules changed since it was stored."""
+    from pydantic import ValidationError
+
     from ..request import ExportRequest  # pydantic, as for every request
 
-    return ExportRequest.model_validate(
-        {
-            "projectId": record.project_id,
-            "workspaceId": record.workspace_id,
-            "resolution": record.resolution,
-            "webhookUrl": record.request_webhook_url,
-            "name": record.name,
-            "metadata": dict(record.metadata) or None,
-        }
-    )
+    try:
+        return ExportRequest.model_validate(
+            {
+                "projectId": record.project_id,
+                "workspaceId": record.workspace_id,
+                "resolution": record.resolution,
+                "webhookUrl": record.request_webhook_url,
+                "name": record.name,
+                "metadata": dict(record.metadata) or None,
+            }
+        )
+    except ValidationError as exc:
+        [first, *_] = describe(exc.errors(include_url=False, include_input=False))
+        raise ConflictError(
+            f"export {record.export_id} cannot be retried: its stored request no longer validates "
+            f"({first['field']}: {first['message']}); start a new export instead",
+            code="ExportNotRetryable",
+            field=first["field"],
+        ) from None

@@ -1,9 +1,11 @@
 """Who retries an export (moto in-process): the retry is claimed on the export before it starts, so
 a second retry meanwhile is refused; a start that is refused gives the claim back (the export can be
-retried again, with the same Idempotency-Key too); a claim whose retry never started goes stale."""
+retried again, with the same Idempotency-Key too); a claim whose retry never started goes stale; a
+stored request that no longer validates is a 409 naming its field."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -20,7 +22,10 @@ from aistudios_export.errors import ConflictError
 from aistudios_export.models import new_export_id
 from aistudios_export.workflow.endings import cancel_export
 from aistudios_export.workflow.retry import STALE_CLAIM_SECONDS, retry_export
+from tests.api_contract import check_answer
+from tests.helpers import load_event
 from tests.unit.aws_resources import EXPORT_ID, PROJECT_ID, Resources
+from tests.unit.handlers.test_handlers import Context, _load_handler
 
 pytestmark = pytest.mark.unit
 FAILED = {"status": ExportStatus.FAILED, "error": {"code": "AIStudiosExportFailed", "message": "m"}}
@@ -188,3 +193,24 @@ def test_a_stale_looking_claim_whose_retry_is_stored_stands(env: Resources) -> N
     with pytest.raises(ConflictError) as caught:
         retry_export(env.adapters, EXPORT_ID)
     assert (caught.value.code, old_retry in caught.value.message) == ("ExportAlreadyRetried", True)
+
+
+def test_a_stored_request_that_no_longer_validates_is_a_409_naming_the_field(env: Resources) -> None:
+    env.seed(**FAILED, metadata={"export-id": "x"})  # since reserved for the stack's own object metadata
+    with pytest.raises(ConflictError) as caught:
+        retry_export(env.adapters, EXPORT_ID)
+    assert (caught.value.code, caught.value.status, caught.value.field) == (
+        "ExportNotRetryable",
+        409,
+        "metadata.export-id",
+    )
+    assert env.adapters.store.get(EXPORT_ID).retried_by is None
+    assert env.aistudios.exports == []
+
+    start = _load_handler("start_export")
+    start.adapters = env.adapters
+    answer = start.lambda_handler(load_event("retry_export"), Context())
+    body = json.loads(answer["body"])
+    assert answer["statusCode"] == 409, body
+    check_answer("POST", "/exports/{exportId}/retry", 409, body)
+    assert (body["error"]["code"], body["error"]["field"]) == ("ExportNotRetryable", "metadata.export-id")
