@@ -1,10 +1,11 @@
 """Domain errors, in one place: the classes the state machine's Retry and Catch rules match, the
 "[code] message" format, and validation errors as callers see them (each names the field as the
-caller spelled it). Free of pydantic, so that a handler can raise and answer them without importing
-the validation machinery (see `make bench-coldstart`)."""
+caller spelled it, escaped where that is unsafe to echo). Free of pydantic, so that a handler can
+raise and answer them without importing the validation machinery (see `make bench-coldstart`)."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -143,6 +144,7 @@ PATTERN_MEANINGS = {
     METADATA_VALUE.pattern: "at most 256 printable ASCII characters",
 }
 _KEY = "[key]"  # pydantic's location of a mapping's key, after the key
+FIELD_NAME_CHARS = 64  # of a key echoed in a field name: more than any field or metadata key takes
 # Where Powertools' request validation found an error, as the first element of its location.
 _LOCATIONS = frozenset({"body", "query", "path", "header", "cookie"})
 
@@ -165,10 +167,25 @@ def describe(errors: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
     return [{"field": _field(err["loc"]), "message": _message(err)} for err in errors]
 
 
+def field_name(names: Iterable[str]) -> str:
+    """The field at `names` (keys the caller sent, outermost first), safe to echo: each key's
+    backslashes and unprintable characters escaped as JSON escapes them (a line break as `\\n`, so a
+    log line or message stays one line and the key can still be told), and a key longer than
+    FIELD_NAME_CHARS cut there and marked `...`."""
+    return ".".join(_echoed(name) for name in names)
+
+
+def _echoed(name: str) -> str:
+    shown = "".join(
+        c if c.isprintable() and c != "\\" else json.dumps(c)[1:-1] for c in name[:FIELD_NAME_CHARS]
+    )
+    return shown + "..." if len(name) > FIELD_NAME_CHARS else shown
+
+
 def _field(loc: tuple[Any, ...] | list[Any]) -> str:
     parts = [p for p in loc if p != _KEY]  # a mapping's key: the field is the entry it names
     where = parts.pop(0) if parts and parts[0] in _LOCATIONS else "body"
-    names = [str(p) for p in parts if isinstance(p, str)]  # integers are positions in the JSON text
+    names = [field_name([p]) for p in parts if isinstance(p, str)]  # integers: positions in the JSON
     if not names:
         return "body"
     if where == "header":  # Powertools lowercases header names

@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from .errors import RequestValidationError, invalid
+from .errors import RequestValidationError, field_name, invalid
 
 MAX_DEPTH = 32  # a request or a webhook is two levels deep at most; 32 leaves room for any real body
 MAX_NUMBER_CHARS = 40  # a double written out takes at most 24; a 40-digit integer still fits a float
@@ -80,7 +80,7 @@ def check(value: Any) -> None:
         if isinstance(item, dict):
             for key, child in item.items():
                 if not _unicode(key):
-                    raise _refused((*path, _printable(key)), "must be a name in valid Unicode")
+                    raise _refused((*path, key), "must be a name in valid Unicode")
                 pending.append((child, (*path, key), depth + 1))
         elif isinstance(item, list):
             pending.extend((child, path, depth + 1) for child in item)
@@ -98,7 +98,7 @@ def dumps(value: Any, **options: Any) -> str:
 
 
 def _refused(path: tuple[str, ...], message: str) -> RequestValidationError:
-    return invalid(".".join(path) if path else BODY, message)
+    return invalid(field_name(path) if path else BODY, message)
 
 
 def _unicode(text: str) -> bool:
@@ -109,8 +109,3 @@ def _unicode(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
-
-
-def _printable(text: str) -> str:
-    """A name that is not valid Unicode, written so that it can be told (its lone surrogates escaped)."""
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")

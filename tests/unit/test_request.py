@@ -107,3 +107,21 @@ def test_invalid_references_name_the_field(extra: dict[str, Any], field: str, wo
         parse_export_request({"projectId": PID, **extra})
     errors = {e["field"]: e["message"] for e in caught.value.errors}
     assert words in errors[field], errors
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ({"metadata": {"a\n": "x"}}, "metadata.a\\n"),  # the line break as JSON writes it
+        ({"metadata": {"a\\n": "x"}}, "metadata.a\\\\n"),  # a backslash the caller sent, told apart
+        ({"metadata": {"a\u202e\u0000": "x"}}, "metadata.a\\u202e\\u0000"),
+        ({"metadata": {"k" * 5000: "x"}}, "metadata." + "k" * 64 + "..."),
+        ({"metadata": {"caf\u00e9": "x"}}, "metadata.caf\u00e9"),  # printable: as the caller spelled it
+        ({"a\r\nb": 1}, "a\\r\\nb"),
+    ],
+)
+def test_a_bad_key_is_echoed_escaped_and_cut_short(extra: dict[str, Any], field: str) -> None:
+    with pytest.raises(RequestValidationError) as caught:
+        parse_export_request({"projectId": PID, **extra})
+    assert [e["field"] for e in caught.value.errors] == [field]
+    assert all(c.isprintable() for c in str(caught.value))

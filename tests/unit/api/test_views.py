@@ -57,6 +57,12 @@ def test_bad_bodies_name_the_body_field(body: str, message: str) -> None:
         ('{"limit": 1e400}', "limit", "must be a finite number (NaN and Infinity are not JSON)"),
         ('{"n": [' + "9" * 400 + "]}", "n", "must be a number of at most 40 characters"),
         ('{"w": "\\ud800"}', "w", "must be valid Unicode (no lone surrogate)"),
+        ('{"\\ud800": 1}', "\\ud800", "must be a name in valid Unicode"),
+        (
+            '{"a\\n": {"\\u0007": NaN}}',
+            "a\\n.\\u0007",
+            "must be a finite number (NaN and Infinity are not JSON)",
+        ),
     ],
 )
 def test_what_only_pythons_json_reader_takes_is_refused_naming_the_field(
