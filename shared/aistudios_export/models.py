@@ -146,6 +146,7 @@ class ExportRecord:
     webhook_token_hash: str | None = field(default=None, repr=False)
     user_webhook_url: str | None = field(default=None, repr=False)
     webhook_confirmed_at: str | None = None
+    webhook_refusals: int = 0  # webhooks AI Studios did not confirm (the receiver stops asking at a cap)
     webhook_events: frozenset[str] = frozenset()
     wait_token: str | None = field(default=None, repr=False)
     # The caller's references (NAME, METADATA_KEY, METADATA_VALUE), returned and published as given.
@@ -189,6 +190,7 @@ class ExportRecord:
             "webhookTokenHash": self.webhook_token_hash,
             "userWebhookUrl": self.user_webhook_url,
             "webhookConfirmedAt": self.webhook_confirmed_at,
+            "webhookRefusals": self.webhook_refusals or None,
             "webhookEvents": set(self.webhook_events) or None,
             "waitToken": self.wait_token,
             "name": self.name,
@@ -230,6 +232,7 @@ class ExportRecord:
             webhook_token_hash=item.get("webhookTokenHash"),
             user_webhook_url=item.get("userWebhookUrl"),
             webhook_confirmed_at=item.get("webhookConfirmedAt"),
+            webhook_refusals=int(item.get("webhookRefusals", 0)),
             webhook_events=frozenset(item.get("webhookEvents") or ()),
             wait_token=item.get("waitToken"),
             name=item.get("name"),

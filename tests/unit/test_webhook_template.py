@@ -114,6 +114,7 @@ def test_the_internet_facing_receiver_may_only_take_a_webhook_event() -> None:
         "status",
         "webhookEvents",
         "webhookConfirmedAt",
+        "webhookRefusals",
     ]
     assert "ALL_NEW" not in condition["StringEqualsIfExists"]["dynamodb:ReturnValues"]
     [decrypt] = [s for s in statements if s["Action"] == "kms:Decrypt"]

@@ -274,7 +274,8 @@ RECEIVE_WEBHOOK: dict[str, Any] = {
                 "`progress`/`backendTaskId` wrong; `field` names it, `details` lists it (a body marked "
                 "base64 that is not, which API Gateway never sends, is a `ValidationError`)",
                 409: "`DuplicateWebhook`: this event was already taken (a replay); `WebhookNotConfirmed`: "
-                "AI Studios' progress API does not confirm it (nothing is taken: a later retry may be)",
+                "AI Studios' progress API does not confirm it (nothing is taken: a later retry may be); "
+                "`TooManyRefused`: the export refused 16 webhooks, so AI Studios is no longer asked",
                 503: "`UpstreamUnavailable`: AI Studios could not be asked; a retry may be taken",
             }
         ),

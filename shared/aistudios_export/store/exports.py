@@ -176,6 +176,23 @@ class ExportStore(ProjectLeases, RetryClaims):
             return None
         return self.get(export_id)
 
+    def note_webhook_refused(self, export_id: str) -> None:
+        """Count a webhook of this open export that AI Studios did not confirm (the receiver stops
+        asking AI Studios about the export's webhooks once it has refused MAX_WEBHOOK_REFUSALS)."""
+        values: dict[str, Any] = {":one": 1}
+        try:
+            self._table.update_item(
+                Key={"exportId": export_id},
+                UpdateExpression="ADD webhookRefusals :one",
+                ConditionExpression=f"attribute_exists(exportId) AND {_status_in(_OPEN, values)}",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=values,
+                ReturnValues="NONE",
+            )
+        except ClientError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
+
     def claim_notification(self, export_id: str) -> bool:
         """True for the one caller that may publish now; a claim older than NOTIFY_CLAIM_SECONDS (its
         holder crashed before publishing) can be taken again, so delivery stays at least once."""

@@ -35,6 +35,7 @@ from .tokens import TOKEN, token_hash
 TASK_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 MAX_BODY_BYTES = 8 * 1024  # AI Studios' webhook is about 100 bytes; API Gateway would pass 10 MB
 LEVELS = (25.0, 50.0, 75.0, 100.0)  # the progress levels AI Studios posts a webhook at
+MAX_REFUSALS = 16  # webhooks of one export AI Studios may be asked about and not confirm; then no more
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ NOT_FOUND = Answer(404)
 DUPLICATE = _refusal(409, "DuplicateWebhook", "this event was already received")
 FULL = _refusal(409, "DuplicateWebhook", "this export takes no more webhooks")
 NOT_CONFIRMED = _refusal(409, "WebhookNotConfirmed", "AI Studios does not confirm it")
+TOO_MANY = _refusal(409, "TooManyRefused", "this export refused too many webhooks; it takes no more")
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,8 @@ def receive_webhook(adapters: Adapters, export_id: str, token: str, body: bytes 
         return DUPLICATE
     if len(record.webhook_events) >= webhook_event_room(completed=event.completed):
         return FULL
+    if record.webhook_refusals >= MAX_REFUSALS:  # whoever holds the URL cannot make AI Studios answer
+        return TOO_MANY
     try:
         reading = adapters.aistudios.progress(record.project_id)
     except TransientUpstreamError as exc:
@@ -145,6 +149,7 @@ def receive_webhook(adapters: Adapters, export_id: str, token: str, body: bytes 
             "webhook refused: AI Studios does not confirm it",
             extra={"claimed": event.progress, "progress": reading.percent},
         )
+        adapters.store.note_webhook_refused(export_id)
         return NOT_CONFIRMED
     claimed = adapters.store.claim_webhook_event(export_id, event.key, completed=event.completed)
     if claimed is None:  # taken meanwhile by a duplicate, or the export ended
