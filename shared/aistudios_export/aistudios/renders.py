@@ -61,5 +61,5 @@ def _modified(adapters: Adapters, progress: Progress) -> datetime | None:
         progress.download_url or "",
         local_origin=s.local_http_origin or None,
         allowed_hosts=s.download_allowed_hosts,
-        timeout=(s.connect_timeout, 5.0),
+        timeout=(s.connect_timeout, 3.0),  # the headers only: a CDN answers them at once
     )
