@@ -54,6 +54,11 @@ NOT_EXERCISED: dict[tuple[str, str, str], str] = {
         "only for an execution still running two hours past its export's deadline (the lease's end); "
         "tests/unit/workflow/test_reconcile.py stops one on moto"
     ),
+    ("DeliverExportFunction", "s3:PutObjectVersionTagging", "/exports/"): (
+        "only a versioned bucket answers the upload's completion with a VersionId, which the video is "
+        "then tagged by; the stack's own bucket keeps no versions (a destination bucket of the team's "
+        "own may: tests/unit/local/test_iam_calls.py checks the local gate asks for it)"
+    ),
     ("StartExportFunction", "dynamodb:GetItem", "idempotency-table"): (
         "Powertools' idempotency takes an existing record from its failed conditional PutItem "
         "(ReturnValuesOnConditionCheckFailure: ALL_OLD); GetItem is its fallback for a boto3 older "
