@@ -134,3 +134,27 @@ def test_the_delivering_role_can_write_nowhere_but_under_the_templates_prefix(st
     assert _refused(lambda: reader.put_object(Bucket=BUCKET, Key="campaigns/z.mp4", Body=b"x", **sse)) == (
         "AccessDenied"
     )
+
+
+def test_a_versioned_bucket_takes_the_video_and_its_tag(stack: LocalDeployment) -> None:
+    """A bucket that replicates must keep versions: S3 then answers the upload's completion with a
+    VersionId, and tagging that version is s3:PutObjectVersionTagging, which the role holds."""
+    s3 = stack.client("s3")
+    refused_before = len(stack.iam.record.denied())  # the refusals the test before asked for
+    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    try:
+        api = Api(stack)
+        answer = api.post_export({"projectId": new_project_id(), "name": "Versioned"})
+        assert answer.status_code == 202, answer.text
+        view = api.wait_final(answer.json()["exportId"], timeout=60)
+    finally:
+        s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Suspended"})
+
+    assert view["status"] == "SUCCEEDED", view.get("error")
+    head = s3.head_object(Bucket=BUCKET, Key=view["video"]["key"])
+    assert head["VersionId"] not in (None, "null")
+    tags = s3.get_object_tagging(Bucket=BUCKET, Key=view["video"]["key"], VersionId=head["VersionId"])
+    assert tags["TagSet"]
+    allowed = {(c.principal, c.action) for c in stack.iam.record.calls() if c.allowed}
+    assert ("DeliverExportFunction", "s3:PutObjectVersionTagging") in allowed
+    assert len(stack.iam.record.denied()) == refused_before
