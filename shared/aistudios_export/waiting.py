@@ -57,7 +57,7 @@ SPREAD_CAP = 1.0
 """Largest spread (log scale) of one alternative's forecast; a vaguer one says nothing more."""
 ATOMS = 40
 """The forecast, summed up: this many equally likely times left."""
-POLL_COST = 5.0
+POLL_COST = 8.0
 """Seconds of detection lag one more poll is worth: the trade-off `make bench-polling` settled."""
 REACH = 3.0
 """From within `REACH` times the shortest wait of the finish, one more poll lands on it..."""
@@ -65,6 +65,9 @@ LANDING_ERROR = 0.1
 """...late by about this share of the distance."""
 GROWTH = 3.0
 """No wait longer than `GROWTH` times the time elapsed: early samples say little about the end."""
+PACE_SHARE = 0.8
+"""No wait longer than this share of the time left at the latest pace (`pace_bound`): a render
+speeding up ends sooner than a fit through its slower past says, and early costs a poll, late lag."""
 
 
 def keep_samples(samples: Sequence[Sample], limit: int = SAMPLE_LIMIT) -> list[Sample]:
@@ -236,6 +239,27 @@ def _expected_cost(wait: int, atoms: Sequence[float], low: int) -> float:
     return cost / len(atoms)
 
 
+def pace_bound(samples: Sequence[Sample]) -> float:
+    """Seconds to 100 at the pace of the last interval (`math.inf` unless it rose more than
+    `FLAT_POINTS`), that pace growing on exponentially as it grew from the interval before."""
+    if len(samples) < 2 or samples[-1][1] - samples[-2][1] <= FLAT_POINTS:
+        return math.inf
+    (t1, p1), (t2, p2) = samples[-2:]
+    if t2 <= t1:
+        return math.inf
+    pace, left = (p2 - p1) / (t2 - t1), max(0.0, 100 - p2)
+    if len(samples) >= 3 and samples[-3][1] < p1 and samples[-3][0] < t1:
+        t0, p0 = samples[-3]
+        growth = math.log(pace * (t1 - t0) / (p1 - p0)) / ((t2 - t0) / 2)
+        if growth > 0:
+            return _or_unbounded(math.log1p(growth * left / pace) / growth)
+    return _or_unbounded(left / pace)
+
+
+def _or_unbounded(seconds: float) -> float:
+    return seconds if seconds >= 0 else math.inf  # NaN (a sample no clock gives) bounds nothing
+
+
 def next_wait(samples: Sequence[Sample], *, min_wait: float, max_wait: float, seconds_left: float) -> int:
     """Seconds to wait before the next poll: the wait that costs least against the forecast.
 
@@ -266,6 +290,7 @@ def next_wait(samples: Sequence[Sample], *, min_wait: float, max_wait: float, se
         atoms = forecast(samples)
         options = {low, high} | {min(high, max(low, math.ceil(a))) for a in atoms if math.isfinite(a)}
         wait = min(sorted(options, reverse=True), key=lambda w: _expected_cost(w, atoms, low))  # ties: longer
+        wait = min(wait, max(low, math.floor(PACE_SHARE * min(pace_bound(samples), 1e9))))
     if seconds_left < wait:
         wait = max(1, math.floor(seconds_left)) if seconds_left >= 1 else 1
     return wait

@@ -197,6 +197,20 @@ def test_progress_going_backwards_is_a_re_render_at_the_same_pace(
     assert min_wait <= wait <= past_the_finish(remaining, min_wait)
 
 
+@pytest.mark.parametrize("times", [[100, 200, 300], [60, 150, 240, 300], [150, 250, 320]])
+def test_a_render_speeding_up_is_not_waited_out_past_its_end(times: list[float]) -> None:
+    """Progress growing exponentially (ending at 400 s): no power-law fit follows it, and the wait
+    the fits plan lands 40-55 s late; bounded by its latest pace, still growing, within a minimum."""
+
+    def progress(t: float) -> float:
+        return round(100 * math.expm1(4 * t / 400) / math.expm1(4), 2)
+
+    samples = [(t, progress(t)) for t in times]
+    wait = next_wait(samples, min_wait=10, max_wait=180, seconds_left=HOUR)
+    left = 400 - times[-1]
+    assert left / 2 <= wait <= left + 10
+
+
 # -- the samples kept -------------------------------------------------------------------------------
 
 
