@@ -311,6 +311,42 @@ def test_cancel_ends_a_running_export_cancelled(cli: Cli, stack: LocalDeployment
     assert "it has ended" in ended["download"].one_error_line()
 
 
+def test_retry_starts_the_same_request_again_and_refuses_what_has_not_ended(
+    cli: Cli, stack: LocalDeployment
+) -> None:
+    project_id = new_project_id()
+    assert stack.simulator is not None  # renders of this project stay at 42 % until cancelled
+    stack.simulator.inject(Fault(kind="export_stall", project_id=project_id, at_progress=42))
+    started = cli.run("start", project_id, "--name", "Spring launch", "--meta", "campaign=spring", "--json")
+    assert started.code == 0, started
+    first = started.json()["exportId"]
+    assert cli.run("retry", first).code == 7  # still going on: ExportNotEnded
+    assert cli.run("cancel", first).code == 0
+
+    retried = cli.run("retry", first)
+    assert retried.code == 0, retried
+    found = re.fullmatch(
+        rf"Started export ([0-9a-f]{{32}}) \(\w+\), retrying {first}; follow it with: .+\n", retried.out
+    )
+    assert found, retried.out
+    second = found.group(1)
+    view = cli.run("status", second, "--json").json()
+    assert (view["retryOf"], view["name"], view["metadata"]) == (
+        first,
+        "Spring launch",
+        {"campaign": "spring"},
+    )
+
+    again = cli.run("retry", first)
+    assert again.code == 7
+    assert "ExportAlreadyRetried" in again.one_error_line()
+    assert cli.run("retry", UNKNOWN_EXPORT).code == 6
+    bad = cli.run("start", project_id, "--meta", "campaign")
+    assert bad.code == 2
+    assert "KEY=VALUE" in bad.err
+    assert cli.run("cancel", second).code == 0
+
+
 def test_exit_codes_of_a_failed_and_a_timed_out_export(bad_endings: dict[str, subprocess.Popen[str]]) -> None:
     failed_out, failed_err = bad_endings["failed"].communicate(timeout=60)
     assert bad_endings["failed"].returncode == 1, failed_out + failed_err
