@@ -439,7 +439,9 @@ def test_a_100_first_seen_after_a_failed_look_is_dated_by_the_cdn_not_the_grace(
     project_id = new_project_id()
     assert stack.simulator is not None
     stack.simulator.inject(
-        Fault(kind="http_status", route="progress", project_id=project_id, status=503, for_seconds=4)
+        # 7 s: past the 2.5 s render even when a loaded machine makes the start's failed look slow
+        # (with 4 s, a start that took 2 s more let a poll see the render under way)
+        Fault(kind="http_status", route="progress", project_id=project_id, status=503, for_seconds=7)
     )
     stack.simulator.inject(Fault(kind="webhook_drop", project_id=project_id, times=10))  # no other proof
     export_id = start(api, project_id)

@@ -153,7 +153,9 @@ def test_noisy_readings_do_not_make_it_miss_the_end_by_much(
     max_wait = max(min_wait, max_wait)
     lag, waits = replay(duration, shape, min_wait, max_wait, jitter)
     assert lag <= min_wait + 0.05 * duration + 3
-    assert len(waits) <= duration / max_wait + 8  # long waits while the end is far, a few near it
+    # long waits while the end is far, a few near it (no wait past 0.8 x the time left at the
+    # latest pace may add one: 9 polls past the long ones, against 8 before it)
+    assert len(waits) <= duration / max_wait + 9
 
 
 # -- stalls and regressions --------------------------------------------------------------------------
