@@ -32,6 +32,18 @@ RETRYABLE_AWS_CODES = frozenset(
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
+def condition_held(write: Callable[..., object], **request: Any) -> bool:
+    """Make a conditional write (`write(**request)`): True when it was made, False when its
+    condition did not hold; any other error is raised."""
+    try:
+        write(**request)
+    except ClientError as exc:
+        if error_code(exc) != "ConditionalCheckFailedException":
+            raise
+        return False
+    return True
+
+
 def error_code(exc: BaseException | None) -> str:
     """The code of an AWS error (`ConditionalCheckFailedException`, `NoSuchKey`, ...); "" for others."""
     response = getattr(exc, "response", None)

@@ -9,7 +9,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ..aws.errors import error_code
+from ..aws.errors import condition_held, error_code
 from ..clock import now_iso
 from ..errors import ExportNotFoundError, InvalidTransitionError
 from ..models import FAILURE_STATUSES, OPEN_STATUSES, ExportRecord, ExportStatus, VideoLocation, progress_item
@@ -95,19 +95,14 @@ class ExportStore(ProjectLeases, RetryClaims):
     def claim_resubmission(self, export_id: str) -> bool:
         """True for the one poll that may send the export POST again (once per export, while open)."""
         values: dict[str, Any] = {":now": now_iso()}
-        try:
-            self._table.update_item(
-                Key={"exportId": export_id},
-                UpdateExpression="SET resubmittedAt = :now",
-                ConditionExpression=f"attribute_not_exists(resubmittedAt) AND {_status_in(_OPEN, values)}",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues=values,
-            )
-        except ClientError as exc:
-            if error_code(exc) != "ConditionalCheckFailedException":
-                raise
-            return False
-        return True
+        return condition_held(
+            self._table.update_item,
+            Key={"exportId": export_id},
+            UpdateExpression="SET resubmittedAt = :now",
+            ConditionExpression=f"attribute_not_exists(resubmittedAt) AND {_status_in(_OPEN, values)}",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=values,
+        )
 
     def release_resubmission(self, export_id: str) -> None:
         """The POST sent again was refused (not processed): a later poll may send it once more."""
@@ -157,22 +152,19 @@ class ExportStore(ProjectLeases, RetryClaims):
         if completed:
             update += " SET webhookConfirmedAt = if_not_exists(webhookConfirmedAt, :now)"
             values[":now"] = now_iso()
-        try:
-            self._table.update_item(
-                Key={"exportId": export_id},
-                UpdateExpression=update,
-                ConditionExpression=f"attribute_exists(exportId) AND {_status_in(_OPEN, values)} AND "
-                "(attribute_not_exists(webhookEvents) OR "
-                "(NOT contains(webhookEvents, :key) AND size(webhookEvents) < :max))",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues=values,
-                # The receiver's role may name only the attributes this update touches, and may not
-                # read the whole record back through it (template.yaml): the record is read apart.
-                ReturnValues="NONE",
-            )
-        except ClientError as exc:
-            if error_code(exc) != "ConditionalCheckFailedException":
-                raise
+        if not condition_held(
+            self._table.update_item,
+            Key={"exportId": export_id},
+            UpdateExpression=update,
+            ConditionExpression=f"attribute_exists(exportId) AND {_status_in(_OPEN, values)} AND "
+            "(attribute_not_exists(webhookEvents) OR "
+            "(NOT contains(webhookEvents, :key) AND size(webhookEvents) < :max))",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=values,
+            # The receiver's role may name only the attributes this update touches, and may not
+            # read the whole record back through it (template.yaml): the record is read apart.
+            ReturnValues="NONE",
+        ):
             return None
         return self.get(export_id)
 
@@ -180,40 +172,32 @@ class ExportStore(ProjectLeases, RetryClaims):
         """Count a webhook of this open export that AI Studios did not confirm (the receiver stops
         asking AI Studios about the export's webhooks once it has refused MAX_WEBHOOK_REFUSALS)."""
         values: dict[str, Any] = {":one": 1}
-        try:
-            self._table.update_item(
-                Key={"exportId": export_id},
-                UpdateExpression="ADD webhookRefusals :one",
-                ConditionExpression=f"attribute_exists(exportId) AND {_status_in(_OPEN, values)}",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues=values,
-                ReturnValues="NONE",
-            )
-        except ClientError as exc:
-            if error_code(exc) != "ConditionalCheckFailedException":
-                raise
+        condition_held(
+            self._table.update_item,
+            Key={"exportId": export_id},
+            UpdateExpression="ADD webhookRefusals :one",
+            ConditionExpression=f"attribute_exists(exportId) AND {_status_in(_OPEN, values)}",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=values,
+            ReturnValues="NONE",
+        )
 
     def claim_notification(self, export_id: str) -> bool:
         """True for the one caller that may publish now; a claim older than NOTIFY_CLAIM_SECONDS (its
         holder crashed before publishing) can be taken again, so delivery stays at least once."""
         now = time.time()
-        try:
-            self._table.update_item(
-                Key={"exportId": export_id},
-                UpdateExpression="SET notifyClaimedAt = :now",
-                ConditionExpression="attribute_exists(exportId) AND notified = :f AND "
-                "(attribute_not_exists(notifyClaimedAt) OR notifyClaimedAt < :stale)",
-                ExpressionAttributeValues={
-                    ":now": Decimal(str(round(now, 3))),
-                    ":stale": Decimal(str(round(now - NOTIFY_CLAIM_SECONDS, 3))),
-                    ":f": False,
-                },
-            )
-        except ClientError as exc:
-            if error_code(exc) != "ConditionalCheckFailedException":
-                raise
-            return False
-        return True
+        return condition_held(
+            self._table.update_item,
+            Key={"exportId": export_id},
+            UpdateExpression="SET notifyClaimedAt = :now",
+            ConditionExpression="attribute_exists(exportId) AND notified = :f AND "
+            "(attribute_not_exists(notifyClaimedAt) OR notifyClaimedAt < :stale)",
+            ExpressionAttributeValues={
+                ":now": Decimal(str(round(now, 3))),
+                ":stale": Decimal(str(round(now - NOTIFY_CLAIM_SECONDS, 3))),
+                ":f": False,
+            },
+        )
 
     def mark_notified(self, export_id: str) -> None:
         self._table.update_item(

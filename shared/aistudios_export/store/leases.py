@@ -8,7 +8,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ..aws.errors import error_code
+from ..aws.errors import condition_held, error_code
 from ..errors import ProjectBusyError, TransientUpstreamError
 from ..models import ExportRecord
 
@@ -89,15 +89,12 @@ class ProjectLeases:
 
     def release_lease(self, project_id: str, export_id: str) -> None:
         """Free the project, if this export still holds it (idempotent)."""
-        try:
-            self._table.delete_item(
-                Key={"exportId": LEASE_PREFIX + project_id},
-                ConditionExpression="leaseHolder = :me",
-                ExpressionAttributeValues={":me": export_id},
-            )
-        except ClientError as exc:
-            if error_code(exc) != "ConditionalCheckFailedException":
-                raise
+        condition_held(
+            self._table.delete_item,
+            Key={"exportId": LEASE_PREFIX + project_id},
+            ConditionExpression="leaseHolder = :me",
+            ExpressionAttributeValues={":me": export_id},
+        )
 
     def withdraw(self, record: ExportRecord) -> None:
         """Remove an export that AI Studios never rendered, and free its project, both or neither."""

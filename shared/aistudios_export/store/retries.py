@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from ..aws.errors import error_code
+from ..aws.errors import condition_held
 from ..models import FAILURE_STATUSES
 
 _ENDED_WITHOUT_VIDEO = sorted(s.value for s in FAILURE_STATUSES)
@@ -31,30 +29,22 @@ class RetryClaims:
         if replacing is not None:
             values[":replacing"] = replacing
             free = f"({free} OR retriedBy = :replacing)"
-        try:
-            self._table.update_item(
-                Key={"exportId": export_id},
-                UpdateExpression="SET retriedBy = :retry",
-                ConditionExpression=f"attribute_exists(exportId) AND #status IN ({', '.join(statuses)}) "
-                f"AND {free}",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues=values,
-            )
-        except ClientError as exc:
-            if error_code(exc) != "ConditionalCheckFailedException":
-                raise
-            return False
-        return True
+        return condition_held(
+            self._table.update_item,
+            Key={"exportId": export_id},
+            UpdateExpression="SET retriedBy = :retry",
+            ConditionExpression=f"attribute_exists(exportId) AND #status IN ({', '.join(statuses)}) "
+            f"AND {free}",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=values,
+        )
 
     def release_retry(self, export_id: str, retry_id: str) -> None:
         """Give back the claim of `retry_id` on `export_id` (its start was withdrawn), if it holds it."""
-        try:
-            self._table.update_item(
-                Key={"exportId": export_id},
-                UpdateExpression="REMOVE retriedBy",
-                ConditionExpression="retriedBy = :retry",
-                ExpressionAttributeValues={":retry": retry_id},
-            )
-        except ClientError as exc:
-            if error_code(exc) != "ConditionalCheckFailedException":
-                raise
+        condition_held(
+            self._table.update_item,
+            Key={"exportId": export_id},
+            UpdateExpression="REMOVE retriedBy",
+            ConditionExpression="retriedBy = :retry",
+            ExpressionAttributeValues={":retry": retry_id},
+        )
