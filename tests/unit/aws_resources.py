@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import boto3
 
 from aistudios_export import Adapters, ExportRecord, ExportStatus, Progress, Settings, TransientUpstreamError
 from aistudios_export.aistudios.answers import ProjectInfo
+from aistudios_export.api.submission import _idempotent_runner
 from local.stack.template import Resolver, load_template, resources_of_type
 
 TEMPLATE = load_template()
@@ -162,3 +165,26 @@ class Resources:
         )
         self.adapters.store.create(record)
         return record
+
+
+@contextmanager
+def idempotency_resources(monkeypatch: Any = None) -> Iterator[Resources]:
+    """Resources (in moto, which the caller has not started) with an idempotency table laid out as
+    Powertools' persistence expects, and the idempotent runner's cache cleared on both sides; with
+    `monkeypatch`, their settings also in the environment, as a handler reads them."""
+    from moto import mock_aws
+
+    _idempotent_runner.cache_clear()
+    with mock_aws():
+        boto3.resource("dynamodb").create_table(
+            TableName="idempotency",
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        resources = Resources(IDEMPOTENCY_TABLE="idempotency")
+        if monkeypatch is not None:
+            for key, value in resources.env.items():
+                monkeypatch.setenv(key, value)
+        yield resources
+    _idempotent_runner.cache_clear()

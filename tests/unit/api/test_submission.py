@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from aistudios_export import RequestValidationError
-from aistudios_export.api.submission import _idempotent_runner, submit_request
+from aistudios_export.api.submission import submit_request
 from aistudios_export.errors import ConflictError, ProjectBusyError
-from tests.unit.aws_resources import PROJECT_ID, Resources
+from tests.unit.aws_resources import PROJECT_ID, Resources, idempotency_resources
 
 pytestmark = pytest.mark.unit
 BODY = {"projectId": PROJECT_ID}
@@ -19,16 +17,8 @@ BODY = {"projectId": PROJECT_ID}
 
 @pytest.fixture
 def env() -> Iterator[Resources]:
-    _idempotent_runner.cache_clear()
-    with mock_aws():
-        boto3.resource("dynamodb").create_table(
-            TableName="idempotency",
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        yield Resources(IDEMPOTENCY_TABLE="idempotency")
-    _idempotent_runner.cache_clear()
+    with idempotency_resources() as resources:
+        yield resources
 
 
 def test_a_repeat_with_the_same_key_returns_the_first_answer(env: Resources) -> None:

@@ -7,21 +7,18 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-import boto3
 import jsonschema
 import pytest
-from moto import mock_aws
 
 from aistudios_export import ExportStatus, VideoLocation, parse_export_request
 from aistudios_export.api.retry import submit_retry
-from aistudios_export.api.submission import _idempotent_runner
 from aistudios_export.errors import ConflictError, ExportNotFoundError, ProjectBusyError
 from aistudios_export.workflow.endings import cancel_export
 from aistudios_export.workflow.retry import retry_export
 from aistudios_export.workflow.start import start_export
 from tests.api_contract import check_answer
 from tests.helpers import REPO, load_event
-from tests.unit.aws_resources import EXPORT_ID, PROJECT_ID, Resources
+from tests.unit.aws_resources import EXPORT_ID, PROJECT_ID, Resources, idempotency_resources
 from tests.unit.handlers.test_handlers import Context, _load_handler
 
 pytestmark = pytest.mark.unit
@@ -32,19 +29,8 @@ FAILED = {"status": ExportStatus.FAILED, "error": {"code": "AIStudiosExportFaile
 
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Resources]:
-    _idempotent_runner.cache_clear()
-    with mock_aws():
-        boto3.resource("dynamodb").create_table(
-            TableName="idempotency",
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        resources = Resources(IDEMPOTENCY_TABLE="idempotency")
-        for key, value in resources.env.items():
-            monkeypatch.setenv(key, value)
+    with idempotency_resources(monkeypatch) as resources:
         yield resources
-    _idempotent_runner.cache_clear()
 
 
 def test_a_retry_sends_the_same_request_again_and_links_both_ways(env: Resources) -> None:

@@ -10,21 +10,18 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 
 from aistudios_export import ExportRecord, ExportStatus, PermanentUpstreamError, TransientUpstreamError
 from aistudios_export.api.retry import submit_retry
-from aistudios_export.api.submission import _idempotent_runner
 from aistudios_export.errors import ConflictError
 from aistudios_export.models import new_export_id
 from aistudios_export.workflow.endings import cancel_export
 from aistudios_export.workflow.retry import STALE_CLAIM_SECONDS, retry_export
 from tests.api_contract import check_answer
 from tests.helpers import load_event
-from tests.unit.aws_resources import EXPORT_ID, PROJECT_ID, Resources
+from tests.unit.aws_resources import EXPORT_ID, PROJECT_ID, Resources, idempotency_resources
 from tests.unit.handlers.test_handlers import Context, _load_handler
 
 pytestmark = pytest.mark.unit
@@ -33,19 +30,8 @@ FAILED = {"status": ExportStatus.FAILED, "error": {"code": "AIStudiosExportFaile
 
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Resources]:
-    _idempotent_runner.cache_clear()
-    with mock_aws():
-        boto3.resource("dynamodb").create_table(
-            TableName="idempotency",
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        resources = Resources(IDEMPOTENCY_TABLE="idempotency")
-        for key, value in resources.env.items():
-            monkeypatch.setenv(key, value)
+    with idempotency_resources(monkeypatch) as resources:
         yield resources
-    _idempotent_runner.cache_clear()
 
 
 def during_the_export_post(env: Resources, monkeypatch: pytest.MonkeyPatch, act: Callable[[], None]) -> None:
