@@ -13,6 +13,7 @@ from ..aws.errors import condition_held, error_code
 from ..clock import now_iso
 from ..errors import ExportNotFoundError, InvalidTransitionError
 from ..models import FAILURE_STATUSES, OPEN_STATUSES, ExportRecord, ExportStatus, VideoLocation, progress_item
+from .conditions import status_in
 from .leases import ProjectLeases
 from .listing import Cursors, list_page, open_past_deadline
 from .retries import RetryClaims
@@ -99,7 +100,7 @@ class ExportStore(ProjectLeases, RetryClaims):
             self._table.update_item,
             Key={"exportId": export_id},
             UpdateExpression="SET resubmittedAt = :now",
-            ConditionExpression=f"attribute_not_exists(resubmittedAt) AND {_status_in(_OPEN, values)}",
+            ConditionExpression=f"attribute_not_exists(resubmittedAt) AND {status_in(_OPEN, values)}",
             ExpressionAttributeNames={"#status": "status"},
             ExpressionAttributeValues=values,
         )
@@ -156,7 +157,7 @@ class ExportStore(ProjectLeases, RetryClaims):
             self._table.update_item,
             Key={"exportId": export_id},
             UpdateExpression=update,
-            ConditionExpression=f"attribute_exists(exportId) AND {_status_in(_OPEN, values)} AND "
+            ConditionExpression=f"attribute_exists(exportId) AND {status_in(_OPEN, values)} AND "
             "(attribute_not_exists(webhookEvents) OR "
             "(NOT contains(webhookEvents, :key) AND size(webhookEvents) < :max))",
             ExpressionAttributeNames={"#status": "status"},
@@ -176,7 +177,7 @@ class ExportStore(ProjectLeases, RetryClaims):
             self._table.update_item,
             Key={"exportId": export_id},
             UpdateExpression="ADD webhookRefusals :one",
-            ConditionExpression=f"attribute_exists(exportId) AND {_status_in(_OPEN, values)}",
+            ConditionExpression=f"attribute_exists(exportId) AND {status_in(_OPEN, values)}",
             ExpressionAttributeNames={"#status": "status"},
             ExpressionAttributeValues=values,
             ReturnValues="NONE",
@@ -220,7 +221,7 @@ class ExportStore(ProjectLeases, RetryClaims):
         attr_values: dict[str, Any] = {f":v{i}": value for i, value in enumerate(values.values())}
         sets = ", ".join(f"#f{i} = :v{i}" for i in range(len(values)))
         names["#status"] = "status"
-        condition = f"attribute_exists(exportId) AND {_status_in(allowed_from, attr_values)}"
+        condition = f"attribute_exists(exportId) AND {status_in(allowed_from, attr_values)}"
         if created_at is not None:
             names["#created"] = "createdAt"
             attr_values[":created"] = created_at
@@ -246,10 +247,3 @@ class ExportStore(ProjectLeases, RetryClaims):
                 f"export {export_id} is {current.status.value}; update not applied"
             ) from None
         return ExportRecord.from_item(response["Attributes"])
-
-
-def _status_in(statuses: list[str], values: dict[str, Any]) -> str:
-    """`#status IN (...)` for a condition, its values added to `values` (`#status` names "status")."""
-    for i, status in enumerate(statuses):
-        values[f":s{i}"] = status
-    return f"#status IN ({', '.join(f':s{i}' for i in range(len(statuses)))})"

@@ -7,6 +7,7 @@ from typing import Any
 
 from ..aws.errors import condition_held
 from ..models import FAILURE_STATUSES
+from .conditions import status_in
 
 _ENDED_WITHOUT_VIDEO = sorted(s.value for s in FAILURE_STATUSES)
 
@@ -21,10 +22,6 @@ class RetryClaims:
         retry is named yet, or the one named is `replacing` (a claim whose retry never started). False
         when another retry holds it."""
         values: dict[str, Any] = {":retry": retry_id}
-        statuses = []
-        for i, status in enumerate(_ENDED_WITHOUT_VIDEO):
-            values[f":s{i}"] = status
-            statuses.append(f":s{i}")
         free = "attribute_not_exists(retriedBy)"
         if replacing is not None:
             values[":replacing"] = replacing
@@ -33,7 +30,7 @@ class RetryClaims:
             self._table.update_item,
             Key={"exportId": export_id},
             UpdateExpression="SET retriedBy = :retry",
-            ConditionExpression=f"attribute_exists(exportId) AND #status IN ({', '.join(statuses)}) "
+            ConditionExpression=f"attribute_exists(exportId) AND {status_in(_ENDED_WITHOUT_VIDEO, values)} "
             f"AND {free}",
             ExpressionAttributeNames={"#status": "status"},
             ExpressionAttributeValues=values,
