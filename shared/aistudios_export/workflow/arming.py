@@ -24,8 +24,9 @@ MILESTONES = (25.0, 50.0, 75.0)
 ARM_MIN_SECONDS = 16
 """No wait shorter than this is armed (with a shortest wait of 10 s or more; see `arm_from`)."""
 ARM_FACTOR = 2
-STRETCH = 2
 """With a shortest wait under 10 s (the local stack), twice it is long enough to be armed."""
+STRETCH = 2
+"""While webhooks arrive, a wait below the last milestone is this many times the planned one."""
 
 
 def arm_from(min_wait: float) -> int:
