@@ -155,7 +155,7 @@ bench-delivery: setup
 		$(if $(WORKERS),--workers $(WORKERS)) $(if $(RATE),--rate $(RATE)) $(BENCH_ARGS)
 
 bench-polling: setup
-	$(RUN) benchmarks/polling.py
+	$(RUN) benchmarks/polling.py $(BENCH_ARGS)
 
 # make bench-capacity [VOLUMES=1000,10000,100000] [BENCH_ARGS="--video-gib 2 --max-concurrent-starts 50"]
 bench-capacity: setup

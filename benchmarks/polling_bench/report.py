@@ -36,6 +36,13 @@ class Row:
     cost: float
 
 
+def floor(min_wait: float) -> float:
+    """The least mean lag of any schedule whose polls are at least `min_wait` apart (plus the poll's
+    own time) on a finish it cannot foresee, spread over much more than that: the finish lands
+    anywhere in the gap between two polls, so it waits half of one on average."""
+    return (min_wait + INVOCATION_SECONDS) / 2
+
+
 def measure(name: str, runs: Sequence[Run], steps: Transitions) -> Row:
     lags = sorted(r.lag for r in runs)
     polls = statistics.fmean(r.polls for r in runs)
@@ -115,14 +122,15 @@ def print_table(rows: Sequence[Row]) -> None:
         )
 
 
-def print_summary(overall: Sequence[Row], fixed60: Row, families: dict[str, Row]) -> bool:
+def print_summary(overall: Sequence[Row], fixed60: Row, families: dict[str, Row], min_wait: float) -> bool:
     """The targets, each with its figure, and the one line a script reads; True if all are met."""
     plan, hooks, lossy = overall
     worst = max(families.values(), key=lambda r: r.p95_lag)
     worst_mean = max(families.values(), key=lambda r: r.mean_lag)
     checks = [
         (
-            f"every family: planned mean lag <= 5 s (worst {worst_mean.mean_lag:.2f})",
+            f"every family: planned mean lag <= 5 s (worst {worst_mean.mean_lag:.2f}; no schedule with waits "
+            f">= {min_wait:g} s averages under {floor(min_wait):.2f} s on a finish it cannot foresee)",
             worst_mean.mean_lag <= 5,
         ),
         (f"every family: planned p95 lag <= 15 s (worst {worst.p95_lag:.2f})", worst.p95_lag <= 15),

@@ -10,7 +10,7 @@ ends an armed wait at once.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -26,6 +26,15 @@ WEBHOOK_DELAY = (0.5, 3.0)  # seconds from reaching a milestone to its confirmed
 LOST_SHARE = 0.2
 
 Planner = Callable[[list[Sample], float], int]  # (samples kept so far, seconds left) -> next wait
+
+
+class Arming(Protocol):
+    """The poll's arming decision (`aistudios_export.workflow.arming.arm`, or a variant of it)."""
+
+    def __call__(
+        self, wait: int, events: Iterable[str], samples: Sequence[Sample], *,
+        min_wait: float, max_wait: float, seconds_left: float,
+    ) -> tuple[int, bool]: ...  # fmt: skip
 
 
 class Render(Protocol):
@@ -86,7 +95,7 @@ def _confirmed(render: Render, hooks: Webhooks) -> list[tuple[float, float]]:
     return out
 
 
-def replay(render: Render, schedule: Schedule, hooks: Webhooks | None = None) -> Run:
+def replay(render: Render, schedule: Schedule, hooks: Webhooks | None = None, arming: Arming = arm) -> Run:
     confirmed = _confirmed(render, hooks) if hooks else []
     done_at = next((at for at, level in confirmed if level >= 100), None)
     samples: list[Sample] = []
@@ -104,7 +113,7 @@ def replay(render: Render, schedule: Schedule, hooks: Webhooks | None = None) ->
         wait = schedule.plan(samples, DEADLINE_SECONDS - now)
         if hooks is not None:
             events = [f"task:{level:g}" for at, level in confirmed if at <= now]
-            wait, armed = arm(
+            wait, armed = arming(
                 int(wait), events, samples, min_wait=schedule.min_wait, max_wait=schedule.max_wait,
                 seconds_left=DEADLINE_SECONDS - now,
             )  # fmt: skip
