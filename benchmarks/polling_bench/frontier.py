@@ -18,7 +18,14 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 
 from aistudios_export.waiting import DEFAULT_MAX_WAIT, DEFAULT_MIN_WAIT, Sample, forecast, next_wait
-from aistudios_export.workflow.arming import MILESTONES, STRETCH, arm, arm_from, webhooks_arriving
+from aistudios_export.workflow.arming import (
+    MILESTONES,
+    STRETCH,
+    STRETCH_BELOW,
+    arm,
+    arm_from,
+    webhooks_arriving,
+)
 
 from .costs import Transitions
 from .report import floor, measure, webhook_draws
@@ -40,40 +47,33 @@ def distrusting(min_wait: int, cap: int, above: float) -> Schedule:
     return Schedule(name, min_wait, plan, min_wait, DEFAULT_MAX_WAIT)
 
 
-def _stretch_if_safe(
+def _stretched(
     wait: int, events: Iterable[str], samples: Sequence[Sample], *, min_wait: float, max_wait: float,
-    seconds_left: float, atom: int | None,
+    seconds_left: float, factor: float, below: float, atom: int | None = None,
 ) -> tuple[int, bool]:  # fmt: skip
-    """`arm`, stretching below the last milestone only while the forecast's `atom`-th of its
-    equally likely times left (None: never) lies beyond the stretched wait."""
+    """`arm`, stretching `factor` times below `below` percent, and with `atom` only while the
+    forecast's `atom`-th of its equally likely times left lies beyond the stretched wait."""
     shortest = arm_from(min_wait)
     if webhooks_arriving(events, samples) and shortest <= min(max_wait, seconds_left):
         wait = max(wait, shortest)
-        stretched = int(min(max_wait, seconds_left, STRETCH * wait))
-        if atom is not None and samples[-1][1] < MILESTONES[-1] and forecast(samples)[atom] > stretched:
+        stretched = int(min(max_wait, seconds_left, factor * wait))
+        if samples[-1][1] < below and (atom is None or forecast(samples)[atom] > stretched):
             wait = max(wait, stretched)
     return wait, wait >= shortest
 
 
-def _capped_from_last(
-    wait: int, events: Iterable[str], samples: Sequence[Sample], *, min_wait: float, max_wait: float,
-    seconds_left: float, cap: int,
-) -> tuple[int, bool]:  # fmt: skip
-    """`arm`, with no armed wait over `cap` once progress reads the last milestone."""
-    wait, armed = arm(wait, events, samples, min_wait=min_wait, max_wait=max_wait, seconds_left=seconds_left)
-    if armed and webhooks_arriving(events, samples) and samples[-1][1] >= MILESTONES[-1]:
-        wait = max(arm_from(min_wait), min(wait, cap))
-    return wait, armed
+def _before(**how: float) -> Arming:
+    return functools.partial(_stretched, **{"factor": 2, "below": MILESTONES[-1]} | how)
 
 
 ARMINGS: dict[str, Arming] = {
-    f"today (x{STRETCH} below {MILESTONES[-1]:g})": arm,
-    "no stretch": functools.partial(_stretch_if_safe, atom=None),
+    f"today (x{STRETCH} below {STRETCH_BELOW:g})": arm,
+    f"x2 below {MILESTONES[-1]:g} (the former arming)": _before(),
+    "no stretch": _before(factor=1),
     **{
-        f"stretch if {k}/40 of the forecast is past it": functools.partial(_stretch_if_safe, atom=k)
-        for k in (2, 12, 26)
+        f"x2 below {MILESTONES[-1]:g} if {k}/40 of the forecast is past it": _before(atom=k) for k in (12, 26)
     },
-    f"today, armed <= 48 s from {MILESTONES[-1]:g}": functools.partial(_capped_from_last, cap=48),
+    "x3 below 55": _before(factor=3, below=55),
 }
 
 

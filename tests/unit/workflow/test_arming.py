@@ -9,13 +9,21 @@ import pytest
 from aistudios_export.clock import utcnow
 from aistudios_export.models import ExportRecord
 from aistudios_export.waiting import Sample
-from aistudios_export.workflow.arming import STRETCH, arm, arm_from, webhook_wait, webhooks_arriving
+from aistudios_export.workflow.arming import (
+    STRETCH,
+    STRETCH_BELOW,
+    arm,
+    arm_from,
+    webhook_wait,
+    webhooks_arriving,
+)
 
 pytestmark = pytest.mark.unit
 
 EXPORT_ID = "0" * 32
 PROJECT_ID = "65fa6b07dca2e367461a2925"
-# Polls of a render past 50 a poll ago, and past 75 only now
+# Polls of a render below 50, past 50 a poll ago, and past 75 only now
+BELOW_50: list[Sample] = [(60.0, 20.0), (120.0, 45.0)]
 PAST_50: list[Sample] = [(60.0, 20.0), (120.0, 55.0)]
 PAST_75: list[Sample] = [*PAST_50, (180.0, 80.0)]
 # ... and one whose 50 was read a poll ago
@@ -43,17 +51,25 @@ def test_while_webhooks_arrive_the_last_short_wait_is_made_long_enough_and_armed
     assert (wait, armed) == (arm_from(10), True)
 
 
-def test_below_the_last_milestone_the_wait_is_stretched_and_armed() -> None:
-    assert _wait(_record("25", "50"), 30, PAST_50) == (STRETCH * 30, True)
-    assert _wait(_record("25", "50"), 120, PAST_50) == (180, True)  # within the longest wait
-    assert _wait(_record("25", "50"), 60, PAST_50, seconds_left=100) == (100, True)  # and the deadline
+def test_below_halfway_the_wait_is_stretched_and_armed() -> None:
+    assert STRETCH_BELOW == 50
+    assert _wait(_record("25"), 30, BELOW_50) == (STRETCH * 30, True)
+    assert _wait(_record("25"), 10, BELOW_50) == (STRETCH * arm_from(10), True)
+    assert _wait(_record("25"), 60, BELOW_50) == (180, True)  # within the longest wait
+    assert _wait(_record("25"), 20, BELOW_50, seconds_left=50) == (50, True)  # and the deadline
+
+
+def test_past_halfway_the_planned_wait_is_kept_lest_a_lost_100_make_it_late() -> None:
+    """A stretched wait that spans the finish is late by its length when the 100's webhook is lost."""
+    assert _wait(_record("25", "50"), 30, PAST_50) == (30, True)
+    assert _wait(_record("25", "50"), 10, PAST_50) == (arm_from(10), True)
 
 
 def test_a_milestone_passed_a_poll_ago_without_its_webhook_falls_back_to_the_planned_waits() -> None:
     # 50 was passed at the poll before this one, and only the 25 came: webhooks stopped arriving
     assert _wait(_record("25"), 10, LATER) == (10, False)
     assert _wait(_record("25"), 20, LATER) == (20, True)  # a long planned wait is armed as before
-    assert _wait(_record("25", "50"), 10, LATER) == (STRETCH * arm_from(10), True)  # had the 50 come
+    assert _wait(_record("25", "50"), 10, LATER) == (arm_from(10), True)  # had the 50 come
     # none at all, though the render passed 25 and 50
     assert _wait(_record(), 10, LATER) == (10, False)
 
