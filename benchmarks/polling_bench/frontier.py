@@ -138,6 +138,6 @@ def print_frontier(families: dict[str, list[Render]], seed: int, workers: int = 
     print()
     print(f"with webhooks, planned {DEFAULT_MIN_WAIT}/{DEFAULT_MAX_WAIT} (targets: all delivered mean <= 2 s, "
           f"p95 <= 3 s, polls <= {polls60:.2f}; 20% lost p95 <= {LOST_P95:g} s)")  # fmt: skip
-    print(f"{'arming':<44} {'mean':>6} {'p95':>6} {'polls':>7} {'lost p95':>9} {'lost polls':>11}")
+    print(f"{'arming':<50} {'mean':>6} {'p95':>6} {'polls':>7} {'lost p95':>9} {'lost polls':>11}")
     for name, (mean, p95, polls, lost_p95, lost_polls) in hooked:
-        print(f"{name:<44} {mean:>6.2f} {p95:>6.2f} {polls:>7.2f} {lost_p95:>9.2f} {lost_polls:>11.2f}")
+        print(f"{name:<50} {mean:>6.2f} {p95:>6.2f} {polls:>7.2f} {lost_p95:>9.2f} {lost_polls:>11.2f}")
