@@ -3,8 +3,8 @@ renders, so the trade-offs the targets sit on can be read off instead of argued.
 
 Without webhooks, the planned wait against ways of distrusting a plateau (never wait long once
 progress could finish in one jump), a shorter `PollMaxWaitSeconds`, and a 5 s shortest wait (which
-the template does not allow: see `report.floor`). With webhooks, the arming against ways of stretching
-less. Each variant wraps the real `next_wait` or `arm`; nothing here is used by the application.
+the template does not allow: its history-event arithmetic, in template.yaml, assumes waits of 10 s
+or more). With webhooks, the arming against other ways of stretching its waits. Each variant wraps the real `next_wait` or `arm`; nothing here is used by the application.
 
     make bench-polling BENCH_ARGS=--frontier
 """
@@ -57,7 +57,7 @@ def _stretched(
     if webhooks_arriving(events, samples) and shortest <= min(max_wait, seconds_left):
         wait = max(wait, shortest)
         stretched = int(min(max_wait, seconds_left, factor * wait))
-        if samples[-1][1] < below and (atom is None or forecast(samples)[atom] > stretched):
+        if samples and samples[-1][1] < below and (atom is None or forecast(samples)[atom] > stretched):
             wait = max(wait, stretched)
     return wait, wait >= shortest
 
@@ -133,8 +133,8 @@ def print_frontier(families: dict[str, list[Render]], seed: int, workers: int = 
         polls = statistics.fmean(f[-1] for f in per)
         print(f"{name:<40} {max(means):>10.2f} {max(p95s):>10.2f} {polls:>7.2f} {meeting:>22}")
     for wait in sorted({DEFAULT_MIN_WAIT, 5}):
-        print(f"floor: no schedule with waits >= {wait} s averages under {floor(wait):.2f} s on a finish it "
-              "cannot foresee (a step, the end of a plateau or a stall)")  # fmt: skip
+        print(f"floor: no schedule with waits >= {wait} s averages under {floor(wait):.2f} s, in expectation, "
+              "on finishes it cannot foresee (a step, the end of a plateau or a stall; report.floor)")  # fmt: skip
     print()
     print(f"with webhooks, planned {DEFAULT_MIN_WAIT}/{DEFAULT_MAX_WAIT} (targets: all delivered mean <= 2 s, "
           f"p95 <= 3 s, polls <= {polls60:.2f}; 20% lost p95 <= {LOST_P95:g} s)")  # fmt: skip

@@ -52,15 +52,17 @@ def test_while_webhooks_arrive_the_last_short_wait_is_made_long_enough_and_armed
 
 
 def test_below_halfway_the_wait_is_stretched_and_armed() -> None:
-    assert STRETCH_BELOW == 50
-    assert _wait(_record("25"), 30, BELOW_50) == (STRETCH * 30, True)
-    assert _wait(_record("25"), 10, BELOW_50) == (STRETCH * arm_from(10), True)
+    assert (STRETCH, STRETCH_BELOW) == (4, 50)
+    assert _wait(_record("25"), 30, BELOW_50) == (120, True)
+    assert _wait(_record("25"), 10, BELOW_50) == (64, True)  # four times the 16 s it is raised to
     assert _wait(_record("25"), 60, BELOW_50) == (180, True)  # within the longest wait
     assert _wait(_record("25"), 20, BELOW_50, seconds_left=50) == (50, True)  # and the deadline
 
 
-def test_past_halfway_the_planned_wait_is_kept_lest_a_lost_100_make_it_late() -> None:
+def test_from_halfway_the_wait_is_not_stretched_lest_a_lost_100_make_it_late() -> None:
     """A stretched wait that spans the finish is late by its length when the 100's webhook is lost."""
+    at_50: list[Sample] = [(60.0, 20.0), (120.0, 50.0)]
+    assert _wait(_record("25"), 30, at_50) == (30, True)
     assert _wait(_record("25", "50"), 30, PAST_50) == (30, True)
     assert _wait(_record("25", "50"), 10, PAST_50) == (arm_from(10), True)
 
