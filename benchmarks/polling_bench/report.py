@@ -46,16 +46,21 @@ def floor(min_wait: float) -> float:
     return (min_wait + INVOCATION_SECONDS) / 2
 
 
+def p95(values: Sequence[float]) -> float:
+    """The 95th percentile (nearest rank) of `values`."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)]
+
+
 def measure(name: str, runs: Sequence[Run], steps: Transitions) -> Row:
-    lags = sorted(r.lag for r in runs)
+    lags = [r.lag for r in runs]
     polls = statistics.fmean(r.polls for r in runs)
     armed = statistics.fmean(r.armed_rounds for r in runs)
     hooks = statistics.fmean(r.webhooks for r in runs)
     transitions = steps.plain * (polls - armed) + steps.armed * armed + steps.done
     invocation = FUNCTION_MEMORY_GB * INVOCATION_SECONDS * LAMBDA_GB_SECOND + LAMBDA_REQUEST
     cost = 1000 * (transitions * SFN_PER_TRANSITION + (polls + hooks) * invocation)
-    p95 = lags[min(len(lags) - 1, math.ceil(0.95 * len(lags)) - 1)]
-    return Row(name, statistics.fmean(lags), p95, polls, transitions, cost)
+    return Row(name, statistics.fmean(lags), p95(lags), polls, transitions, cost)
 
 
 def webhook_draws(count: int, seed: int) -> tuple[list[Webhooks], list[Webhooks]]:
